@@ -1,0 +1,38 @@
+"""dylibs: removable JIT units with explicit linking.
+
+Each variant is linked as its own library in a *generation* (one llvmlite LLJIT). Units import only what
+a :class:`SymbolMap` names, host-owned memory is shared through :class:`HostGlobal`, and compiled objects
+are cached on disk. This package knows nothing of tuning or swapping.
+"""
+
+from __future__ import annotations
+
+from .cache import CacheStats, ObjectCache, default_cache_dir
+from .compiler import compile_ir, emit_assembly, optimize_ir
+from .errors import CompileError, DylibError, LinkError, UnitStateError
+from .host_global import HostGlobal
+from .options import CompileOptions, OptionsError
+from .session import Session, SessionStats
+from .symbols import LIBM_NAMES, SymbolMap
+from .unit import Unit
+
+__all__ = [
+    "LIBM_NAMES",
+    "CacheStats",
+    "CompileError",
+    "CompileOptions",
+    "DylibError",
+    "HostGlobal",
+    "LinkError",
+    "ObjectCache",
+    "OptionsError",
+    "Session",
+    "SessionStats",
+    "SymbolMap",
+    "Unit",
+    "UnitStateError",
+    "compile_ir",
+    "default_cache_dir",
+    "emit_assembly",
+    "optimize_ir",
+]

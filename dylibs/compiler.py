@@ -1,0 +1,83 @@
+"""``compile_ir``: a pure function from IR text and options to host object code.
+
+Purity is what makes the object cache sound: the result depends only on the IR, the options and the host
+target, all of which go into the cache key. Each compile uses its own LLVM context so that thousands of
+variants do not accumulate types in llvmlite's global context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import llvmlite.binding as llvm
+
+from ._llvm import host_target, target_machine
+from .errors import CompileError
+from .options import CompileOptions
+
+__all__ = ["compile_ir", "emit_assembly", "optimize_ir"]
+
+_DEFAULT = CompileOptions()
+
+
+@contextmanager
+def _optimized(ir: str, options: CompileOptions) -> Iterator[Any]:
+    """Yield the parsed, verified, optimised module; dispose of it, then of its context."""
+    host = host_target()
+    if not isinstance(ir, str):
+        raise CompileError(f"IR must be text, got {type(ir).__name__}")
+    context = llvm.create_context()
+    module: Any = None
+    try:
+        try:
+            module = llvm.parse_assembly(ir, context=context)
+        except RuntimeError as exc:
+            raise CompileError("LLVM could not parse the IR", str(exc).strip()) from None
+        if not module.triple:
+            module.triple = host.triple
+        if not module.data_layout:
+            module.data_layout = host.data_layout
+        try:
+            module.verify()
+        except RuntimeError as exc:
+            raise CompileError("the IR is not valid", str(exc).strip()) from None
+        tuning = llvm.create_pipeline_tuning_options(speed_level=options.opt)
+        tuning.loop_vectorization = options.loop_vectorize
+        tuning.slp_vectorization = options.slp_vectorize
+        tuning.loop_unrolling = options.loop_unroll
+        tuning.loop_interleaving = options.loop_interleave
+        builder = llvm.create_pass_builder(target_machine(options.opt), tuning)
+        builder.getModulePassManager().run(module, builder)
+        yield module
+    finally:
+        # A module must die before its context, or its finaliser frees into freed memory.
+        if module is not None:
+            module.close()
+        context.close()
+
+
+def compile_ir(ir: str, options: CompileOptions = _DEFAULT) -> bytes:
+    """Parse, verify, optimise and emit ``ir`` as a host object file (ELF bytes).
+
+    IR without a target triple or data layout gets the host's. Raises :class:`CompileError` with LLVM's
+    message for IR that does not parse or verify.
+    """
+    with _optimized(ir, options) as module:
+        try:
+            return bytes(target_machine(options.opt).emit_object(module))
+        except RuntimeError as exc:
+            raise CompileError("LLVM failed to emit code", str(exc).strip()) from None
+
+
+def optimize_ir(ir: str, options: CompileOptions = _DEFAULT) -> str:
+    """The IR after the optimisation pipeline, as text (what ``inspect_llvm`` shows)."""
+    with _optimized(ir, options) as module:
+        return str(module)
+
+
+def emit_assembly(ir: str, options: CompileOptions = _DEFAULT) -> str:
+    """The host assembly for ``ir`` (what ``inspect_asm`` shows)."""
+    with _optimized(ir, options) as module:
+        return str(target_machine(options.opt).emit_assembly(module))

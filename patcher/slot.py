@@ -1,0 +1,103 @@
+"""``Slot``: one patchable function, reached through a trampoline with a stable address."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dylibs import HostGlobal, SymbolMap, Unit
+
+from ._runtime import atomic_load, atomic_store, link_permanent
+from .signature import Signature
+from .trampoline import ENTER, EPOCH, EXIT, FUNCTION, WORDS, trampoline_ir
+
+if TYPE_CHECKING:
+    from .reclaimer import Reclaimer
+
+__all__ = ["Slot"]
+
+
+class Slot:
+    """A named function pointer with a counting trampoline of the exact C signature.
+
+    ``address`` never changes: native code may keep it and sees every :meth:`publish`. Until the first
+    publish the trampoline calls a stub that returns zero.
+    """
+
+    def __init__(self, name: str, signature: Signature, reclaimer: Reclaimer) -> None:
+        self.name = name
+        self.signature = signature
+        self.swaps = 0
+        self._reclaimer = reclaimer
+        self._lock = threading.Lock()
+        self._memory = HostGlobal("slot", np.uint64, (WORDS,))
+        runtime = link_permanent(
+            trampoline_ir(signature), ["trampoline", "stub"], SymbolMap().add_global(self._memory)
+        )
+        self._address = runtime.address("trampoline")
+        self._word = self._memory.address
+        atomic_store(self._word + 8 * FUNCTION, runtime.address("stub"))
+        self._live: Unit | None = None
+        self._symbol: str | None = None
+
+    @property
+    def address(self) -> int:
+        """The trampoline's address: stable for the life of the process."""
+        return self._address
+
+    @property
+    def live(self) -> Unit | None:
+        """The unit now published (None before the first publish)."""
+        return self._live
+
+    @property
+    def live_symbol(self) -> str | None:
+        """The symbol of :attr:`live` that the trampoline calls."""
+        return self._symbol
+
+    @property
+    def calls(self) -> int:
+        """Calls that entered the trampoline so far (relaxed read: a statistic, not a barrier)."""
+        words = self._memory.array
+        return int(words[ENTER]) + int(words[ENTER + 1])
+
+    def publish(self, unit: Unit, symbol: str) -> None:
+        """Make ``unit.symbol`` the target of every later call: one sequentially consistent store.
+
+        The unit becomes held (it cannot be retired behind the slot's back); the previous unit goes to the
+        reclaimer, which retires it once no call can still be running in it.
+        """
+        self._swap(None, unit, symbol, check=False)
+
+    def _swap(self, expected: Unit | None, unit: Unit, symbol: str, *, check: bool) -> bool:
+        address = unit.address(symbol)
+        unit.hold()
+        with self._lock:
+            if check and self._live is not expected:
+                unit.release()
+                return False
+            old = self._live
+            atomic_store(self._word + 8 * FUNCTION, address)
+            self._live, self._symbol = unit, symbol
+            self.swaps += 1
+        if old is not None:
+            self._reclaimer.retire(self, old)
+        return True
+
+    # The reclaimer's side of the epoch protocol; only the reclaimer thread calls these.
+    def _flip(self) -> int:
+        """Switch new callers to the other epoch; returns the epoch being left."""
+        old = atomic_load(self._word + 8 * EPOCH)
+        atomic_store(self._word + 8 * EPOCH, old ^ 1)
+        return old
+
+    def _drained(self, epoch: int) -> bool:
+        """True when every call that entered ``epoch`` has left (exit read before enter: never early)."""
+        left = atomic_load(self._word + 8 * (EXIT + epoch))
+        entered = atomic_load(self._word + 8 * (ENTER + epoch))
+        return left == entered
+
+    def __repr__(self) -> str:
+        return f"<Slot {self.name} {self.signature} live={self._live!r}>"
