@@ -41,7 +41,7 @@ def read_symbols(data: bytes) -> ObjectSymbols:
 def _read(view: memoryview) -> ObjectSymbols:
     if bytes(view[:4]) != b"\x7fELF" or view[4] != 2 or view[5] != 1:
         raise ValueError("not an ELF64 little-endian file")
-    shoff, = struct.unpack_from("<Q", view, 0x28)
+    (shoff,) = struct.unpack_from("<Q", view, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", view, 0x3A)
     sections = [struct.unpack_from("<IIQQQQIIQQ", view, shoff + i * shentsize) for i in range(shnum)]
     defined: set[str] = set()

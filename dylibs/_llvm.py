@@ -48,9 +48,7 @@ def _create(opt: int, triple: str, cpu: str, features: str) -> Any:
     # Small PIC code model: external globals go through the GOT and calls through PLT stubs, which the
     # JIT linker builds, so host memory and libm may lie anywhere in the address space.
     target = llvm.Target.from_triple(triple)
-    return target.create_target_machine(
-        cpu=cpu, features=features, opt=opt, reloc="pic", codemodel="small", jit=False
-    )
+    return target.create_target_machine(cpu=cpu, features=features, opt=opt, reloc="pic", codemodel="small", jit=False)
 
 
 def target_machine(opt: int) -> Any:

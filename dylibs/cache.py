@@ -76,8 +76,13 @@ class ObjectCache:
         host = host_target()
         digest = hashlib.sha256()
         for part in (
-            f"format={FORMAT_VERSION}", f"llvmlite={host.llvmlite_version}", host.triple, host.cpu,
-            host.features, options.key(), ir,
+            f"format={FORMAT_VERSION}",
+            f"llvmlite={host.llvmlite_version}",
+            host.triple,
+            host.cpu,
+            host.features,
+            options.key(),
+            ir,
         ):
             digest.update(part.encode("utf-8"))
             digest.update(b"\0")

@@ -49,7 +49,7 @@ class Session:
         self,
         *,
         units_per_generation: int = 100,
-        cache: ObjectCache | None | Literal["default"] = "default",
+        cache: ObjectCache | Literal["default"] | None = "default",
     ) -> None:
         if not isinstance(units_per_generation, int) or units_per_generation < 1:
             raise DylibError(f"units_per_generation must be a positive int, got {units_per_generation!r}")
@@ -109,15 +109,12 @@ class Session:
             raise LinkError(
                 f"unresolved symbol(s) not in the unit's SymbolMap: {', '.join(unresolved)}", tuple(unresolved)
             )
-        sealed = False
         with self._lock:
             if self._closed:
                 raise DylibError("session is closed")
-            generation = self._current()
-            unit = generation.link(code, exports, symbols, sorted(table.undefined))
+            sealed = self._seal_if_full()
+            unit = self._current().link(code, exports, symbols, sorted(table.undefined))
             self._loaded += 1
-            if generation.linked >= self.units_per_generation:
-                generation.sealed = sealed = True
         if sealed:
             for listener in list(self._seal_listeners):
                 listener()
@@ -172,6 +169,18 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _seal_if_full(self) -> bool:
+        # Sealing happens when the *next* unit arrives, so a unit migrated into the newest generation is
+        # never stale the moment it is linked.
+        if self._generations and not self._generations[-1].sealed:
+            newest = self._generations[-1]
+            if newest.linked >= self.units_per_generation:
+                newest.sealed = True
+                if not newest.live:
+                    newest.close()
+                return True
+        return False
 
     def _current(self) -> Generation:
         if not self._generations or self._generations[-1].sealed:

@@ -41,7 +41,7 @@ class Reclaimer:
         self._cond = threading.Condition()
         self._pending: dict[Slot, list[Unit]] = {}
         self._grace: dict[Slot, _Grace] = {}
-        self._tasks: list[Callable[[], None]] = []
+        self._tasks: list[Callable[[], object]] = []
         self._thread: threading.Thread | None = None
 
     def retire(self, slot: Slot, unit: Unit) -> None:
@@ -50,7 +50,7 @@ class Reclaimer:
             self._pending.setdefault(slot, []).append(unit)
             self._wake()
 
-    def submit(self, task: Callable[[], None]) -> None:
+    def submit(self, task: Callable[[], object]) -> None:
         """Run ``task`` on the reclaimer thread (used for migrations, which publish)."""
         with self._cond:
             self._tasks.append(task)

@@ -9,14 +9,16 @@ import numpy as np
 
 from dylibs import HostGlobal, SymbolMap, Unit
 
-from ._runtime import atomic_load, atomic_store, link_permanent
+from ._runtime import atomic_load, atomic_store, drained, link_permanent, membarrier, membarrier_available
 from .signature import Signature
-from .trampoline import ENTER, EPOCH, EXIT, FUNCTION, WORDS, trampoline_ir
+from .trampoline import EPOCH, FUNCTION, WORDS, enter_words, trampoline_ir
 
 if TYPE_CHECKING:
     from .reclaimer import Reclaimer
 
 __all__ = ["Slot"]
+
+_ENTER_WORDS = np.array(enter_words())
 
 
 class Slot:
@@ -33,8 +35,11 @@ class Slot:
         self._reclaimer = reclaimer
         self._lock = threading.Lock()
         self._memory = HostGlobal("slot", np.uint64, (WORDS,))
+        self.per_thread = membarrier_available()
         runtime = link_permanent(
-            trampoline_ir(signature), ["trampoline", "stub"], SymbolMap().add_global(self._memory)
+            trampoline_ir(signature, per_thread=self.per_thread),
+            ["trampoline", "stub"],
+            SymbolMap().add_global(self._memory),
         )
         self._address = runtime.address("trampoline")
         self._word = self._memory.address
@@ -60,8 +65,7 @@ class Slot:
     @property
     def calls(self) -> int:
         """Calls that entered the trampoline so far (relaxed read: a statistic, not a barrier)."""
-        words = self._memory.array
-        return int(words[ENTER]) + int(words[ENTER + 1])
+        return int(self._memory.array[_ENTER_WORDS].sum())
 
     def publish(self, unit: Unit, symbol: str) -> None:
         """Make ``unit.symbol`` the target of every later call: one sequentially consistent store.
@@ -88,16 +92,20 @@ class Slot:
 
     # The reclaimer's side of the epoch protocol; only the reclaimer thread calls these.
     def _flip(self) -> int:
-        """Switch new callers to the other epoch; returns the epoch being left."""
+        """Switch new callers to the other epoch; returns the epoch being left.
+
+        The membarrier after the store makes every count a caller stored before it visible here, which is
+        what lets the trampoline count with plain stores (see :mod:`patcher.trampoline`).
+        """
         old = atomic_load(self._word + 8 * EPOCH)
         atomic_store(self._word + 8 * EPOCH, old ^ 1)
+        if self.per_thread:
+            membarrier()
         return old
 
     def _drained(self, epoch: int) -> bool:
-        """True when every call that entered ``epoch`` has left (exit read before enter: never early)."""
-        left = atomic_load(self._word + 8 * (EXIT + epoch))
-        entered = atomic_load(self._word + 8 * (ENTER + epoch))
-        return left == entered
+        """True when every call that entered ``epoch`` has left."""
+        return drained(self._word, epoch)
 
     def __repr__(self) -> str:
         return f"<Slot {self.name} {self.signature} live={self._live!r}>"

@@ -78,6 +78,5 @@ class PatchTable:
     def stats(self) -> list[SlotStats]:
         """Calls, swaps and the live unit of every slot."""
         return [
-            SlotStats(s.name, str(s.signature), s.calls, s.swaps, s.live.name if s.live else None)
-            for s in self.slots
+            SlotStats(s.name, str(s.signature), s.calls, s.swaps, s.live.name if s.live else None) for s in self.slots
         ]

@@ -32,8 +32,10 @@ def main(cycles: int) -> None:
     cycle(cycles)
     after = rss_kb()
     stats = session.stats()
-    print(f"before={before} after={after} generations={stats.generations} live={stats.live_units} "
-          f"closed={stats.closed_generations}")
+    print(
+        f"before={before} after={after} generations={stats.generations} live={stats.live_units} "
+        f"closed={stats.closed_generations}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,11 @@ from ._variants import I64_I64, slow_add
 KINDS = 64
 
 
-def main(swaps: int) -> None:
+def main(swaps: int, shared: bool = False) -> None:
+    if shared:  # the fallback for kernels without membarrier: every call uses the locked shared record
+        import patcher.slot
+
+        patcher.slot.membarrier_available = lambda: False
     session = Session(cache=None, units_per_generation=10)  # frequent unmaps: a stale caller would crash
     table = PatchTable(session)
     slot = table.slot("f", "int64_t(int64_t)")
@@ -48,9 +52,11 @@ def main(swaps: int) -> None:
         thread.join()
     table.drain(30)
     stats = session.stats()
-    print(f"calls={sum(counts)} wrong={sum(wrong)} swaps={slot.swaps} reclaimed={table.reclaimer.reclaimed} "
-          f"live={stats.live_units} generations={stats.generations}")
+    print(
+        f"calls={sum(counts)} wrong={sum(wrong)} swaps={slot.swaps} reclaimed={table.reclaimer.reclaimed} "
+        f"live={stats.live_units} generations={stats.generations}"
+    )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), shared="--shared" in sys.argv)

@@ -12,14 +12,19 @@ import pytest
 def _run(module: str, *args: str, timeout: float = 300) -> dict[str, int]:
     done = subprocess.run(
         [sys.executable, "-m", f"tests.patcher.{module}", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     assert done.returncode == 0, f"exit {done.returncode} (negative: killed by a signal)\n{done.stderr}"
     return {k: int(v) for k, v in re.findall(r"(\w+)=(-?\d+)", done.stdout)}
 
 
-def test_two_callers_and_2000_swaps_see_no_wrong_result() -> None:
-    result = _run("_stress", "2000")
+@pytest.mark.parametrize("mode", ["per-thread", "shared"])
+def test_two_callers_and_2000_swaps_see_no_wrong_result(mode: str) -> None:
+    result = _run("_stress", "2000", *(["--shared"] if mode == "shared" else []))
+    assert result["per_thread"] == (mode == "per-thread")
     assert result["wrong"] == 0
     # swaps beyond 2001 are migrations out of sealed generations
     assert result["swaps"] >= 2001 and result["calls"] > 1_000

@@ -1,0 +1,153 @@
+"""The data that flows between parsing, lowering and the dispatcher.
+
+``parse_kernel`` produces a :class:`KernelInfo` once per kernel; ``lower`` turns it into one
+:class:`LoweredKernel` per variant. Both are immutable so the tuner thread and callers can share them.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..errors import KernelSyntaxError
+from ..globals import Global
+from ..types import ScalarType
+
+__all__ = [
+    "Builtin",
+    "ConstValue",
+    "GlobalRef",
+    "HostArray",
+    "HostConst",
+    "KernelInfo",
+    "LoweredKernel",
+    "MathFunc",
+    "MathModule",
+    "ParamSpec",
+    "Resolved",
+]
+
+ConstValue = int | float | bool
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One Python parameter: a scalar, an array (``ndim`` 1-3, named ``dims``) or a ``Const``.
+
+    ``written`` says whether the kernel may store into the array (the dispatcher may then refuse
+    read-only arrays). A ``Const`` has ``dtype=None`` and no native argument.
+    """
+
+    name: str
+    kind: Literal["scalar", "array", "const"]
+    dtype: ScalarType | None
+    ndim: int
+    dims: tuple[str | None, ...]
+    written: bool
+
+
+@dataclass(frozen=True, eq=False)
+class GlobalRef:
+    """Host memory a variant imports: bind ``obj``'s data address to the symbol ``ir_name`` at link time."""
+
+    ir_name: str
+    obj: np.ndarray | Global
+
+    @property
+    def address(self) -> int:
+        """The data address of ``obj`` (what the symbol must be bound to)."""
+        if isinstance(self.obj, Global):
+            return self.obj.address
+        return int(self.obj.ctypes.data)
+
+
+@dataclass(frozen=True)
+class LoweredKernel:
+    """One variant's IR and native ABI.
+
+    ``symbol`` is always ``"kernel"``: ``i32 kernel(args..., [result ptr])`` returning a status (0 ok,
+    1 ZeroDivisionError, 2 IndexError (reserved), 3 ValueError). ``params`` repeats the Python parameters
+    (``Const`` ones included, with kind ``"const"``, though they have no native argument).
+    """
+
+    ir: str
+    symbol: str
+    c_signature: str
+    params: tuple[ParamSpec, ...]
+    ret: ScalarType | None
+    globals: tuple[GlobalRef, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class HostArray:
+    """A module-level numpy array or :class:`Global` a kernel indexes; its shape is fixed at parse time."""
+
+    ir_name: str
+    obj: np.ndarray | Global
+    dtype: ScalarType
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HostConst:
+    """A module-level ``int``/``float``/``bool`` inlined as a constant when the kernel is parsed."""
+
+    value: ConstValue
+
+
+@dataclass(frozen=True)
+class MathModule:
+    """The ``math`` module (under any name)."""
+
+
+@dataclass(frozen=True)
+class MathFunc:
+    """A function of the ``math`` module bound to a module-level name (``from math import sqrt``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A supported builtin: ``range``, ``len``, ``min``, ``max``, ``abs``, ``float``, ``int``, ``bool``."""
+
+    name: str
+
+
+Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin
+
+
+@dataclass(frozen=True, eq=False)
+class KernelInfo:
+    """A parsed, validated kernel: what every variant is lowered from.
+
+    ``tree`` is the function's AST from the dedented source; ``line_offset``/``col_offset`` map its
+    positions back to the file. ``names`` resolves every free name of the body; ``locals`` lists the names
+    the body assigns (Python scoping: those are local everywhere in the function).
+    """
+
+    name: str
+    filename: str
+    firstlineno: int
+    source: str
+    params: tuple[ParamSpec, ...]
+    ret: ScalarType | None
+    tree: ast.FunctionDef
+    line_offset: int
+    col_offset: int
+    names: Mapping[str, Resolved]
+    locals: tuple[str, ...]
+    local_annotations: Mapping[str, ScalarType]
+    const_defaults: Mapping[str, ConstValue]
+    globals: tuple[GlobalRef, ...]
+
+    def error(self, node: ast.AST | None, message: str) -> KernelSyntaxError:
+        """A :class:`KernelSyntaxError` at ``node``'s position in the file (the ``def`` line if ``None``)."""
+        where = self.tree if node is None else node
+        line = getattr(where, "lineno", self.tree.lineno) + self.line_offset
+        col = getattr(where, "col_offset", 0) + self.col_offset
+        return KernelSyntaxError(self.filename, line, col, message)

@@ -1,0 +1,233 @@
+"""``parse_kernel``: from a Python function to a validated :class:`KernelInfo`.
+
+Runs once, when the decorator runs: reads the source, checks the whole body against the subset, resolves
+annotations and free names. Everything that can be rejected without knowing a variant's constants is
+rejected here, with the file position of the offending construct.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import KernelSyntaxError, KernelTypeError
+from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
+from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
+from ._names import lookup, resolve_value
+from ._validate import Checker, assigned_names
+
+__all__ = ["parse_kernel", "parse_kernel_source"]
+
+_PY_SCALARS: dict[Any, ScalarType] = {float: f64, int: i64, bool: boolean}
+
+
+def parse_kernel(func: Callable[..., Any]) -> KernelInfo:
+    """Parse and validate the kernel ``func`` (a plain annotated ``def``; decorators are ignored).
+
+    Raises :class:`KernelSyntaxError` (file, line, column, what) for anything outside the language and
+    :class:`KernelTypeError` if ``func`` is not a Python function.
+    """
+    if not inspect.isfunction(func):
+        raise KernelTypeError(None, f"kernels must be Python functions, got {type(func).__name__}")
+    code = func.__code__
+    filename = inspect.getsourcefile(func) or code.co_filename
+    try:
+        lines, firstlineno = inspect.getsourcelines(func)
+    except (OSError, TypeError) as exc:
+        raise KernelSyntaxError(filename, code.co_firstlineno, 0, f"cannot read the kernel's source: {exc}") from None
+    closure: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+        try:
+            closure[name] = cell.cell_contents
+        except ValueError:  # an empty cell: the name is not bound yet
+            continue
+    return _parse("".join(lines), filename, firstlineno, closure, func.__globals__)
+
+
+def parse_kernel_source(
+    source: str,
+    *,
+    filename: str = "<kernel>",
+    namespace: Mapping[str, Any] | None = None,
+    firstlineno: int = 1,
+) -> KernelInfo:
+    """Parse a kernel from source text: the first ``def`` in ``source``, free names looked up in
+    ``namespace`` (then builtins). For generated kernels and tests; ``parse_kernel`` is the usual route.
+    """
+    return _parse(source, filename, firstlineno, {}, dict(namespace or {}))
+
+
+def _parse(
+    source: str,
+    filename: str,
+    firstlineno: int,
+    closure: Mapping[str, Any],
+    module: Mapping[str, Any],
+) -> KernelInfo:
+    dedented = textwrap.dedent(source)
+    indent = _indent(source) - _indent(dedented)
+    try:
+        tree = ast.parse(dedented, filename=filename)
+    except SyntaxError as exc:
+        line = (exc.lineno or 1) + firstlineno - 1
+        raise KernelSyntaxError(filename, line, max((exc.offset or 1) - 1, 0), exc.msg) from None
+    func = next((s for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)), None)
+    if func is None:
+        raise KernelSyntaxError(filename, firstlineno, indent, "kernels must be defined with 'def'")
+    if isinstance(func, ast.AsyncFunctionDef):
+        raise KernelSyntaxError(filename, func.lineno + firstlineno - 1, indent, "kernels cannot be 'async'")
+    return _Parser(func, source, filename, firstlineno, indent, closure, module).info()
+
+
+def _indent(text: str) -> int:
+    for line in text.splitlines():
+        if line.strip():
+            return len(line) - len(line.lstrip())
+    return 0
+
+
+class _Parser:
+    """Builds one :class:`KernelInfo`; holds what the name resolution and error positions need."""
+
+    def __init__(
+        self,
+        func: ast.FunctionDef,
+        source: str,
+        filename: str,
+        firstlineno: int,
+        indent: int,
+        closure: Mapping[str, Any],
+        module: Mapping[str, Any],
+    ) -> None:
+        self.func = func
+        self.source = source
+        self.filename = filename
+        self.firstlineno = firstlineno
+        self.indent = indent
+        self.closure = closure
+        self.module = module
+        self.names: dict[str, Resolved] = {}
+
+    def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
+        line = getattr(node, "lineno", self.func.lineno) + self.firstlineno - 1
+        return KernelSyntaxError(self.filename, line, getattr(node, "col_offset", 0) + self.indent, message)
+
+    def evaluate(self, node: ast.expr, what: str) -> Any:
+        """Evaluate an annotation or default expression as Python would, in the kernel's namespace."""
+        scope = {**self.module, **self.closure}
+        try:
+            return eval(compile(ast.Expression(body=node), self.filename, "eval"), scope)
+        except Exception as exc:
+            raise self.error(node, f"cannot evaluate {what} {ast.unparse(node)!r}: {exc}") from None
+
+    def resolve(self, name: str, node: ast.AST) -> Resolved:
+        known = self.names.get(name)
+        if known is None:
+            try:
+                known = resolve_value(name, lookup(name, self.closure, self.module))
+            except ValueError as exc:
+                raise self.error(node, str(exc)) from None
+            self.names[name] = known
+        return known
+
+    def info(self) -> KernelInfo:
+        func = self.func
+        params, defaults = self._params()
+        ret, returns_value = self._return()
+        kinds = {p.name: p.kind for p in params}
+        local_names = [n for n in assigned_names(func.body) if n not in kinds]
+        checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)
+        checker.check(func.body)
+        params = tuple(
+            ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in params
+        )
+        for name in sorted(checker.written):
+            host = self.names.get(name)
+            if isinstance(host, HostArray) and not host.obj.__array__().flags.writeable:
+                raise self.error(func, f"the kernel stores into module array '{name}', which is read-only")
+        globals_ = tuple(GlobalRef(r.ir_name, r.obj) for r in self.names.values() if isinstance(r, HostArray))
+        return KernelInfo(
+            name=func.name,
+            filename=self.filename,
+            firstlineno=self.firstlineno,
+            source=self.source,
+            params=params,
+            ret=ret,
+            tree=func,
+            line_offset=self.firstlineno - 1,
+            col_offset=self.indent,
+            names=dict(self.names),
+            locals=tuple(local_names),
+            local_annotations=self._local_annotations(set(kinds)),
+            const_defaults=defaults,
+            globals=globals_,
+        )
+
+    def _params(self) -> tuple[list[ParamSpec], dict[str, ConstValue]]:
+        args = self.func.args
+        if args.vararg or args.kwarg:
+            raise self.error(args.vararg or args.kwarg or self.func, "*args and **kwargs are not supported in kernels")
+        if args.kwonlyargs:
+            raise self.error(args.kwonlyargs[0], "keyword-only parameters are not supported in kernels")
+        positional = [*args.posonlyargs, *args.args]
+        first_default = len(positional) - len(args.defaults)
+        specs: list[ParamSpec] = []
+        defaults: dict[str, ConstValue] = {}
+        for index, arg in enumerate(positional):
+            if arg.annotation is None:
+                raise self.error(arg, f"parameter '{arg.arg}' needs a type annotation (f64, f64[:], Const, ...)")
+            ann = self.evaluate(arg.annotation, "annotation")
+            if isinstance(ann, ConstType):
+                specs.append(ParamSpec(arg.arg, "const", None, 0, (), False))
+            elif isinstance(ann, ArrayType):
+                specs.append(ParamSpec(arg.arg, "array", ann.dtype, ann.ndim, ann.dims, False))
+            elif (scalar := _scalar(ann)) is not None:
+                specs.append(ParamSpec(arg.arg, "scalar", scalar, 0, (), False))
+            else:
+                raise self.error(arg.annotation, f"parameter '{arg.arg}': {ann!r} is not a kernel type")
+            if index >= first_default:
+                node = args.defaults[index - first_default]
+                if specs[-1].kind != "const":
+                    raise self.error(node, f"only Const parameters may have defaults ('{arg.arg}' has one)")
+                value = self.evaluate(node, "default")
+                if not isinstance(value, bool | int | float):
+                    raise self.error(node, f"Const default of '{arg.arg}' must be an int, float or bool")
+                defaults[arg.arg] = value
+        return specs, defaults
+
+    def _return(self) -> tuple[ScalarType | None, bool | None]:
+        node = self.func.returns
+        if node is None:
+            return None, None
+        ann = self.evaluate(node, "return annotation")
+        if ann is None:
+            return None, False
+        scalar = _scalar(ann)
+        if scalar is None:
+            raise self.error(node, f"kernels return a scalar type or None, not {ann!r}")
+        return scalar, True
+
+    def _local_annotations(self, params: set[str]) -> dict[str, ScalarType]:
+        found: dict[str, ScalarType] = {}
+        for node in ast.walk(self.func):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                name = node.target.id
+                if name in params:
+                    raise self.error(node, f"parameter '{name}' cannot be re-annotated")
+                scalar = _scalar(self.evaluate(node.annotation, "annotation"))
+                if scalar is None:
+                    raise self.error(node.annotation, f"local '{name}' must be annotated with a scalar type")
+                if found.setdefault(name, scalar) != scalar:
+                    raise self.error(node, f"local '{name}' is annotated with two different types")
+        return found
+
+
+def _scalar(annotation: Any) -> ScalarType | None:
+    if isinstance(annotation, ScalarType):
+        return annotation
+    if isinstance(annotation, type):
+        return _PY_SCALARS.get(annotation)
+    return None

@@ -1,0 +1,438 @@
+"""Static types of kernel expressions: numpy 2 promotion rules and local type inference.
+
+The rules follow what the undecorated kernel does when run with numpy arrays (NEP 50):
+
+- Python scalars are *weak*: a literal, a module constant, a ``Const``, ``len()``/``x.shape[k]``, a
+  ``range`` variable or a local only ever assigned such values takes the type of the strong operand it
+  meets (``x32[i] * 2.0`` stays f32, ``a32[i] + 1`` stays i32). Two weak operands give a weak result.
+- Array elements and scalar parameters are *strong*: i32 with i64 gives i64, f32 with f64 gives f64,
+  an integer with f32 gives f64 (numpy: ``int32 + float32 -> float64``), a weak float with a strong
+  integer gives f64.
+- Booleans take part in arithmetic as Python ints (``True + True == 2``).
+- ``/`` always gives a float; ``int ** int`` is an int, except that a compile-time negative exponent gives
+  a float (Python: ``2 ** -1 == 0.5``).
+- ``math.*`` functions give f32 for an f32 argument (like numpy ufuncs; Python's ``math`` would compute in
+  double: a documented divergence) and a Python float otherwise; ``floor``/``ceil``/``trunc`` give ints.
+
+A local's type is the promotion (join) of the types of every value assigned to it, so ``s = 0`` followed
+by ``s += x[i]`` makes ``s`` a float everywhere; that is computed by a fixed point over the body.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..errors import KernelSyntaxError
+from ..types import ScalarType, boolean, f32, f64, i64
+from ._builtins import MATH_CONSTS, MATH_FUNCS
+from ._model import Builtin, ConstValue, HostArray, HostConst, KernelInfo, MathFunc, MathModule, Resolved
+
+__all__ = [
+    "BOOL",
+    "FLOAT",
+    "INT",
+    "Ty",
+    "Typer",
+    "TypingProblem",
+    "arith",
+    "binop_types",
+    "compare_type",
+    "infer_locals",
+    "math_types",
+    "promote",
+    "wrap_int",
+]
+
+
+@dataclass(frozen=True)
+class Ty:
+    """A static scalar type; ``weak`` marks Python scalars (NEP 50 promotion)."""
+
+    scalar: ScalarType
+    weak: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``"bool"``, ``"int"`` or ``"float"``."""
+        return self.scalar.kind
+
+    def __str__(self) -> str:
+        if self.weak:
+            return "int" if self.kind == "int" else "float"
+        return "bool" if self.kind == "bool" else self.scalar.name
+
+
+BOOL = Ty(boolean)
+INT = Ty(i64, weak=True)
+FLOAT = Ty(f64, weak=True)
+
+_ORDER = {"bool": 0, "int": 1, "float": 2}
+
+
+class TypingProblem(Exception):
+    """A type rule does not apply; the caller turns it into a positioned KernelSyntaxError."""
+
+
+def wrap_int(value: int, bits: int = 64) -> int:
+    """``value`` wrapped to a signed ``bits``-bit integer (how kernel integer arithmetic overflows)."""
+    half = 1 << (bits - 1)
+    return ((value + half) % (1 << bits)) - half
+
+
+def promote(a: Ty, b: Ty) -> Ty:
+    """The common type of two values (also the join of a local's assignments)."""
+    if a == b:
+        return a
+    ka, kb = _ORDER[a.kind], _ORDER[b.kind]
+    if a.weak and b.weak:
+        return a if ka >= kb else b
+    if a.weak or b.weak:
+        weak, strong = (a, b) if a.weak else (b, a)
+        if _ORDER[weak.kind] <= _ORDER[strong.kind]:
+            return strong
+        return Ty(weak.scalar)
+    if ka == kb:
+        return a if a.scalar.bits >= b.scalar.bits else b
+    low, high = (a, b) if ka < kb else (b, a)
+    if low.kind == "bool" or high.scalar == f64:
+        return high
+    return Ty(f64)  # an integer with f32: numpy gives float64
+
+
+def arith(t: Ty) -> Ty:
+    """The type a value takes part in arithmetic with: booleans count as Python ints."""
+    return INT if t.kind == "bool" else t
+
+
+def _float_of(t: Ty) -> Ty:
+    return Ty(f64, weak=t.weak) if t.kind != "float" else t
+
+
+def binop_types(op: ast.operator, a: Ty, b: Ty, exponent: ConstValue | None = None) -> tuple[Ty, Ty]:
+    """(operand type, result type) of ``a <op> b``; ``exponent`` is the right operand of ``**`` if constant."""
+    symbol = _OP_SYMBOLS.get(type(op), "?")
+    if isinstance(op, ast.BitAnd | ast.BitOr | ast.BitXor):
+        if a.kind == "bool" and b.kind == "bool":
+            return BOOL, BOOL
+        if a.kind == "float" or b.kind == "float":
+            raise TypingProblem(f"unsupported operand types for {symbol}: {a} and {b}")
+        t = promote(arith(a), arith(b))
+        return t, t
+    a, b = arith(a), arith(b)
+    t = promote(a, b)
+    if isinstance(op, ast.LShift | ast.RShift):
+        if t.kind == "float":
+            raise TypingProblem(f"unsupported operand types for {symbol}: {a} and {b}")
+        return t, t
+    if isinstance(op, ast.Div) and t.kind == "int":
+        f = _float_of(t)
+        return f, f
+    if isinstance(op, ast.Pow) and t.kind == "int" and isinstance(exponent, int) and exponent < 0:
+        f = _float_of(t)
+        return f, f
+    return t, t
+
+
+def compare_type(a: Ty, b: Ty) -> Ty:
+    """The type both sides of a comparison are converted to."""
+    return promote(arith(a), arith(b))
+
+
+def math_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
+    """(argument type, result type) of ``math.<name>(*args)``."""
+    spec = MATH_FUNCS[name]
+    common = arith(args[0])
+    for t in args[1:]:
+        common = promote(common, arith(t))
+    if spec.result == "int" and common.kind == "int":
+        return INT, INT  # math.floor(3) == 3: an int argument passes through
+    arg = Ty(f32) if common == Ty(f32) else FLOAT
+    if spec.result == "bool":
+        return arg, BOOL
+    return arg, INT if spec.result == "int" else arg
+
+
+_OP_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+    ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
+}
+
+
+class _Unknown(Exception):
+    """A local's type is not known yet (during the fixed point)."""
+
+
+class Typer:
+    """Types expressions of one kernel given its constants and the types of its locals.
+
+    With ``strict=False`` (inside the fixed point) an unknown local raises an internal exception instead
+    of a KernelSyntaxError.
+    """
+
+    def __init__(
+        self,
+        info: KernelInfo,
+        consts: Mapping[str, ConstValue],
+        local_types: Mapping[str, Ty],
+        *,
+        strict: bool = True,
+    ) -> None:
+        self.info = info
+        self.consts = consts
+        self.locals = local_types
+        self.strict = strict
+        self.params = {p.name: p for p in info.params}
+
+    # ---- names ---------------------------------------------------------------------------------
+    def resolved(self, name: str) -> Resolved | None:
+        """What a free name refers to (``None`` for locals and parameters)."""
+        if name in self.params or name in self.locals or name in self.info.locals:
+            return None
+        return self.info.names.get(name)
+
+    def array(self, node: ast.expr) -> tuple[ScalarType, int] | None:
+        """(element type, ndim) if ``node`` names an array parameter or host array."""
+        if not isinstance(node, ast.Name):
+            return None
+        param = self.params.get(node.id)
+        if param is not None:
+            return (param.dtype, param.ndim) if param.kind == "array" and param.dtype else None
+        host = self.resolved(node.id)
+        return (host.dtype, len(host.shape)) if isinstance(host, HostArray) else None
+
+    # ---- constants -----------------------------------------------------------------------------
+    def const_of(self, node: ast.expr) -> ConstValue | None:
+        """The compile-time value of ``node`` if it is a constant expression (folded like the code would)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool | int | float):
+            return _const_scalar(node.value)
+        if isinstance(node, ast.Name):
+            param = self.params.get(node.id)
+            if param is not None:
+                return self.consts.get(node.id) if param.kind == "const" else None
+            host = self.resolved(node.id)
+            return host.value if isinstance(host, HostConst) else None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if isinstance(self.resolved(node.value.id), MathModule):
+                return MATH_CONSTS.get(node.attr)
+            return None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            value = self.const_of(node.operand)
+            if value is None or isinstance(value, bool):
+                return None
+            if isinstance(node.op, ast.UAdd):
+                return value
+            return wrap_int(-value) if isinstance(value, int) else -value
+        if isinstance(node, ast.BinOp):
+            return _fold(node.op, self.const_of(node.left), self.const_of(node.right))
+        return None
+
+    # ---- expressions ---------------------------------------------------------------------------
+    def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
+        return self.info.error(node, message)
+
+    def type_of(self, node: ast.expr) -> Ty:
+        """The static type of ``node``; KernelSyntaxError if no type rule applies."""
+        try:
+            return self._type(node)
+        except TypingProblem as exc:
+            raise self.error(node, str(exc)) from None
+
+    def _type(self, node: ast.expr) -> Ty:
+        const = self.const_of(node)
+        if const is not None:
+            return const_type(const)
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.BinOp):
+            left, right = self.type_of(node.left), self.type_of(node.right)
+            return binop_types(node.op, left, right, self.const_of(node.right))[1]
+        if isinstance(node, ast.UnaryOp):
+            operand = self.type_of(node.operand)
+            if isinstance(node.op, ast.Not):
+                return BOOL
+            if isinstance(node.op, ast.Invert) and operand.kind == "float":
+                raise TypingProblem(f"bad operand type for unary ~: {operand}")
+            return arith(operand)
+        if isinstance(node, ast.Compare):
+            for left, right in zip([node.left, *node.comparators], node.comparators, strict=False):
+                compare_type(self.type_of(left), self.type_of(right))
+            return BOOL
+        if isinstance(node, ast.BoolOp):
+            return self._join([self.type_of(v) for v in node.values])
+        if isinstance(node, ast.IfExp):
+            self.type_of(node.test)
+            return promote(self.type_of(node.body), self.type_of(node.orelse))
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        raise TypingProblem(f"cannot type '{ast.unparse(node)}'")
+
+    def _join(self, types: Sequence[Ty]) -> Ty:
+        result = types[0]
+        for t in types[1:]:
+            result = promote(result, t)
+        return result
+
+    def _name(self, node: ast.Name) -> Ty:
+        found = self.locals.get(node.id)
+        if found is not None:
+            return found
+        if node.id in self.info.locals or node.id in self.params:
+            if not self.strict:
+                raise _Unknown(node.id)
+            raise TypingProblem(f"local variable '{node.id}' is never assigned a value of a known type")
+        raise TypingProblem(f"name '{node.id}' cannot be used as a value here")
+
+    def _subscript(self, node: ast.Subscript) -> Ty:
+        base = node.value
+        if isinstance(base, ast.Attribute) and base.attr == "shape":
+            return INT
+        array = self.array(base)
+        if array is None:
+            raise TypingProblem("only arrays can be indexed")
+        dtype, ndim = array
+        indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(indexes) != ndim:
+            raise TypingProblem(
+                f"'{ast.unparse(base)}' has {ndim} dimension(s) but is indexed with {len(indexes)} "
+                "(only single elements can be accessed)"
+            )
+        for index in indexes:
+            t = self.type_of(index)
+            if t.kind != "int":
+                raise TypingProblem(f"array indexes must be integers, got {t}")
+        return Ty(dtype)
+
+    def _call(self, node: ast.Call) -> Ty:
+        func = node.func
+        callee: Resolved | None = None
+        if isinstance(func, ast.Name):
+            callee = self.resolved(func.id)
+        elif isinstance(func, ast.Attribute):
+            callee = MathFunc(func.attr)
+        if isinstance(callee, Builtin):
+            if callee.name == "len":
+                return INT
+            args = [self.type_of(a) for a in node.args]
+            if callee.name == "abs":
+                return arith(args[0])
+            if callee.name in ("min", "max"):
+                return self._join(args)
+            return {"float": FLOAT, "int": INT, "bool": BOOL}[callee.name]
+        if isinstance(callee, MathFunc):
+            return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
+        raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
+
+
+def const_type(value: ConstValue) -> Ty:
+    """The type of a Python scalar constant (weak, except booleans)."""
+    if isinstance(value, bool):
+        return BOOL
+    return INT if isinstance(value, int) else FLOAT
+
+
+def _const_scalar(value: bool | int | float) -> ConstValue | None:
+    if isinstance(value, int) and not isinstance(value, bool) and wrap_int(value) != value:
+        return None  # out of range: the lowering reports it
+    return value
+
+
+def _fold(op: ast.operator, a: ConstValue | None, b: ConstValue | None) -> ConstValue | None:
+    """Fold ``a <op> b`` exactly as the generated code would compute it (None: leave it to the code)."""
+    if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+        return None
+    if isinstance(a, int) and isinstance(b, int):
+        if isinstance(op, ast.Add):
+            return wrap_int(a + b)
+        if isinstance(op, ast.Sub):
+            return wrap_int(a - b)
+        if isinstance(op, ast.Mult):
+            return wrap_int(a * b)
+        if isinstance(op, ast.FloorDiv) and b != 0:
+            return wrap_int(a // b)
+        if isinstance(op, ast.Mod) and b != 0:
+            return wrap_int(a % b)
+        if isinstance(op, ast.Pow) and b >= 0:
+            return wrap_int(pow(a, b, 1 << 64))
+        return None
+    x, y = float(a), float(b)
+    if isinstance(op, ast.Add):
+        return x + y
+    if isinstance(op, ast.Sub):
+        return x - y
+    if isinstance(op, ast.Mult):
+        return x * y
+    if isinstance(op, ast.Div) and y != 0.0:
+        return x / y
+    return None
+
+
+def infer_locals(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str, Ty]:
+    """The type of every local (and scalar parameter), as the join of the values assigned to it."""
+    types: dict[str, Ty] = {}
+    fixed: set[str] = set()
+    for param in info.params:
+        if param.kind == "scalar" and param.dtype is not None:
+            types[param.name] = Ty(param.dtype)
+    for name, scalar in info.local_annotations.items():
+        types[name] = Ty(scalar)
+        fixed.add(name)
+    for _ in range(64):
+        walker = _Inference(info, consts, types, fixed)
+        walker.block(info.tree.body)
+        if not walker.changed:
+            return types
+    raise info.error(None, "the types of the kernel's locals do not settle")  # unreachable: finite lattice
+
+
+class _Inference:
+    """One pass of the local-type fixed point: joins every assignment's type into ``types``."""
+
+    def __init__(
+        self, info: KernelInfo, consts: Mapping[str, ConstValue], types: dict[str, Ty], fixed: set[str]
+    ) -> None:
+        self.typer = Typer(info, consts, types, strict=False)
+        self.types = types
+        self.fixed = fixed
+        self.changed = False
+
+    def try_type(self, node: ast.expr) -> Ty | None:
+        try:
+            return self.typer.type_of(node)
+        except (KernelSyntaxError, _Unknown):
+            return None
+
+    def join(self, name: str, t: Ty | None) -> None:
+        if t is None or name in self.fixed:
+            return
+        current = self.types.get(name)
+        new = t if current is None else promote(current, t)
+        if new != current:
+            self.types[name] = new
+            self.changed = True
+
+    def block(self, body: Sequence[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.Assign):
+                t = self.try_type(stmt.value)
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self.join(target.id, t)
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                current, value = self.try_type(stmt.target), self.try_type(stmt.value)
+                if current is not None and value is not None:
+                    try:
+                        exponent = self.typer.const_of(stmt.value)
+                        self.join(stmt.target.id, binop_types(stmt.op, current, value, exponent)[1])
+                    except TypingProblem:
+                        pass
+            elif isinstance(stmt, ast.For):
+                if isinstance(stmt.target, ast.Name):
+                    self.join(stmt.target.id, INT)
+                self.block(stmt.body)
+            elif isinstance(stmt, ast.While | ast.If):
+                self.block(stmt.body)
+                self.block(stmt.orelse)

@@ -1,0 +1,349 @@
+"""The language subset, checked on the whole body when a kernel is decorated.
+
+Anything outside the subset fails here, with the file, line and column of the construct and a message
+naming it, long before a variant is compiled. Types are checked later, per variant, by the lowering.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Mapping
+
+from ..errors import KernelSyntaxError
+from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS
+from ._model import Builtin, HostArray, MathFunc, MathModule, Resolved
+
+__all__ = ["Checker", "assigned_names"]
+
+ErrorFn = Callable[[ast.AST, str], KernelSyntaxError]
+ResolveFn = Callable[[str, ast.AST], Resolved]
+
+_STATEMENTS: dict[type[ast.AST], str] = {
+    ast.With: "'with' statements",
+    ast.AsyncWith: "'async with' statements",
+    ast.Try: "'try' statements",
+    ast.TryStar: "'try' statements",
+    ast.Raise: "'raise' statements",
+    ast.Assert: "'assert' statements",
+    ast.Delete: "'del' statements",
+    ast.Import: "'import' statements",
+    ast.ImportFrom: "'import' statements",
+    ast.Global: "'global' statements",
+    ast.Nonlocal: "'nonlocal' statements",
+    ast.FunctionDef: "nested function definitions",
+    ast.AsyncFunctionDef: "nested function definitions",
+    ast.ClassDef: "class definitions",
+    ast.Match: "'match' statements",
+    ast.AsyncFor: "'async for' loops",
+}
+
+_EXPRESSIONS: dict[type[ast.AST], str] = {
+    ast.Lambda: "lambda expressions",
+    ast.ListComp: "list comprehensions",
+    ast.SetComp: "set comprehensions",
+    ast.DictComp: "dict comprehensions",
+    ast.GeneratorExp: "generator expressions",
+    ast.List: "lists",
+    ast.Tuple: "tuples as values",
+    ast.Set: "sets",
+    ast.Dict: "dicts",
+    ast.JoinedStr: "f-strings",
+    ast.FormattedValue: "f-strings",
+    ast.Starred: "starred expressions",
+    ast.NamedExpr: "assignment expressions (':=')",
+    ast.Await: "'await' expressions",
+    ast.Yield: "'yield' expressions",
+    ast.YieldFrom: "'yield' expressions",
+    ast.Slice: "slices",
+}
+
+_BINOPS = (
+    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
+    ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift,
+)
+_CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+def _unsupported(what: str) -> str:
+    return f"{what} are not supported in kernels"
+
+
+def assigned_names(body: Iterable[ast.stmt]) -> list[str]:
+    """Names the body binds (assignment targets and loop variables), in first-seen order."""
+    names: dict[str, None] = {}
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.setdefault(node.id, None)
+    return list(names)
+
+
+class Checker:
+    """Walks a kernel body, rejecting anything outside the subset.
+
+    ``params`` maps parameter names to their kind (``scalar``, ``array``, ``const``); ``locals`` are the
+    names the body assigns; ``resolve`` resolves any other name (and raises for unknown ones). After
+    :meth:`check`, ``written`` holds the arrays (parameters and host arrays) the body stores into.
+    """
+
+    def __init__(
+        self,
+        error: ErrorFn,
+        params: Mapping[str, str],
+        local_names: Iterable[str],
+        resolve: ResolveFn,
+        returns_value: bool | None,
+    ) -> None:
+        self._error = error
+        self._params = params
+        self._locals = set(local_names)
+        self._resolve = resolve
+        self._returns_value = returns_value
+        self._loop_depth = 0
+        self.written: set[str] = set()
+
+    # ---- names ---------------------------------------------------------------------------------
+    def _lookup(self, name: str, node: ast.AST) -> str | Resolved:
+        if name in self._params:
+            return self._params[name]
+        if name in self._locals:
+            return "local"
+        return self._resolve(name, node)
+
+    def _is_array(self, node: ast.expr) -> bool:
+        if not isinstance(node, ast.Name):
+            return False
+        kind = self._lookup(node.id, node)
+        return kind == "array" or isinstance(kind, HostArray)
+
+    # ---- statements ----------------------------------------------------------------------------
+    def check(self, body: list[ast.stmt]) -> None:
+        """Check a function body (a leading docstring is allowed)."""
+        start = 1 if body and _is_docstring(body[0]) else 0
+        self._block(body[start:])
+
+    def _block(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            self._stmt(stmt)
+
+    def _stmt(self, node: ast.stmt) -> None:
+        if type(node) in _STATEMENTS:
+            raise self._error(node, _unsupported(_STATEMENTS[type(node)]))
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._target(target)
+            self._expr(node.value)
+        elif isinstance(node, ast.AugAssign):
+            self._binop(node.op, node)
+            self._target(node.target)
+            self._expr(node.value)
+        elif isinstance(node, ast.AnnAssign):
+            if not isinstance(node.target, ast.Name):
+                raise self._error(node, "annotated assignments must target a plain local name")
+            self._target(node.target)
+            if node.value is not None:
+                self._expr(node.value)
+        elif isinstance(node, ast.For):
+            self._for(node)
+        elif isinstance(node, ast.While):
+            if node.orelse:
+                raise self._error(node.orelse[0], _unsupported("'else' clauses on loops"))
+            self._expr(node.test)
+            self._loop_body(node.body)
+        elif isinstance(node, ast.If):
+            self._expr(node.test)
+            self._block(node.body)
+            self._block(node.orelse)
+        elif isinstance(node, ast.Break | ast.Continue):
+            if self._loop_depth == 0:
+                raise self._error(node, "'break'/'continue' outside a loop")
+        elif isinstance(node, ast.Return):
+            self._return(node)
+        elif isinstance(node, ast.Expr):
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                raise self._error(node, _unsupported("strings"))
+            self._expr(node.value)
+        elif not isinstance(node, ast.Pass):
+            raise self._error(node, _unsupported(f"'{type(node).__name__}' statements"))
+
+    def _for(self, node: ast.For) -> None:
+        if node.orelse:
+            raise self._error(node.orelse[0], _unsupported("'else' clauses on loops"))
+        if not isinstance(node.target, ast.Name):
+            raise self._error(node.target, "for-loop targets must be a single name")
+        self._target(node.target)
+        call = node.iter
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and self._lookup(call.func.id, call.func) == Builtin("range")
+        ):
+            raise self._error(node.iter, "for loops must iterate over range(...)")
+        self._call_args(call, "range")
+        self._loop_body(node.body)
+
+    def _loop_body(self, body: list[ast.stmt]) -> None:
+        self._loop_depth += 1
+        self._block(body)
+        self._loop_depth -= 1
+
+    def _return(self, node: ast.Return) -> None:
+        if node.value is None:
+            if self._returns_value:
+                raise self._error(node, "a bare 'return' in a kernel that returns a value")
+            return
+        if self._returns_value is None:
+            raise self._error(node, "kernels that return a value must annotate the return type (-> f64)")
+        if not self._returns_value:
+            raise self._error(node, "kernel annotated '-> None' returns a value")
+        self._expr(node.value)
+
+    def _target(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Name):
+            kind = self._params.get(node.id)
+            if kind == "array":
+                raise self._error(node, f"cannot assign to array parameter '{node.id}'")
+            if kind == "const":
+                raise self._error(node, f"cannot assign to Const parameter '{node.id}'")
+        elif isinstance(node, ast.Subscript):
+            self._subscript(node)
+            if isinstance(node.value, ast.Name):
+                self.written.add(node.value.id)
+        elif isinstance(node, ast.Tuple | ast.List):
+            raise self._error(node, _unsupported("tuple assignments"))
+        elif isinstance(node, ast.Attribute):
+            raise self._error(node, _unsupported("assignments to attributes"))
+        else:
+            raise self._error(node, _unsupported(f"assignments to '{type(node).__name__}'"))
+
+    # ---- expressions ---------------------------------------------------------------------------
+    def _expr(self, node: ast.expr) -> None:
+        if type(node) in _EXPRESSIONS:
+            raise self._error(node, _unsupported(_EXPRESSIONS[type(node)]))
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, str | bytes):
+                raise self._error(node, _unsupported("strings"))
+            if not isinstance(value, bool | int | float):
+                raise self._error(node, _unsupported(f"{type(value).__name__} constants"))
+        elif isinstance(node, ast.Name):
+            self._value_name(node)
+        elif isinstance(node, ast.BinOp):
+            self._binop(node.op, node)
+            self._expr(node.left)
+            self._expr(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            self._expr(node.operand)
+        elif isinstance(node, ast.BoolOp):
+            for value in node.values:
+                self._expr(value)
+        elif isinstance(node, ast.Compare):
+            for op in node.ops:
+                if not isinstance(op, _CMPOPS):
+                    what = {ast.In: "'in'", ast.NotIn: "'not in'", ast.Is: "'is'", ast.IsNot: "'is not'"}
+                    raise self._error(node, _unsupported(f"{what.get(type(op), 'such')} comparisons"))
+            self._expr(node.left)
+            for comparator in node.comparators:
+                self._expr(comparator)
+        elif isinstance(node, ast.IfExp):
+            self._expr(node.test)
+            self._expr(node.body)
+            self._expr(node.orelse)
+        elif isinstance(node, ast.Call):
+            self._call(node)
+        elif isinstance(node, ast.Attribute):
+            self._attribute(node)
+        elif isinstance(node, ast.Subscript):
+            self._subscript(node)
+        else:
+            raise self._error(node, _unsupported(f"'{type(node).__name__}' expressions"))
+
+    def _binop(self, op: ast.operator, node: ast.AST) -> None:
+        if isinstance(op, ast.MatMult):
+            raise self._error(node, _unsupported("'@' (matrix multiplication) operators"))
+        if not isinstance(op, _BINOPS):
+            raise self._error(node, _unsupported(f"'{type(op).__name__}' operators"))
+
+    def _value_name(self, node: ast.Name) -> None:
+        kind = self._lookup(node.id, node)
+        if kind == "array" or isinstance(kind, HostArray):
+            raise self._error(node, f"array '{node.id}' cannot be used as a value (index it, or use len()/.shape)")
+        if isinstance(kind, MathModule | MathFunc | Builtin):
+            raise self._error(node, f"'{node.id}' can only be called, not used as a value")
+
+    def _call(self, node: ast.Call) -> None:
+        if node.keywords:
+            raise self._error(node, _unsupported("keyword arguments"))
+        func = node.func
+        name: str | None = None
+        if isinstance(func, ast.Name):
+            kind = self._lookup(func.id, func)
+            if isinstance(kind, Builtin):
+                if kind.name == "range":
+                    raise self._error(node, "range() can only be the iterable of a for loop")
+                self._call_args(node, kind.name)
+                if kind.name == "len" and not self._is_array(node.args[0]):
+                    raise self._error(node.args[0], "len() takes an array")
+                return
+            if isinstance(kind, MathFunc):
+                name = kind.name
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and isinstance(self._lookup(func.value.id, func.value), MathModule)
+        ):
+            if func.attr not in MATH_FUNCS:
+                raise self._error(func, f"math.{func.attr} is not supported in kernels")
+            name = func.attr
+        if name is None:
+            raise self._error(node, f"call to unsupported function '{ast.unparse(func)}'")
+        self._call_args(node, name, MATH_FUNCS[name].arity, MATH_FUNCS[name].arity)
+
+    def _call_args(self, node: ast.Call, name: str, low: int | None = None, high: int | None = None) -> None:
+        if node.keywords:
+            raise self._error(node, _unsupported("keyword arguments"))
+        if low is None:
+            low, high = BUILTIN_ARITY[name]
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self._error(arg, _unsupported("starred arguments (*args)"))
+        count = len(node.args)
+        if count < low or (high is not None and count > high):
+            expected = str(low) if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
+            raise self._error(node, f"{name}() takes {expected} arguments, got {count}")
+        for arg in node.args:
+            if name == "len" and isinstance(arg, ast.Name) and self._is_array(arg):
+                continue
+            self._expr(arg)
+
+    def _attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.value, ast.Name):
+            kind = self._lookup(node.value.id, node.value)
+            if isinstance(kind, MathModule):
+                if node.attr in MATH_CONSTS:
+                    return
+                raise self._error(node, f"math.{node.attr} is not supported in kernels")
+            if node.attr == "shape" and (kind == "array" or isinstance(kind, HostArray)):
+                raise self._error(node, "x.shape must be indexed: x.shape[k]")
+        raise self._error(node, f"attribute '.{node.attr}' is not supported in kernels (only x.shape[k] and math.*)")
+
+    def _subscript(self, node: ast.Subscript) -> None:
+        base = node.value
+        if isinstance(base, ast.Attribute) and base.attr == "shape" and self._is_array(base.value):
+            if isinstance(node.slice, ast.Tuple | ast.Slice) or not isinstance(node.ctx, ast.Load):
+                raise self._error(node, "x.shape takes one constant index: x.shape[k]")
+            self._expr(node.slice)
+            return
+        if not self._is_array(base):
+            raise self._error(base, "only arrays can be indexed (a[i], a[i, j], x.shape[k])")
+        indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        for index in indexes:
+            if isinstance(index, ast.Slice):
+                raise self._error(index, _unsupported("slices") + " (index one element)")
+            self._expr(index)
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+    )
