@@ -1,0 +1,20 @@
+"""Run every benchmark: ``python -m bench`` (or ``make bench``); ``python -m bench NAME ...`` for some."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+ALL = ["native_dispatch", "compile", "memory"]
+
+
+def main(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(ALL))
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
+    for name in names or ALL:
+        importlib.import_module(f"bench.{name}").main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
