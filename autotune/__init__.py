@@ -1,0 +1,48 @@
+"""autotune: a hot-patching runtime autotuner for numeric Python kernels.
+
+Decorate an annotated numeric function with :func:`tunable`; call it like the Python function. It runs
+compiled native code from the first call, while a background thread searches compiled variants and swaps
+faster ones in without pausing callers.
+"""
+
+from __future__ import annotations
+
+from .config import Config, configure
+from .errors import (
+    AutotuneError,
+    ConfigError,
+    KernelSyntaxError,
+    KernelTypeError,
+    SpaceError,
+    StorageError,
+    TuningError,
+    ValidationError,
+)
+from .globals import Global
+from .kernel import Kernel
+from .space import Space
+from .tunable import tunable
+from .types import Const, boolean, f32, f64, i32, i64
+
+__all__ = [
+    "AutotuneError",
+    "Config",
+    "ConfigError",
+    "Const",
+    "Global",
+    "Kernel",
+    "KernelSyntaxError",
+    "KernelTypeError",
+    "Space",
+    "SpaceError",
+    "StorageError",
+    "TuningError",
+    "ValidationError",
+    "boolean",
+    "configure",
+    "f32",
+    "f64",
+    "i32",
+    "i64",
+    "tunable",
+]

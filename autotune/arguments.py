@@ -1,0 +1,157 @@
+"""``Arguments``: the full argument check and the slow call path of a kernel.
+
+The native entry handles the common case without Python; everything it is unsure about comes here. This
+module decides what is acceptable (numpy scalars for scalars, array subclasses, equal-but-not-identical
+dtypes), raises :class:`KernelTypeError` naming the argument for everything else, and performs the call
+through ctypes with the GIL released.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .entry import STATUS_ERRORS
+from .errors import KernelTypeError
+from .lang import ParamSpec
+from .types import ScalarType
+
+__all__ = ["Arguments"]
+
+_CTYPES = {
+    "f64": ctypes.c_double,
+    "f32": ctypes.c_float,
+    "i64": ctypes.c_int64,
+    "i32": ctypes.c_int32,
+    "boolean": ctypes.c_uint8,
+}
+_INT_RANGE = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
+
+
+def _ctype(dtype: ScalarType) -> Any:
+    return _CTYPES[dtype.name]
+
+
+class Arguments:
+    """Checks calls against the kernel's parameters and converts them to native arguments."""
+
+    def __init__(self, name: str, params: Sequence[ParamSpec], ret: ScalarType | None) -> None:
+        self.name = name
+        self.params = tuple(p for p in params if p.kind != "const")
+        self.ret = ret
+        types: list[Any] = []
+        for p in self.params:
+            if p.kind == "array":
+                types += [ctypes.c_void_p] + [ctypes.c_int64] * p.ndim
+            elif p.dtype is not None:
+                types.append(_ctype(p.dtype))
+        if ret is not None:
+            types.append(ctypes.c_void_p)
+        self.prototype = ctypes.CFUNCTYPE(ctypes.c_int32, *types)
+
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
+        """Match positional and keyword arguments to parameters; returns the values in order."""
+        names = [p.name for p in self.params]
+        if len(args) > len(names):
+            raise KernelTypeError(None, f"{self.name}() takes {len(names)} arguments, got {len(args)}")
+        values: dict[str, Any] = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise KernelTypeError(key, f"{self.name}() has no parameter {key!r}")
+            if key in values:
+                raise KernelTypeError(key, f"{self.name}() got multiple values for {key!r}")
+            values[key] = value
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise KernelTypeError(missing[0], f"{self.name}() is missing argument {missing[0]!r}")
+        return [values[n] for n in names]
+
+    def check(self, values: Sequence[Any]) -> list[Any]:
+        """Validate bound values and return them converted (arrays stay arrays, scalars become Python)."""
+        out: list[Any] = []
+        extents: dict[str, tuple[str, int]] = {}
+        for param, value in zip(self.params, values, strict=True):
+            if param.kind == "array":
+                array = self._array(param, value)
+                for dim, (name, extent) in enumerate(zip(param.dims, array.shape, strict=True)):
+                    if name is None:
+                        continue
+                    first = extents.setdefault(name, (param.name, extent))
+                    if first[1] != extent:
+                        raise KernelTypeError(
+                            param.name,
+                            f"dimension {dim} is {extent} but '{name}' is {first[1]} (from argument {first[0]!r})",
+                        )
+                out.append(array)
+            else:
+                out.append(self._scalar(param, value))
+        return out
+
+    def native(self, checked: Sequence[Any]) -> list[Any]:
+        """Flatten checked values into the native argument list (data pointers and extents)."""
+        flat: list[Any] = []
+        for param, value in zip(self.params, checked, strict=True):
+            if param.kind == "array":
+                flat.append(value.ctypes.data)
+                flat.extend(int(n) for n in value.shape)
+            else:
+                flat.append(value)
+        return flat
+
+    def call(self, address: int, checked: Sequence[Any]) -> Any:
+        """Call the function at ``address`` (ctypes releases the GIL) and box its result or raise."""
+        out = _ctype(self.ret)() if self.ret is not None else None
+        flat = self.native(checked)
+        if out is not None:
+            flat.append(ctypes.addressof(out))
+        status = self.prototype(address)(*flat)
+        if status:
+            exc, message = STATUS_ERRORS.get(status, (RuntimeError, f"kernel failed with status {status}"))
+            raise exc(message)
+        if out is None or self.ret is None:
+            return None
+        if self.ret.kind == "bool":
+            return bool(out.value)
+        return out.value
+
+    def _array(self, param: ParamSpec, value: Any) -> np.ndarray[Any, Any]:
+        if not isinstance(value, np.ndarray):
+            raise KernelTypeError(
+                param.name, f"expected a numpy array {param.dtype}{list(param.dims)}, got {type(value).__name__}"
+            )
+        assert param.dtype is not None  # arrays always have a dtype (ParamSpec invariant)
+        if value.dtype != param.dtype.dtype or not value.dtype.isnative:
+            raise KernelTypeError(param.name, f"expected dtype {param.dtype.dtype}, got {value.dtype}")
+        if value.ndim != param.ndim:
+            raise KernelTypeError(param.name, f"expected {param.ndim} dimension(s), got {value.ndim}")
+        if not value.flags.c_contiguous:
+            raise KernelTypeError(param.name, "array is not C-contiguous (pass np.ascontiguousarray(x))")
+        if not value.flags.aligned:
+            raise KernelTypeError(param.name, "array is not aligned")
+        if param.written and not value.flags.writeable:
+            raise KernelTypeError(param.name, "the kernel writes this array but it is read-only")
+        return value
+
+    def _scalar(self, param: ParamSpec, value: Any) -> Any:
+        dtype = param.dtype
+        assert dtype is not None  # scalars always have a dtype (ParamSpec invariant)
+        if dtype.kind == "bool":
+            if isinstance(value, bool | np.bool_):
+                return int(bool(value))
+            raise KernelTypeError(param.name, f"expected bool, got {type(value).__name__}")
+        if dtype.kind == "int":
+            if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+                low, high = _INT_RANGE[dtype.bits]
+                if not low <= int(value) <= high:
+                    raise KernelTypeError(param.name, f"{value} does not fit in {dtype.name}")
+                return int(value)
+            raise KernelTypeError(param.name, f"expected an int for {dtype.name}, got {type(value).__name__}")
+        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_):
+            try:
+                return float(value)
+            except OverflowError:
+                raise KernelTypeError(param.name, f"{value} does not fit in {dtype.name}") from None
+        raise KernelTypeError(param.name, f"expected a float for {dtype.name}, got {type(value).__name__}")

@@ -1,0 +1,94 @@
+"""Configuration: one frozen dataclass, read from the environment once and changed with :func:`configure`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Config", "configure", "current"]
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use 1 or 0")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the runtime and the tuner read. Environment: ``AUTOTUNE_STORAGE``, ``AUTOTUNE_BACKGROUND``,
+    ``AUTOTUNE_CACHE_DIR`` (see :func:`dylibs.default_cache_dir`)."""
+
+    #: optuna storage URL; None: SQLite file ``studies.db`` in the cache directory.
+    storage: str | None = None
+    #: start the background tuner at the first call of a tunable kernel.
+    background: bool = True
+    #: a candidate must beat the live variant by this fraction (median of rounds) to be published.
+    margin: float = 0.03
+    #: trials per (kernel, key, machine) study before its search stops.
+    max_trials: int = 200
+    #: seconds of tuning per study before its search stops.
+    max_seconds: float = 300.0
+    #: stop a study after this many trials without a new best.
+    patience: int = 40
+    #: interleaved measurement rounds per trial (A B A B ...).
+    rounds: int = 7
+    #: target duration of one round, seconds (calls per round are chosen to fill it).
+    round_seconds: float = 0.002
+    #: relative and absolute tolerance when validating a candidate's outputs against the reference.
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+    def __post_init__(self) -> None:
+        checks = {
+            "margin": 0 <= self.margin < 1,
+            "max_trials": self.max_trials >= 1,
+            "max_seconds": self.max_seconds > 0,
+            "patience": self.patience >= 1,
+            "rounds": self.rounds >= 1,
+            "round_seconds": self.round_seconds > 0,
+            "rtol": self.rtol >= 0,
+            "atol": self.atol >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ConfigError(f"invalid configuration value(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+        if self.storage is not None and (not isinstance(self.storage, str) or "://" not in self.storage):
+            raise ConfigError(f"storage must be an optuna storage URL such as sqlite:///path.db, got {self.storage!r}")
+
+
+_lock = threading.Lock()
+_config: Config | None = None
+
+
+def current() -> Config:
+    """The configuration in force (read from the environment on first use)."""
+    global _config
+    with _lock:
+        if _config is None:
+            _config = Config(
+                storage=os.environ.get("AUTOTUNE_STORAGE") or None, background=_flag("AUTOTUNE_BACKGROUND", True)
+            )
+        return _config
+
+
+def configure(**changes: Any) -> Config:
+    """Change configuration values (unknown names are a ConfigError listing the known ones)."""
+    known = {f.name for f in fields(Config)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; options: {', '.join(sorted(known))}")
+    global _config
+    updated = replace(current(), **changes)
+    with _lock:
+        _config = updated
+    return updated

@@ -1,0 +1,330 @@
+"""The native entry: a JIT-compiled CPython function that checks arguments and calls a kernel's slot.
+
+Python call overhead decides whether small kernels are worth calling at all, so the common case never runs
+Python bytecode. The entry is a ``METH_FASTCALL | METH_KEYWORDS`` C function (CPython's calling convention,
+https://docs.python.org/3/c-api/structures.html#c.PyMethodDef) compiled from LLVM IR. It reads numpy's
+``PyArrayObject`` fields directly (data, nd, dimensions, descr, flags: the layout numpy documents as
+``PyArrayObject_fields`` and keeps across 1.x and 2.x; :func:`fast_path_supported` probes it at run time),
+checks type, dtype, ndim, contiguity, alignment, writability and declared shape relations, releases the GIL
+around the call through the slot's trampoline, and boxes the result. Anything it does not recognise at
+once (keywords, subclasses, numpy scalars, an error to report) goes to a Python *fallback* that checks
+fully, raises ``KernelTypeError`` or makes the call the slow way, so unusual input is never a crash.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from dylibs import Session, SymbolMap
+
+from .lang import ParamSpec
+from .types import ScalarType
+
+__all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
+
+# numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
+_DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
+_C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
+_METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
+
+#: Kernel status codes (see ``autotune.lang.LoweredKernel``) and the exception each raises.
+STATUS_ERRORS: dict[int, tuple[type[Exception], str]] = {
+    1: (ZeroDivisionError, "integer division or modulo by zero"),
+    2: (IndexError, "index out of range"),
+    3: (ValueError, "range() arg 3 must not be zero"),
+}
+_API = [
+    ("PyEval_SaveThread", "declare ptr @PyEval_SaveThread()"),
+    ("PyEval_RestoreThread", "declare void @PyEval_RestoreThread(ptr)"),
+    ("PyFloat_FromDouble", "declare ptr @PyFloat_FromDouble(double)"),
+    ("PyLong_FromLongLong", "declare ptr @PyLong_FromLongLong(i64)"),
+    ("PyLong_AsLongLong", "declare i64 @PyLong_AsLongLong(ptr)"),
+    ("PyLong_AsDouble", "declare double @PyLong_AsDouble(ptr)"),
+    ("PyBool_FromLong", "declare ptr @PyBool_FromLong(i64)"),
+    ("PyErr_Occurred", "declare ptr @PyErr_Occurred()"),
+    ("PyErr_Clear", "declare void @PyErr_Clear()"),
+    ("PyErr_SetString", "declare void @PyErr_SetString(ptr, ptr)"),
+    ("PyObject_Vectorcall", "declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr)"),
+    ("Py_IncRef", "declare void @Py_IncRef(ptr)"),
+]
+_OBJECTS: dict[str, object] = {
+    "py.ndarray": np.ndarray,
+    "py.float": float,
+    "py.int": int,
+    "py.true": True,
+    "py.false": False,
+    "py.none": None,
+    "py.RuntimeError": RuntimeError,
+    **{f"py.{exc.__name__}": exc for exc, _ in STATUS_ERRORS.values()},
+}
+
+
+class _IR:
+    """A tiny SSA text builder: fresh names and lines, so the generator reads like the C it replaces."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._n = 0
+
+    def tmp(self, expr: str) -> str:
+        self._n += 1
+        self.lines.append(f"  %t{self._n} = {expr}")
+        return f"%t{self._n}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append(line if line.endswith(":") else f"  {line}")
+
+    def field(self, obj: str, offset: int, ty: str) -> str:
+        address = self.tmp(f"getelementptr inbounds i8, ptr {obj}, i64 {offset}")
+        return self.tmp(f"load {ty}, ptr {address}, align 8")
+
+    def check(self, cond: str, label: str) -> None:
+        self.emit(f"br i1 {cond}, label %{label}, label %slow")
+        self.emit(f"{label}:")
+
+
+def _descr_symbol(dtype: ScalarType) -> str:
+    return f"np.descr.{dtype.name}"
+
+
+def _scalar(b: _IR, obj: str, dtype: ScalarType, label: str) -> str:
+    """Unbox exact ``float``/``int``/``bool`` objects; anything else goes to the fallback."""
+    kind = b.field(obj, _TYPE, "ptr")
+    if dtype.kind == "bool":
+        is_true = b.tmp(f'icmp eq ptr {obj}, @"py.true"')
+        is_false = b.tmp(f'icmp eq ptr {obj}, @"py.false"')
+        b.check(b.tmp(f"or i1 {is_true}, {is_false}"), f"{label}.ok")
+        return b.tmp(f"zext i1 {is_true} to i8")
+    if dtype.kind == "int":
+        b.check(b.tmp(f'icmp eq ptr {kind}, @"py.int"'), f"{label}.int")
+        value = b.tmp(f"call i64 @PyLong_AsLongLong(ptr {obj})")
+        _unless_error(b, value, "-1", "i64", label)
+        if dtype.bits == 64:
+            return value
+        low = b.tmp(f"icmp sge i64 {value}, -2147483648")
+        high = b.tmp(f"icmp sle i64 {value}, 2147483647")
+        b.check(b.tmp(f"and i1 {low}, {high}"), f"{label}.range")
+        return b.tmp(f"trunc i64 {value} to i32")
+    is_float = b.tmp(f'icmp eq ptr {kind}, @"py.float"')
+    b.emit(f"br i1 {is_float}, label %{label}.f, label %{label}.notf")
+    b.emit(f"{label}.f:")
+    exact = b.field(obj, 16, "double")  # PyFloatObject.ob_fval
+    b.emit(f"br label %{label}.join")
+    b.emit(f"{label}.notf:")
+    b.check(b.tmp(f'icmp eq ptr {kind}, @"py.int"'), f"{label}.i")
+    converted = b.tmp(f"call double @PyLong_AsDouble(ptr {obj})")
+    _unless_error(b, converted, "-1.0", "double", label)
+    b.emit(f"br label %{label}.join")
+    b.emit(f"{label}.join:")
+    value = b.tmp(f"phi double [{exact}, %{label}.f], [{converted}, %{label}.conv]")
+    return value if dtype.bits == 64 else b.tmp(f"fptrunc double {value} to float")
+
+
+def _unless_error(b: _IR, value: str, sentinel: str, ty: str, label: str) -> None:
+    """After a C-API conversion: on the error sentinel with an exception set, clear it and fall back."""
+    compare = "fcmp oeq" if ty == "double" else "icmp eq"
+    maybe = b.tmp(f"{compare} {ty} {value}, {sentinel}")
+    b.emit(f"br i1 {maybe}, label %{label}.err, label %{label}.conv")
+    b.emit(f"{label}.err:")
+    occurred = b.tmp("call ptr @PyErr_Occurred()")
+    clean = b.tmp(f"icmp eq ptr {occurred}, null")
+    b.emit(f"br i1 {clean}, label %{label}.conv, label %{label}.clear")
+    b.emit(f"{label}.clear:")
+    b.emit("call void @PyErr_Clear()")
+    b.emit("br label %slow")
+    b.emit(f"{label}.conv:")
+
+
+def _array(b: _IR, obj: str, param: ParamSpec, label: str) -> list[str]:
+    """Check an exact ndarray of the right dtype, ndim and flags; return [data, extent...]."""
+    if param.dtype is None:
+        raise ValueError(f"array parameter {param.name} has no dtype")
+    b.check(b.tmp(f'icmp eq ptr {b.field(obj, _TYPE, "ptr")}, @"py.ndarray"'), f"{label}.type")
+    b.check(b.tmp(f"icmp eq i32 {b.field(obj, _ND, 'i32')}, {param.ndim}"), f"{label}.nd")
+    descr = b.field(obj, _DESCR, "ptr")
+    b.check(b.tmp(f'icmp eq ptr {descr}, @"{_descr_symbol(param.dtype)}"'), f"{label}.dtype")
+    need = _C_CONTIGUOUS | _ALIGNED | (_WRITEABLE if param.written else 0)
+    flags = b.tmp(f"and i32 {b.field(obj, _FLAGS, 'i32')}, {need}")
+    b.check(b.tmp(f"icmp eq i32 {flags}, {need}"), f"{label}.flags")
+    values = [b.field(obj, _DATA, "ptr")]
+    dims = b.field(obj, _DIMS, "ptr")
+    for k in range(param.ndim):
+        extent = b.tmp(f"getelementptr inbounds i64, ptr {dims}, i64 {k}")
+        values.append(b.tmp(f"load i64, ptr {extent}, align 8"))
+    return values
+
+
+def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
+    if ret is None:
+        b.emit('call void @Py_IncRef(ptr @"py.none")')
+        return '@"py.none"'
+    value = b.tmp(f"load {ret.llvm}, ptr {out}, align 8")
+    if ret.kind == "float":
+        wide = value if ret.bits == 64 else b.tmp(f"fpext float {value} to double")
+        return b.tmp(f"call ptr @PyFloat_FromDouble(double {wide})")
+    if ret.kind == "bool":
+        return b.tmp(f"call ptr @PyBool_FromLong(i64 {b.tmp(f'zext i8 {value} to i64')})")
+    wide = value if ret.bits == 64 else b.tmp(f"sext i32 {value} to i64")
+    return b.tmp(f"call ptr @PyLong_FromLongLong(i64 {wide})")
+
+
+def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
+    """IR of ``ptr @entry(ptr self, ptr args, i64 nargs, ptr kwnames)`` for these kernel parameters.
+
+    ``self`` is the fallback callable; ``@"kernel.trampoline"`` is bound to the slot's address at link time.
+    """
+    native = [p for p in params if p.kind != "const"]
+    b = _IR()
+    b.emit("entry:")
+    nokw = b.tmp("icmp eq ptr %kwnames, null")
+    count = b.tmp(f"icmp eq i64 %nargs, {len(native)}")
+    b.check(b.tmp(f"and i1 {nokw}, {count}"), "arity")
+    call_args: list[str] = []
+    extents: dict[str, list[str]] = {}
+    for i, param in enumerate(native):
+        slot = b.tmp(f"getelementptr inbounds ptr, ptr %args, i64 {i}")
+        obj = b.tmp(f"load ptr, ptr {slot}, align 8")
+        if param.kind == "array":
+            data, *shape = _array(b, obj, param, f"a{i}")
+            call_args.append(f"ptr {data}")
+            call_args.extend(f"i64 {s}" for s in shape)
+            for name, extent in zip(param.dims, shape, strict=True):
+                if name is not None:
+                    extents.setdefault(name, []).append(extent)
+        else:
+            if param.dtype is None:
+                raise ValueError(f"scalar parameter {param.name} has no dtype")
+            call_args.append(f"{param.dtype.llvm} {_scalar(b, obj, param.dtype, f's{i}')}")
+    for name, found in extents.items():
+        for j, other in enumerate(found[1:]):
+            b.check(b.tmp(f"icmp eq i64 {found[0]}, {other}"), f"dim.{name}.{j}")
+    out = "%out"
+    if ret is not None:
+        call_args.append(f"ptr {out}")
+    state = b.tmp("call ptr @PyEval_SaveThread()")
+    status = b.tmp(f'call i32 @"kernel.trampoline"({", ".join(call_args)})')
+    b.emit(f"call void @PyEval_RestoreThread(ptr {state})")
+    b.emit(f"br i1 {b.tmp(f'icmp eq i32 {status}, 0')}, label %done, label %failed")
+    b.emit("done:")
+    b.emit(f"ret ptr {_box(b, ret, out)}")
+    b.emit("failed:")
+    b.emit(
+        f"switch i32 {status}, label %status.other ["
+        + " ".join(f"i32 {code}, label %status.{code}" for code in STATUS_ERRORS)
+        + "]"
+    )
+    for code, (exc, _) in STATUS_ERRORS.items():
+        b.emit(f"status.{code}:")
+        b.emit(f'call void @PyErr_SetString(ptr @"py.{exc.__name__}", ptr @msg.{code})')
+        b.emit("ret ptr null")
+    b.emit("status.other:")
+    b.emit('call void @PyErr_SetString(ptr @"py.RuntimeError", ptr @msg.other)')
+    b.emit("ret ptr null")
+    b.emit("slow:")
+    b.emit("%fallback = call ptr @PyObject_Vectorcall(ptr %self, ptr %args, i64 %nargs, ptr %kwnames)")
+    b.emit("ret ptr %fallback")
+
+    arg_types = [a.split(" ", 1)[0] for a in call_args]
+    header = [decl for _, decl in _API]
+    header += [f'@"{name}" = external global i8' for name in _OBJECTS]
+    header += [f'@"{_descr_symbol(t)}" = external global i8' for t in _dtypes(native)]
+    header.append(f'declare i32 @"kernel.trampoline"({", ".join(arg_types)})')
+    messages = {**{str(c): m for c, (_, m) in STATUS_ERRORS.items()}, "other": "kernel failed with an unknown status"}
+    for key, text in messages.items():
+        header.append(f'@msg.{key} = private unnamed_addr constant [{len(text) + 1} x i8] c"{text}\\00"')
+    body = "\n".join(b.lines)
+    alloca = f"  %out = alloca {ret.llvm}, align 8\n" if ret is not None else ""
+    body = body.replace("entry:\n", "entry:\n" + alloca, 1)
+    return "\n".join(header) + f"\n\ndefine ptr @entry(ptr %self, ptr %args, i64 %nargs, ptr %kwnames) {{\n{body}\n}}\n"
+
+
+def _dtypes(params: Sequence[ParamSpec]) -> list[ScalarType]:
+    seen: dict[str, ScalarType] = {}
+    for p in params:
+        if p.kind == "array" and p.dtype is not None:
+            seen.setdefault(p.dtype.name, p.dtype)
+    return list(seen.values())
+
+
+@cache
+def fast_path_supported() -> bool:
+    """Probe numpy's array layout and CPython's object header; False sends every call to the fallback."""
+    if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return False
+    probe = np.zeros((3, 5), dtype=np.float64)
+    base = id(probe)
+
+    def read(offset: int, kind: Any) -> Any:
+        return kind.from_address(base + offset).value
+
+    dims = read(_DIMS, ctypes.c_void_p)
+    return bool(
+        read(_TYPE, ctypes.c_void_p) == id(np.ndarray)
+        and read(_DATA, ctypes.c_void_p) == probe.ctypes.data
+        and read(_ND, ctypes.c_int32) == 2
+        and [ctypes.c_int64.from_address(dims + 8 * k).value for k in range(2)] == [3, 5]
+        and read(_DESCR, ctypes.c_void_p) == id(probe.dtype)
+        and read(_FLAGS, ctypes.c_int32) & (_C_CONTIGUOUS | _ALIGNED | _WRITEABLE) == 0x501
+        and ctypes.c_double.from_address(id(1.5) + 16).value == 1.5
+    )
+
+
+class _MethodDef(ctypes.Structure):
+    _fields_ = (
+        ("ml_name", ctypes.c_char_p),
+        ("ml_meth", ctypes.c_void_p),
+        ("ml_flags", ctypes.c_int),
+        ("ml_doc", ctypes.c_char_p),
+    )
+
+
+_lock = threading.Lock()
+_session: Session | None = None
+_keep: list[object] = []  # method defs and names must outlive the function objects that point at them
+_new_function = ctypes.pythonapi.PyCFunction_NewEx
+_new_function.restype = ctypes.py_object
+_new_function.argtypes = (ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
+
+
+def _entries() -> Session:
+    global _session
+    with _lock:
+        if _session is None:
+            # Entries live as long as their kernels, which live as long as the process: never sealed.
+            _session = Session(units_per_generation=sys.maxsize)
+        return _session
+
+
+def _python_symbols(params: Sequence[ParamSpec], trampoline: int) -> SymbolMap:
+    symbols = SymbolMap()
+    for name, _ in _API:
+        symbols.add(name, ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value or 0)
+    for name, obj in _OBJECTS.items():
+        symbols.add(name, id(obj))
+    for dtype in _dtypes(params):
+        symbols.add(_descr_symbol(dtype), id(np.dtype(dtype.dtype)))
+    return symbols.add("kernel.trampoline", trampoline)
+
+
+def make_entry(
+    name: str,
+    params: Sequence[ParamSpec],
+    ret: ScalarType | None,
+    trampoline: int,
+    fallback: Callable[..., Any],
+) -> Callable[..., Any]:
+    """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure."""
+    native = [p for p in params if p.kind != "const"]
+    unit = _entries().load(entry_ir(native, ret), exports=["entry"], symbols=_python_symbols(native, trampoline))
+    method = _MethodDef(name.encode(), unit.address("entry"), _METH_FASTCALL | _METH_KEYWORDS, None)
+    with _lock:
+        _keep.append(method)
+    function: Callable[..., Any] = _new_function(ctypes.addressof(method), fallback, None)
+    return function

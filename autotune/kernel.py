@@ -1,0 +1,188 @@
+"""``Kernel``: what ``@tunable`` returns. Dispatch, the default variant, and the hooks the tuner uses.
+
+Calls take one of two paths. The first call for a key (and every call of a kernel with a ``key=``
+function) runs :meth:`Kernel.__call__` in Python: it checks the arguments, makes sure a variant is
+published in the key's slot, and hands the call to that slot's native entry. After the first call of a
+kernel without ``key=``, the instance's class is switched to a per-kernel subclass whose ``__call__`` *is*
+the native entry, so a call runs no Python bytecode at all (see :mod:`autotune.entry`).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dylibs import Unit
+from patcher import Slot
+
+from .arguments import Arguments
+from .entry import fast_path_supported, make_entry
+from .errors import SpaceError
+from .lang import KernelInfo, parse_kernel
+from .runtime import runtime
+from .space import BUILTIN_KNOBS, Space, Value
+from .variant import Variants
+
+__all__ = ["Binding", "Kernel"]
+
+_NO_KEY: Hashable = "__default__"
+
+
+@dataclass
+class Binding:
+    """One slot of a kernel: the key it serves, its native entry, the live parameters and sample inputs."""
+
+    key: Hashable
+    slot: Slot
+    entry: Callable[..., Any]
+    live: dict[str, Value]
+    samples: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class Kernel:
+    """A tunable kernel: call it like the Python function; it runs the best variant found so far.
+
+    Attributes: ``py_func`` (the undecorated function, the semantic reference), ``space`` (the knobs),
+    ``signature`` (the C declaration of every variant), ``params`` and ``ret`` (the native ABI).
+    """
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        space: Space,
+        *,
+        key: Callable[..., Hashable] | None = None,
+        name: str | None = None,
+    ) -> None:
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self.name = name or f"{func.__module__}.{func.__qualname__}"
+        self.info: KernelInfo = parse_kernel(func)
+        _check_constants(self.info, space)
+        self.space = space
+        self.key_fn = key
+        self.variants = Variants(self.info, space)
+        default = self.variants.lower(space.default)  # type errors surface at decoration, not first call
+        self.signature: str = default.c_signature
+        self.params = default.params
+        self.ret = default.ret
+        self.arguments = Arguments(func.__name__, self.params, self.ret)
+        self._lock = threading.RLock()
+        self._bindings: dict[Hashable, Binding] = {}
+        self._listeners: list[Callable[[Kernel, Binding], None]] = []
+
+    # -- calling ---------------------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Check the arguments, publish a variant for this key if none is yet, and call it."""
+        checked = self.arguments.check(self.arguments.bind(args, kwargs))
+        key = _NO_KEY if self.key_fn is None else self.key_fn(*args, **kwargs)
+        binding = self._bindings.get(key) or self._bind(key, checked)
+        if self.key_fn is None and fast_path_supported() and type(self) is Kernel:
+            self.__class__ = _fast_class(binding.entry)
+        return self.arguments.call(binding.slot.address, checked)
+
+    def _bind(self, key: Hashable, checked: list[Any]) -> Binding:
+        with self._lock:
+            existing = self._bindings.get(key)
+            if existing is not None:
+                return existing
+            table = runtime().table
+            slot = table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
+            params = self.space.default
+            slot.publish(self.variants.build(runtime().session, params), "kernel")
+
+            def fallback(*args: Any, **kwargs: Any) -> Any:
+                values = self.arguments.check(self.arguments.bind(args, kwargs))
+                return self.arguments.call(slot.address, values)
+
+            entry: Callable[..., Any] = fallback
+            if fast_path_supported():
+                entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback)
+            binding = Binding(key, slot, entry, params, [tuple(_copy(v) for v in checked)])
+            self._bindings[key] = binding
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(self, binding)
+        return binding
+
+    # -- the native side -------------------------------------------------------------------------------
+    def address(self, key: Hashable = _NO_KEY) -> int:
+        """The stable native entry point (the slot's trampoline) for ``key``; publishes the default if needed.
+
+        Native callers use the ABI of :attr:`signature`: arrays as data pointer plus extents, an ``int32_t``
+        status result, and a trailing result pointer when the kernel returns a value.
+        """
+        binding = self._bindings.get(key)
+        if binding is None:
+            binding = self._bind(key, [])
+        return binding.slot.address
+
+    @property
+    def live(self) -> dict[str, Value] | dict[Hashable, dict[str, Value]] | None:
+        """Parameters of the variant now live (per key when the kernel has ``key=``; None before a call)."""
+        with self._lock:
+            if self.key_fn is None:
+                binding = self._bindings.get(_NO_KEY)
+                return dict(binding.live) if binding else None
+            return {k: dict(b.live) for k, b in self._bindings.items()}
+
+    @property
+    def bindings(self) -> tuple[Binding, ...]:
+        """Every key's binding (slot, entry, live parameters, sample inputs)."""
+        with self._lock:
+            return tuple(self._bindings.values())
+
+    def compile(self, **params: Any) -> Unit:
+        """Build the variant with these parameters (defaults fill the rest); the caller owns the unit."""
+        return self.variants.build(runtime().session, params)
+
+    def publish(self, binding: Binding, unit: Unit, params: Mapping[str, Value]) -> None:
+        """Make ``unit`` (built from ``params``) the live variant of ``binding``: one atomic store."""
+        with self._lock:
+            binding.slot.publish(unit, "kernel")
+            binding.live = dict(params)
+
+    def inspect_llvm(self, **params: Any) -> str:
+        """Optimised LLVM IR of the variant with these parameters."""
+        return self.variants.optimized_ir(params)
+
+    def inspect_asm(self, **params: Any) -> str:
+        """Host assembly of the variant with these parameters."""
+        return self.variants.assembly(params)
+
+    def add_listener(self, listener: Callable[[Kernel, Binding], None]) -> None:
+        """Call ``listener(kernel, binding)`` whenever a new key gets its slot (the tuner subscribes)."""
+        with self._lock:
+            self._listeners.append(listener)
+            existing = list(self._bindings.values())
+        for binding in existing:
+            listener(self, binding)
+
+    def __repr__(self) -> str:
+        return f"<Kernel {self.name} {self.signature} space={self.space.size} variants>"
+
+
+def _copy(value: Any) -> Any:
+    copy = getattr(value, "copy", None)
+    return copy() if callable(copy) else value
+
+
+def _check_constants(info: KernelInfo, space: Space) -> None:
+    consts = [p.name for p in info.params if p.kind == "const"]
+    for name in space.user_constants():
+        if name not in consts:
+            raise SpaceError(
+                f"{info.name}: {name!r} is neither a built-in knob ({', '.join(sorted(BUILTIN_KNOBS))}) nor a "
+                f"Const parameter of the kernel ({', '.join(consts) or 'it has none'})"
+            )
+    for name in consts:
+        if name not in space.names and name not in info.const_defaults:
+            raise SpaceError(f"{info.name}: Const parameter {name!r} needs values in the space or a default")
+
+
+def _fast_class(entry: Callable[..., Any]) -> type[Kernel]:
+    """A subclass whose ``__call__`` is the native entry (a builtin, so it is not bound to ``self``)."""
+    return type(Kernel.__name__, (Kernel,), {"__call__": entry, "__slots__": (), "__module__": Kernel.__module__})

@@ -1,0 +1,83 @@
+"""``Variants``: from a parameter set to IR, object code and a linked unit.
+
+A parameter set names built-in knobs (loop metadata, fast-math, pipeline level, preferred vector width) and
+user constants. Splitting it, lowering the kernel and linking the result with the kernel's host globals
+happens here, so the kernel, the tuner and the inspection helpers all build variants the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from dylibs import CompileOptions, Session, SymbolMap, Unit, emit_assembly, optimize_ir
+
+from .lang import KernelInfo, Knobs, LoweredKernel, lower
+from .space import Space, Value
+
+__all__ = ["Variants"]
+
+_KNOB_FIELDS = ("unroll", "vectorize", "interleave", "fastmath", "prefer_vector_width")
+_LOWERED_CACHE = 256
+
+
+class Variants:
+    """Builds variants of one kernel over its :class:`Space` (thread-safe; lowering is memoised)."""
+
+    def __init__(self, info: KernelInfo, space: Space) -> None:
+        self.info = info
+        self.space = space
+        self._lock = threading.Lock()
+        self._lowered: OrderedDict[str, LoweredKernel] = OrderedDict()
+
+    def split(self, params: Mapping[str, Any]) -> tuple[Knobs, dict[str, Value], CompileOptions]:
+        """Knobs for the IR, constants for ``Const`` parameters, options for the pipeline."""
+        full = self.space.validate(params)
+        knobs = Knobs(**{k: full[k] for k in _KNOB_FIELDS if k in full})  # type: ignore[arg-type]
+        opt = full.get("opt", 3)
+        options = CompileOptions(opt=int(opt))
+        consts: dict[str, Value] = dict(self.info.const_defaults)
+        consts.update({k: full[k] for k in self.space.user_constants()})
+        return knobs, consts, options
+
+    def lower(self, params: Mapping[str, Any]) -> LoweredKernel:
+        """The variant's IR and ABI (memoised by canonical parameters)."""
+        full = self.space.validate(params)
+        key = Space.key(full)
+        with self._lock:
+            hit = self._lowered.get(key)
+            if hit is not None:
+                self._lowered.move_to_end(key)
+                return hit
+        knobs, consts, _ = self.split(full)
+        lowered = lower(self.info, consts, knobs)
+        with self._lock:
+            self._lowered[key] = lowered
+            while len(self._lowered) > _LOWERED_CACHE:
+                self._lowered.popitem(last=False)
+        return lowered
+
+    def symbols(self, lowered: LoweredKernel) -> SymbolMap:
+        """libm plus the host globals this variant imports."""
+        symbols = SymbolMap.libm()
+        for ref in lowered.globals:
+            symbols.add(ref.ir_name, ref.address)
+        return symbols
+
+    def build(self, session: Session, params: Mapping[str, Any]) -> Unit:
+        """Compile (or take from the object cache) and link one variant; the caller owns the unit."""
+        lowered = self.lower(params)
+        _, _, options = self.split(params)
+        return session.load(lowered.ir, exports=[lowered.symbol], symbols=self.symbols(lowered), options=options)
+
+    def optimized_ir(self, params: Mapping[str, Any]) -> str:
+        """The variant's IR after the optimisation pipeline."""
+        _, _, options = self.split(params)
+        return optimize_ir(self.lower(params).ir, options)
+
+    def assembly(self, params: Mapping[str, Any]) -> str:
+        """The variant's host assembly."""
+        _, _, options = self.split(params)
+        return emit_assembly(self.lower(params).ir, options)
