@@ -163,7 +163,7 @@ def test_inspection_shows_the_variant() -> None:
 
 def test_concurrent_first_calls_bind_once() -> None:
     @autotune.tunable
-    def twice(x: f64) -> f64:  # noqa: F821 -- names resolve through the test module
+    def twice(x: f64) -> f64:
         return x * 2.0
 
     results: list[float] = []
