@@ -53,8 +53,8 @@ def main(swaps: int, shared: bool = False) -> None:
     table.drain(30)
     stats = session.stats()
     print(
-        f"per_thread={int(slot.per_thread)} calls={sum(counts)} wrong={sum(wrong)} swaps={slot.swaps} reclaimed={table.reclaimer.reclaimed} "
-        f"live={stats.live_units} generations={stats.generations}"
+        f"per_thread={int(slot.per_thread)} calls={sum(counts)} wrong={sum(wrong)} swaps={slot.swaps} "
+        f"reclaimed={table.reclaimer.reclaimed} live={stats.live_units} generations={stats.generations}"
     )
 
 
