@@ -8,6 +8,7 @@ Retirement is explicit and happens here, never in the garbage collector.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from .slot import Slot
 
 __all__ = ["Reclaimer"]
+
+_log = logging.getLogger("patcher")
 
 
 @dataclass
@@ -87,7 +90,10 @@ class Reclaimer:
                     self._cond.wait()
                 tasks, self._tasks = self._tasks, []
             for task in tasks:
-                task()
+                try:
+                    task()
+                except Exception:  # a failed migration must not stop reclamation
+                    _log.exception("reclaimer task failed")
             progressed = self._advance()
             with self._cond:
                 self._cond.notify_all()
@@ -116,7 +122,10 @@ class Reclaimer:
                 if unit.holds == 0:
                     unit.retire()
                 if self._on_reclaim is not None:
-                    self._on_reclaim(slot, unit)
+                    try:
+                        self._on_reclaim(slot, unit)
+                    except Exception:  # an observer's bug must not stop reclamation
+                        _log.exception("reclaim listener failed")
             with self._cond:
                 del self._grace[slot]
                 self.reclaimed += len(state.batch)

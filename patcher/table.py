@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from dylibs import Session
+from dylibs import Session, Unit
 
 from .errors import SlotError
 from .reclaimer import Reclaimer
@@ -35,8 +36,9 @@ class PatchTable:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.reclaimer = Reclaimer()
+        self.reclaimer = Reclaimer(self._reclaimed)
         self._slots: dict[str, Slot] = {}
+        self._reclaim_listeners: list[Callable[[Slot, Unit], None]] = []
         self._lock = threading.Lock()
         session.add_seal_listener(lambda: self.reclaimer.submit(self.migrate_stale))
 
@@ -74,6 +76,15 @@ class PatchTable:
             else:
                 fresh.retire()  # someone published meanwhile; the old unit is already on its way out
         return moved
+
+    def add_reclaim_listener(self, listener: Callable[[Slot, Unit], None]) -> None:
+        """Call ``listener(slot, unit)`` on the reclaimer thread after each replaced unit is released."""
+        with self._lock:
+            self._reclaim_listeners.append(listener)
+
+    def _reclaimed(self, slot: Slot, unit: Unit) -> None:
+        for listener in list(self._reclaim_listeners):
+            listener(slot, unit)
 
     def stats(self) -> list[SlotStats]:
         """Calls, swaps and the live unit of every slot."""
