@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from dylibs import Session, SymbolMap
+from dylibs import SymbolMap
 
 from .lang import ParamSpec
+from .runtime import permanent_session
 from .types import ScalarType
 
 __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
@@ -286,20 +287,10 @@ class _MethodDef(ctypes.Structure):
 
 
 _lock = threading.Lock()
-_session: Session | None = None
 _keep: list[object] = []  # method defs and names must outlive the function objects that point at them
 _new_function = ctypes.pythonapi.PyCFunction_NewEx
 _new_function.restype = ctypes.py_object
 _new_function.argtypes = (ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
-
-
-def _entries() -> Session:
-    global _session
-    with _lock:
-        if _session is None:
-            # Entries live as long as their kernels, which live as long as the process: never sealed.
-            _session = Session(units_per_generation=sys.maxsize)
-        return _session
 
 
 def _python_symbols(params: Sequence[ParamSpec], trampoline: int) -> SymbolMap:
@@ -322,7 +313,9 @@ def make_entry(
 ) -> Callable[..., Any]:
     """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure."""
     native = [p for p in params if p.kind != "const"]
-    unit = _entries().load(entry_ir(native, ret), exports=["entry"], symbols=_python_symbols(native, trampoline))
+    unit = permanent_session().load(
+        entry_ir(native, ret), exports=["entry"], symbols=_python_symbols(native, trampoline)
+    )
     method = _MethodDef(name.encode(), unit.address("entry"), _METH_FASTCALL | _METH_KEYWORDS, None)
     with _lock:
         _keep.append(method)

@@ -10,6 +10,7 @@ the native entry, so a call runs no Python bytecode at all (see :mod:`autotune.e
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from patcher import Slot
 from .arguments import Arguments
 from .entry import fast_path_supported, make_entry
 from .errors import SpaceError
+from .events import EventLog
 from .lang import KernelInfo, parse_kernel
 from .runtime import runtime
 from .space import BUILTIN_KNOBS, Space, Value
@@ -73,6 +75,9 @@ class Kernel:
         self._lock = threading.RLock()
         self._bindings: dict[Hashable, Binding] = {}
         self._listeners: list[Callable[[Kernel, Binding], None]] = []
+        self.events = EventLog()
+        #: ``initial(kernel, key) -> params``: the parameters a new key starts on (the tuner's stored best).
+        self.initial: Callable[[Kernel, Hashable], dict[str, Value] | None] = lambda kernel, key: None
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -91,8 +96,10 @@ class Kernel:
                 return existing
             table = runtime().table
             slot = table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
-            params = self.space.default
+            params = self._start_params(key)
             slot.publish(self.variants.build(runtime().session, params), "kernel")
+            if params != self.space.default:
+                self.events.add("adopt", key, params=dict(params), detail="stored best at first call")
 
             def fallback(*args: Any, **kwargs: Any) -> Any:
                 values = self.arguments.check(self.arguments.bind(args, kwargs))
@@ -107,6 +114,33 @@ class Kernel:
         for listener in listeners:
             listener(self, binding)
         return binding
+
+    def _start_params(self, key: Hashable) -> dict[str, Value]:
+        """The stored best for ``key`` when there is a valid one, else the default."""
+        try:
+            stored = self.initial(self, key)
+            if stored is not None:
+                return self.space.validate(stored)
+        except Exception as exc:  # a stale or unreadable record must never break a call
+            logging.getLogger("autotune").warning("%s: ignoring stored parameters: %s", self.name, exc)
+        return self.space.default
+
+    # -- tuning ----------------------------------------------------------------------------------------
+    def tune(
+        self, n_trials: int | None = None, timeout: float | None = None, *, progress: bool = True
+    ) -> dict[str, Value]:
+        """Run the tuner's search for this kernel now, in this thread; returns the live parameters.
+
+        Needs at least one call first (tuning runs on copies of real inputs). ``n_trials`` and ``timeout``
+        bound this run; the study keeps everything for later runs and processes.
+        """
+        from . import tuner
+
+        return tuner.tune(self, n_trials=n_trials, timeout=timeout, progress=progress)
+
+    def history(self) -> list[dict[str, Any]]:
+        """Trials, swaps, adoptions and reclamations of this process, as records a notebook can plot."""
+        return self.events.records()
 
     # -- the native side -------------------------------------------------------------------------------
     def address(self, key: Hashable = _NO_KEY) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 
 from dylibs import Session
 from patcher import PatchTable
 
-__all__ = ["Runtime", "runtime"]
+__all__ = ["Runtime", "permanent_session", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,15 @@ def runtime() -> Runtime:
             session = Session()
             _runtime = Runtime(session, PatchTable(session))
         return _runtime
+
+
+_permanent: Session | None = None
+
+
+def permanent_session() -> Session:
+    """A session that is never sealed: native entries and timing loops live as long as the process."""
+    global _permanent
+    with _lock:
+        if _permanent is None:
+            _permanent = Session(units_per_generation=sys.maxsize)
+        return _permanent

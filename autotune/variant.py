@@ -59,11 +59,11 @@ class Variants:
                 self._lowered.popitem(last=False)
         return lowered
 
-    def symbols(self, lowered: LoweredKernel) -> SymbolMap:
-        """libm plus the host globals this variant imports."""
+    def symbols(self, lowered: LoweredKernel, overrides: Mapping[str, int] | None = None) -> SymbolMap:
+        """libm plus the host globals this variant imports (``overrides`` rebinds some, e.g. to scratch copies)."""
         symbols = SymbolMap.libm()
         for ref in lowered.globals:
-            symbols.add(ref.ir_name, ref.address)
+            symbols.add(ref.ir_name, (overrides or {}).get(ref.ir_name, ref.address))
         return symbols
 
     def build(self, session: Session, params: Mapping[str, Any]) -> Unit:

@@ -1,0 +1,177 @@
+"""Measurement: a native timing loop per kernel signature and interleaved A/B comparison.
+
+Timing from Python would drown a 50 ns kernel in call overhead, so the loop that calls a variant N times
+is JIT-compiled too: it loads the arguments once, reads ``CLOCK_MONOTONIC``, calls through the function
+pointer ``reps`` times and reads the clock again. The comparison alternates incumbent and candidate
+(A B, then B A, ...) so drift on a shared machine hits both, and reports the median ratio and how many
+rounds the candidate won by the margin (the bakeoff rule HALO uses: a clear, consistent win).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import statistics
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from dylibs import SymbolMap
+
+from .lang import ParamSpec
+from .runtime import permanent_session
+from .types import ScalarType
+
+__all__ = ["Comparison", "Timer", "compare", "native_types", "pack_arguments"]
+
+_CLOCK_MONOTONIC = 1
+_MAX_REPS = 1 << 22
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of measuring a candidate against the incumbent: ratio < 1 means the candidate is faster."""
+
+    ratio: float
+    wins: int
+    rounds: int
+    incumbent_ns: float
+    candidate_ns: float
+
+
+def native_types(params: Sequence[ParamSpec], ret: ScalarType | None) -> list[str]:
+    """LLVM types of the native arguments, in order (arrays expand to a pointer and their extents)."""
+    types: list[str] = []
+    for p in params:
+        if p.kind == "const":
+            continue
+        if p.kind == "array":
+            types += ["ptr"] + ["i64"] * p.ndim
+        elif p.dtype is not None:
+            types.append(p.dtype.llvm)
+    if ret is not None:
+        types.append("ptr")
+    return types
+
+
+def pack_arguments(types: Sequence[str], values: Sequence[Any]) -> np.ndarray[Any, Any]:
+    """Native argument values in 8-byte cells, as the timing loop reads them (little-endian x86-64)."""
+    cells = np.zeros(max(len(types), 1), dtype=np.uint64)
+    for i, (kind, value) in enumerate(zip(types, values, strict=True)):
+        if kind == "double":
+            cells[i : i + 1].view(np.float64)[0] = value
+        elif kind == "float":
+            cells[i : i + 1].view(np.float32)[0] = value
+        elif kind in ("i32", "i8"):
+            cells[i : i + 1].view(np.int32 if kind == "i32" else np.int8)[0] = value
+        else:
+            cells[i : i + 1].view(np.int64)[0] = value
+    return cells
+
+
+def _timer_ir(types: Sequence[str]) -> str:
+    loads = []
+    for i, kind in enumerate(types):
+        loads.append(f"  %p{i} = getelementptr inbounds i64, ptr %argv, i64 {i}")
+        loads.append(f"  %a{i} = load {kind}, ptr %p{i}, align 8")
+    args = ", ".join(f"{kind} %a{i}" for i, kind in enumerate(types))
+    body = "\n".join(loads)
+    return f"""
+declare i32 @clock_gettime(i32, ptr)
+
+define i64 @time(ptr %fn, ptr %argv, i64 %reps) {{
+entry:
+  %t0 = alloca [2 x i64], align 8
+  %t1 = alloca [2 x i64], align 8
+{body}
+  %c0 = call i32 @clock_gettime(i32 {_CLOCK_MONOTONIC}, ptr %t0)
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%i1, %loop]
+  %s = call i32 %fn({args})
+  %i1 = add i64 %i, 1
+  %more = icmp slt i64 %i1, %reps
+  br i1 %more, label %loop, label %exit
+exit:
+  %c1 = call i32 @clock_gettime(i32 {_CLOCK_MONOTONIC}, ptr %t1)
+  %s0 = load i64, ptr %t0, align 8
+  %n0p = getelementptr inbounds i64, ptr %t0, i64 1
+  %n0 = load i64, ptr %n0p, align 8
+  %s1 = load i64, ptr %t1, align 8
+  %n1p = getelementptr inbounds i64, ptr %t1, i64 1
+  %n1 = load i64, ptr %n1p, align 8
+  %ds = sub i64 %s1, %s0
+  %dn = sub i64 %n1, %n0
+  %dsn = mul i64 %ds, 1000000000
+  %total = add i64 %dsn, %dn
+  ret i64 %total
+}}
+"""
+
+
+class Timer:
+    """``time(fn, argv, reps) -> ns``: a native loop calling ``fn`` ``reps`` times (GIL released)."""
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _cache: ClassVar[dict[tuple[str, ...], Any]] = {}
+
+    def __init__(self, types: Sequence[str]) -> None:
+        key = tuple(types)
+        with Timer._lock:
+            fn = Timer._cache.get(key)
+            if fn is None:
+                libc = ctypes.CDLL(None)
+                clock = ctypes.cast(libc.clock_gettime, ctypes.c_void_p).value or 0
+                unit = permanent_session().load(
+                    _timer_ir(types), exports=["time"], symbols=SymbolMap().add("clock_gettime", clock)
+                )
+                fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
+                    unit.address("time")
+                )
+                Timer._cache[key] = fn
+        self._fn = fn
+
+    def __call__(self, address: int, argv: np.ndarray[Any, Any], reps: int) -> float:
+        return float(self._fn(address, argv.ctypes.data, reps))
+
+
+def compare(
+    timer: Callable[[int, int], float],
+    incumbent: int,
+    candidate: int,
+    *,
+    rounds: int,
+    round_seconds: float,
+    margin: float,
+    reset: Callable[[], None] = lambda: None,
+) -> Comparison:
+    """Interleave ``rounds`` timed rounds of incumbent and candidate; ``timer(address, reps) -> ns``.
+
+    ``reset`` runs before every timed block (outside the timing) so in-place kernels start from the same
+    data each time.
+    """
+    reset()
+    probe = max(timer(incumbent, 1), 1.0)
+    reps = int(min(max(round_seconds * 1e9 / probe, 1), _MAX_REPS))
+    ratios: list[float] = []
+    per_call: dict[int, list[float]] = {incumbent: [], candidate: []}
+    wins = 0
+    for r in range(rounds):
+        order = (incumbent, candidate) if r % 2 == 0 else (candidate, incumbent)
+        spent: dict[int, float] = {}
+        for address in order:
+            reset()
+            spent[address] = max(timer(address, reps), 1.0)
+            per_call[address].append(spent[address] / reps)
+        ratio = spent[candidate] / spent[incumbent]
+        ratios.append(ratio)
+        wins += ratio <= 1.0 - margin
+    return Comparison(
+        ratio=statistics.median(ratios),
+        wins=wins,
+        rounds=rounds,
+        incumbent_ns=statistics.median(per_call[incumbent]),
+        candidate_ns=statistics.median(per_call[candidate]),
+    )

@@ -1,0 +1,396 @@
+"""``Search``: the tuning of one (kernel, key) — an optuna study driven by ask/tell, one trial per step.
+
+A trial: ask -> build the variant (object cache) -> validate its outputs against the reference on private
+copies of a real call -> measure it against the incumbent in interleaved rounds -> tell -> publish only a
+clear win (median ratio below ``1 - margin`` and a majority of rounds won). Any failure becomes a FAIL
+trial with its reason; identical parameters are never built or measured twice, across processes too
+(parameters already in the study count as seen). Values are times relative to the default variant.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dylibs import Unit
+
+from .config import Config
+from .errors import TuningError, ValidationError
+from .measure import Comparison, Timer, compare, native_types
+from .records import BestRecords
+from .space import Space, Value
+from .storage import open_study, worker_attrs
+from .workspace import Outputs, Workspace, check_outputs
+
+if TYPE_CHECKING:
+    from .kernel import Binding, Kernel
+
+__all__ = ["Candidate", "Measure", "Search"]
+
+_log = logging.getLogger("autotune")
+_DUPLICATES_BEFORE_SWEEP = 8
+_PYTHON_REFERENCE_BUDGET_NS = 5e6  # check the default against Python when one native call takes < 5 ms
+
+
+@dataclass
+class Candidate:
+    """A built variant: ``unit`` links to scratch globals and is only ever called by the search."""
+
+    params: dict[str, Value]
+    unit: Unit
+
+    @property
+    def address(self) -> int:
+        return self.unit.address("kernel")
+
+
+#: ``measure(candidate, incumbent) -> Comparison``; injectable so tuning logic is testable with a fake clock.
+Measure = Callable[[Candidate, Candidate], Comparison]
+
+
+class Search:
+    """Tunes one binding of one kernel. Not thread-safe: the tuner runs one step at a time per search."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        binding: Binding,
+        study_name: str,
+        storage: Any,
+        config: Config,
+        *,
+        measure: Measure | None = None,
+        records: BestRecords | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.binding = binding
+        self.name = study_name
+        self.config = config
+        self.records = records or BestRecords()
+        self.space = kernel.space
+        self.trials_run = 0
+        self.done = False
+        self.reason = ""
+        self._storage = storage
+        self._measure_fn = measure
+        self._prepared = False
+        self._started = 0.0
+        self._seen: set[str] = set()
+        self._duplicates = 0
+        self._sweep: list[dict[str, Value]] = []
+        self._incumbent: Candidate | None = None
+        self._incumbent_value = 1.0
+        self._best_number: int | None = None
+        self._study: Any = None
+        self._workspace: Workspace | None = None
+        self._expected: Outputs | None = None
+
+    # -- setup -----------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Open the study, build the workspace and reference outputs, adopt a better stored result."""
+        import optuna
+        from optuna.trial import TrialState
+
+        self._started = time.monotonic()
+        sampler = optuna.samplers.TPESampler(multivariate=True, n_startup_trials=8)
+        self._study = open_study(self.name, self._storage, sampler)
+        finished = self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+        self._seen = {Space.key(self._complete(t.params)) for t in finished if self._valid(t.params)}
+        if not finished:
+            for seed in self._seeds():
+                self._study.enqueue_trial(seed, skip_if_exists=True)
+        if not self.binding.samples:
+            raise TuningError(f"{self.kernel.name}: no captured call to tune on")
+        self._workspace = Workspace(self.kernel.arguments, self.binding.samples[0], self.kernel.info.globals)
+        self._expected = self._reference_outputs()
+        self._incumbent = self._build(dict(self.binding.live))
+        self._incumbent_value = self._value_of_live()
+        self._adopt_stored_best()
+        self._prepared = True
+
+    def _valid(self, params: dict[str, Any]) -> bool:
+        try:
+            self.space.validate(params)
+        except Exception:
+            return False
+        return True
+
+    def _complete(self, params: dict[str, Any]) -> dict[str, Value]:
+        return self.space.validate(params)
+
+    def _seeds(self) -> list[dict[str, Value]]:
+        """The default first, then the usual winners on wide-vector CPUs (a prior, like Triton configs)."""
+        default = self.space.default
+        seeds = [default]
+        if "vectorize" in self.space.names:
+            wide = dict(default, vectorize=max(int(v) for v in self.space.values("vectorize")))
+            seeds.append(wide)
+            if "fastmath" in self.space.names and True in self.space.values("fastmath"):
+                fast = dict(wide, fastmath=True)
+                if "interleave" in self.space.names:
+                    small = [int(v) for v in self.space.values("interleave") if 2 <= int(v) <= 4]
+                    if small:
+                        fast["interleave"] = max(small)
+                seeds.append(fast)
+        unique: dict[str, dict[str, Value]] = {Space.key(s): s for s in seeds}
+        return list(unique.values())
+
+    def _reference_params(self) -> dict[str, Value]:
+        params = self.space.default
+        if "fastmath" in self.space.names and False in self.space.values("fastmath"):
+            params["fastmath"] = False
+        return params
+
+    def _reference_outputs(self) -> Outputs:
+        """Outputs of the reference variant; cross-checked against the Python function when that is cheap."""
+        workspace = self._require_workspace()
+        reference = self._build(self._reference_params())
+        try:
+            expected = workspace.run(reference.address)
+            if self.kernel.info.globals:
+                return expected
+            timer = Timer(native_types(self.kernel.arguments.params, self.kernel.arguments.ret))
+            workspace.reset()
+            if timer(reference.address, workspace.argv, 1) > _PYTHON_REFERENCE_BUDGET_NS:
+                return expected
+            _, consts, _ = self.kernel.variants.split(self._reference_params())
+            python = workspace.run_python(self.kernel.py_func, consts)
+            try:
+                check_outputs(expected, python, rtol=self.config.rtol, atol=self.config.atol)
+            except ValidationError as exc:
+                _log.error(
+                    "%s: the compiled reference disagrees with Python (%s); no variant will pass", self.name, exc
+                )
+                self.kernel.events.add("error", self.binding.key, detail=f"reference differs from Python: {exc}")
+                return python
+            return expected
+        finally:
+            reference.unit.retire()
+
+    def _value_of_live(self) -> float:
+        """Time of the live variant relative to the default (1.0 when the default is live)."""
+        live = self.space.validate(self.binding.live)
+        if live == self.space.default:
+            return 1.0
+        default = self._build(self.space.default)
+        try:
+            return self._measure(self._require_incumbent(), default).ratio
+        finally:
+            default.unit.retire()
+
+    def _adopt_stored_best(self) -> None:
+        """Publish the study's best (e.g. found by another process) if it beats the live variant."""
+        try:
+            best = self._study.best_trial
+        except ValueError:
+            return
+        if not self._valid(best.params):
+            return
+        self._best_number = best.number
+        params = self._complete(best.params)
+        if (
+            best.value is None
+            or best.value >= self._incumbent_value
+            or params == self.space.validate(self.binding.live)
+        ):
+            return
+        candidate = self._build(params)
+        try:
+            self._check(candidate)
+        except Exception as exc:
+            _log.warning("%s: stored best %s no longer validates: %s", self.name, params, exc)
+            candidate.unit.retire()
+            return
+        self._publish(candidate, float(best.value), kind="adopt", trial=best.number)
+
+    # -- one trial -------------------------------------------------------------------------------------
+    def step(self) -> bool:
+        """Run one trial (or decide the search is done). Returns False once the search is done."""
+        if self.done:
+            return False
+        if not self._prepared:
+            self.prepare()
+        stop = self._stop_reason()
+        if stop:
+            self._finish(stop)
+            return False
+        trial = self._study.ask(self.space.distributions())
+        for key, value in worker_attrs().items():
+            trial.set_user_attr(key, value)
+        params = self._complete(trial.params)
+        key = Space.key(params)
+        if key in self._seen:
+            self._skip_duplicate(trial)
+            return True
+        self._seen.add(key)
+        self._duplicates = 0
+        self.trials_run += 1
+        incumbent = self._require_incumbent()
+        if params == incumbent.params:
+            self._tell(trial, self._incumbent_value, None)
+            return True
+        candidate: Candidate | None = None
+        try:
+            candidate = self._build(params)
+            self._check(candidate)
+            comparison = self._measure(candidate, incumbent)
+        except Exception as exc:  # any failure is a FAIL trial; the tuner lives on
+            if candidate is not None:
+                candidate.unit.retire()
+            self._fail(trial, params, exc)
+            return True
+        value = comparison.ratio * self._incumbent_value
+        self._tell(trial, value, comparison)
+        if comparison.ratio <= 1.0 - self.config.margin and comparison.wins * 2 > comparison.rounds:
+            self._publish(candidate, value, kind="swap", trial=trial.number, comparison=comparison)
+        else:
+            candidate.unit.retire()
+        return True
+
+    def _stop_reason(self) -> str:
+        from optuna.trial import TrialState
+
+        evaluated = len(self._seen)
+        if evaluated >= self.space.size:
+            return "exhausted"
+        if evaluated >= self.config.max_trials:
+            return "budget"
+        if time.monotonic() - self._started > self.config.max_seconds:
+            return "timeout"
+        if self._best_number is not None:
+            later = self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+            if sum(t.number > self._best_number for t in later) >= self.config.patience:
+                return "patience"
+        return ""
+
+    def _skip_duplicate(self, trial: Any) -> None:
+        """A sampler repeat: prune it without building; after several, sweep the unseen grid points."""
+        from optuna.trial import TrialState
+
+        trial.set_user_attr("duplicate", True)
+        self._study.tell(trial, state=TrialState.PRUNED)
+        self._duplicates += 1
+        if self._duplicates >= _DUPLICATES_BEFORE_SWEEP and not self._sweep:
+            unseen = [p for p in self.space.grid() if Space.key(p) not in self._seen]
+            random.shuffle(unseen)
+            self._sweep = unseen[: self.config.max_trials]
+            for params in self._sweep:
+                self._study.enqueue_trial(params, skip_if_exists=True)
+            if not self._sweep:
+                self._finish("exhausted")
+
+    def _tell(self, trial: Any, value: float, comparison: Comparison | None) -> None:
+        if comparison is not None:
+            trial.set_user_attr("ns_per_call", comparison.candidate_ns)
+            trial.set_user_attr("ratio_to_incumbent", comparison.ratio)
+            trial.set_user_attr("rounds_won", comparison.wins)
+        self._study.tell(trial, value)
+        params = self._complete(trial.params)
+        self.kernel.events.add(
+            "trial",
+            self.binding.key,
+            trial=trial.number,
+            params=params,
+            value=value,
+            ns_per_call=comparison.candidate_ns if comparison else None,
+        )
+        if self._best_number is None or value < self._best_value():
+            self._best_number = trial.number
+
+    def _best_value(self) -> float:
+        try:
+            return float(self._study.best_value)
+        except ValueError:
+            return float("inf")
+
+    def _fail(self, trial: Any, params: dict[str, Value], exc: BaseException) -> None:
+        from optuna.trial import TrialState
+
+        reason = f"{type(exc).__name__}: {exc}"
+        trial.set_user_attr("error", reason[:2000])
+        self._study.tell(trial, state=TrialState.FAIL)
+        self.kernel.events.add("fail", self.binding.key, trial=trial.number, params=params, detail=reason)
+        _log.info("%s: trial %d %s failed: %s", self.name, trial.number, Space.key(params), reason)
+
+    # -- building, checking, measuring, publishing -----------------------------------------------------
+    def _build(self, params: dict[str, Value]) -> Candidate:
+        """A unit of the variant whose host globals are the workspace's scratch copies."""
+        lowered = self.kernel.variants.lower(params)
+        symbols = self.kernel.variants.symbols(lowered, overrides=self._require_workspace().scratch_globals)
+        _, _, options = self.kernel.variants.split(params)
+        from .runtime import runtime
+
+        unit = runtime().session.load(lowered.ir, exports=["kernel"], symbols=symbols, options=options)
+        return Candidate(dict(params), unit)
+
+    def _check(self, candidate: Candidate) -> None:
+        workspace = self._require_workspace()
+        if self._expected is None:
+            raise TuningError("search used before prepare()")
+        got = workspace.run(candidate.address)
+        check_outputs(got, self._expected, rtol=self.config.rtol, atol=self.config.atol)
+
+    def _measure(self, candidate: Candidate, incumbent: Candidate) -> Comparison:
+        if self._measure_fn is not None:
+            return self._measure_fn(candidate, incumbent)
+        workspace = self._require_workspace()
+        timer = Timer(native_types(self.kernel.arguments.params, self.kernel.arguments.ret))
+        return compare(
+            lambda address, reps: timer(address, workspace.argv, reps),
+            incumbent.address,
+            candidate.address,
+            rounds=self.config.rounds,
+            round_seconds=self.config.round_seconds,
+            margin=self.config.margin,
+            reset=workspace.reset,
+        )
+
+    def _publish(
+        self, candidate: Candidate, value: float, *, kind: str, trial: int | None, comparison: Comparison | None = None
+    ) -> None:
+        """Swap ``candidate`` in: link it to the real host globals, publish, and make it the incumbent."""
+        live = self.kernel.compile(**candidate.params)
+        self.kernel.publish(self.binding, live, candidate.params)
+        previous = self._incumbent
+        self._incumbent, self._incumbent_value = candidate, value
+        if previous is not None:
+            previous.unit.retire()
+        self.records.save(self.name, candidate.params, value)
+        detail = f"{1 / comparison.ratio:.2f}x faster than the previous variant" if comparison else "stored best"
+        self.kernel.events.add(
+            kind,
+            self.binding.key,
+            trial=trial,
+            params=dict(candidate.params),
+            value=value,
+            ns_per_call=comparison.candidate_ns if comparison else None,
+            detail=detail,
+        )
+        _log.info("%s: %s %s (%.3f of default)", self.name, kind, Space.key(candidate.params), value)
+
+    def _finish(self, reason: str) -> None:
+        self.done, self.reason = True, reason
+        if self._incumbent is not None:
+            self._incumbent.unit.retire()
+            self._incumbent = None
+        self.kernel.events.add("done", self.binding.key, detail=reason, value=self._incumbent_value)
+        _log.info("%s: search done (%s)", self.name, reason)
+
+    def close(self) -> None:
+        """Stop early (interpreter exit, tuner stop): free the search's private units."""
+        if not self.done:
+            self._finish("stopped")
+
+    def _require_workspace(self) -> Workspace:
+        if self._workspace is None:
+            raise TuningError("search used before prepare()")
+        return self._workspace
+
+    def _require_incumbent(self) -> Candidate:
+        if self._incumbent is None:
+            raise TuningError("search has no incumbent (not prepared, or done)")
+        return self._incumbent

@@ -1,0 +1,123 @@
+"""``Workspace``: private copies of real inputs and host globals that tuning runs on.
+
+Tuning must never write into the caller's arrays or the program's host globals. A workspace keeps a
+pristine copy of one captured call, scratch arrays that measurement reuses (restored before every timed
+block) and scratch copies of the kernel's host globals. Variants built for validation and measurement
+link their globals to the scratch copies; only the unit that gets published links to the real ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .arguments import Arguments
+from .errors import ValidationError
+from .lang import GlobalRef
+from .measure import native_types, pack_arguments
+
+__all__ = ["Outputs", "Workspace"]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What one run produced: the return value, written arrays and host globals, by name."""
+
+    values: dict[str, Any]
+
+
+class Workspace:
+    """Inputs for tuning one (kernel, key): built from a captured call and the kernel's host globals."""
+
+    def __init__(self, arguments: Arguments, sample: Sequence[Any], globals_: Sequence[GlobalRef]) -> None:
+        self.arguments = arguments
+        self._pristine = [v.copy() if isinstance(v, np.ndarray) else v for v in sample]
+        self._scratch = [v.copy() if isinstance(v, np.ndarray) else v for v in sample]
+        self._globals = {g.ir_name: np.array(_array_of(g), copy=True) for g in globals_}
+        self._global_scratch = {name: snapshot.copy() for name, snapshot in self._globals.items()}
+        self._out = np.zeros(1, dtype=np.float64)
+        types = native_types(arguments.params, arguments.ret)
+        values = arguments.native(self._scratch)
+        if arguments.ret is not None:
+            values.append(self._out.ctypes.data)
+        self.argv = pack_arguments(types, values)
+
+    @property
+    def scratch_globals(self) -> dict[str, int]:
+        """Symbol -> address of the scratch copy of each host global (for validation/measurement units)."""
+        return {name: int(array.ctypes.data) for name, array in self._global_scratch.items()}
+
+    def reset(self) -> None:
+        """Restore scratch arrays and scratch globals to the captured state (in place: addresses stay)."""
+        for scratch, pristine in zip(self._scratch, self._pristine, strict=True):
+            if isinstance(scratch, np.ndarray):
+                np.copyto(scratch, pristine)
+        for name, scratch in self._global_scratch.items():
+            np.copyto(scratch, self._globals[name])
+
+    def run(self, address: int) -> Outputs:
+        """Run the function at ``address`` once on fresh copies; collect its outputs."""
+        self.reset()
+        fresh = [v.copy() if isinstance(v, np.ndarray) else v for v in self._pristine]
+        result = self.arguments.call(address, fresh)
+        values: dict[str, Any] = {"return": result}
+        for param, value in zip(self.arguments.params, fresh, strict=True):
+            if param.kind == "array" and param.written:
+                values[param.name] = value
+        for name, scratch in self._global_scratch.items():
+            values[name] = scratch.copy()
+        return Outputs(values)
+
+    def run_python(self, func: Any, consts: dict[str, Any]) -> Outputs:
+        """Run the undecorated Python function on fresh copies (only for kernels without host globals)."""
+        fresh = [v.copy() if isinstance(v, np.ndarray) else v for v in self._pristine]
+        named = {p.name: v for p, v in zip(self.arguments.params, fresh, strict=True)}
+        result = func(**named, **consts)
+        values: dict[str, Any] = {"return": result}
+        for param in self.arguments.params:
+            if param.kind == "array" and param.written:
+                values[param.name] = named[param.name]
+        return Outputs(values)
+
+
+def _array_of(ref: GlobalRef) -> np.ndarray[Any, Any]:
+    obj = ref.obj
+    return obj if isinstance(obj, np.ndarray) else obj.array
+
+
+def check_outputs(got: Outputs, expected: Outputs, *, rtol: float, atol: float) -> None:
+    """Raise :class:`ValidationError` naming the first output that differs beyond tolerance."""
+    for name, want in expected.values.items():
+        have = got.values.get(name)
+        if not _close(have, want, rtol, atol):
+            raise ValidationError(f"output {name!r} differs from the reference: {_describe(have, want)}")
+
+
+def _close(have: Any, want: Any, rtol: float, atol: float) -> bool:
+    if want is None or have is None:
+        return have is None and want is None
+    if isinstance(want, np.ndarray):
+        if not isinstance(have, np.ndarray) or have.shape != want.shape:
+            return False
+        if want.dtype.kind == "f":
+            tolerance = max(rtol, 1e-4) if want.dtype.itemsize == 4 else rtol
+            return bool(np.allclose(have, want, rtol=tolerance, atol=atol, equal_nan=True))
+        return bool(np.array_equal(have, want))
+    if isinstance(want, bool) or (isinstance(want, int) and isinstance(have, int)):
+        return bool(have == want)
+    w, h = float(want), float(have)
+    if math.isnan(w) or math.isnan(h):
+        return math.isnan(w) and math.isnan(h)
+    return math.isclose(h, w, rel_tol=rtol, abs_tol=atol)
+
+
+def _describe(have: Any, want: Any) -> str:
+    if isinstance(want, np.ndarray) and isinstance(have, np.ndarray) and have.shape == want.shape:
+        diff = np.abs(have.astype(np.float64) - want.astype(np.float64))
+        worst = int(np.nanargmax(diff)) if diff.size else 0
+        return f"max abs difference {float(np.nanmax(diff)) if diff.size else 0:.3g} at flat index {worst}"
+    return f"got {have!r}, expected {want!r}"
