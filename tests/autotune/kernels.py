@@ -7,7 +7,7 @@ from autotune import Const, boolean, f32, f64, i32, i64
 
 
 @autotune.tunable(vectorize=[0, 4, 8], unroll=[0, 2], fastmath=[False, True])
-def dot(a: f64[n], b: f64[n], n: i64) -> f64:
+def dot(a: f64["n"], b: f64["n"], n: i64) -> f64:
     s = 0.0
     for i in range(n):
         s += a[i] * b[i]
@@ -20,7 +20,7 @@ def axpb(x: f64, y: f64) -> f64:
 
 
 @autotune.tunable(vectorize=[0, 8])
-def saxpy(alpha: f64, x: f64[n], y: f64[n]) -> None:
+def saxpy(alpha: f64, x: f64["n"], y: f64["n"]) -> None:
     for i in range(len(x)):
         y[i] += alpha * x[i]
 
