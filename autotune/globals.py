@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from dylibs import HostGlobal
@@ -30,6 +29,7 @@ class Global:
     fixed for the life of the object (kernels bake it into their code). ``name`` is the host symbol's
     name (a unique ``global.N`` by default); the IR refers to the global by its Python variable name.
 
+    >>> from autotune.types import i64
     >>> hist = Global(i64, shape=(8,))
     >>> hist[3] += 1
     >>> int(hist.array.sum())
@@ -39,7 +39,11 @@ class Global:
     __slots__ = ("_host", "dtype")
 
     def __init__(
-        self, dtype: ScalarType | npt.DTypeLike, shape: tuple[int, ...] | int = (), value: Any = 0, *,
+        self,
+        dtype: ScalarType | npt.DTypeLike,
+        shape: tuple[int, ...] | int = (),
+        value: Any = 0,
+        *,
         name: str | None = None,
     ) -> None:
         self.dtype: ScalarType = scalar_type_of(dtype)

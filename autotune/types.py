@@ -59,7 +59,7 @@ class ScalarType:
     @property
     def ir_type(self) -> Any:
         """The llvmlite ``ir`` type used to store a value of this type (booleans: ``i8``)."""
-        from llvmlite import ir  # type: ignore[import-untyped]
+        from llvmlite import ir
 
         if self.kind == "float":
             return ir.DoubleType() if self.bits == 64 else ir.FloatType()

@@ -135,15 +135,13 @@ class _Parser:
 
     def info(self) -> KernelInfo:
         func = self.func
-        params, defaults = self._params()
+        specs, defaults = self._params()
         ret, returns_value = self._return()
-        kinds = {p.name: p.kind for p in params}
+        kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
         checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)
         checker.check(func.body)
-        params = tuple(
-            ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in params
-        )
+        params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)
         for name in sorted(checker.written):
             host = self.names.get(name)
             if isinstance(host, HostArray) and not host.obj.__array__().flags.writeable:

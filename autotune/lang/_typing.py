@@ -39,6 +39,7 @@ __all__ = [
     "arith",
     "binop_types",
     "compare_type",
+    "const_type",
     "infer_locals",
     "math_types",
     "promote",
@@ -155,8 +156,18 @@ def math_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
 
 
 _OP_SYMBOLS: dict[type[ast.AST], str] = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
-    ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
 }
 
 
@@ -243,6 +254,8 @@ class Typer:
         const = self.const_of(node)
         if const is not None:
             return const_type(const)
+        if isinstance(node, ast.Constant):
+            raise TypingProblem(f"integer constant {node.value!r} does not fit in 64 bits")
         if isinstance(node, ast.Name):
             return self._name(node)
         if isinstance(node, ast.BinOp):
@@ -256,8 +269,8 @@ class Typer:
                 raise TypingProblem(f"bad operand type for unary ~: {operand}")
             return arith(operand)
         if isinstance(node, ast.Compare):
-            for left, right in zip([node.left, *node.comparators], node.comparators, strict=False):
-                compare_type(self.type_of(left), self.type_of(right))
+            for lhs, rhs in zip([node.left, *node.comparators], node.comparators, strict=False):
+                compare_type(self.type_of(lhs), self.type_of(rhs))
             return BOOL
         if isinstance(node, ast.BoolOp):
             return self._join([self.type_of(v) for v in node.values])

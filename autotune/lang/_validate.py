@@ -58,8 +58,18 @@ _EXPRESSIONS: dict[type[ast.AST], str] = {
 }
 
 _BINOPS = (
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
-    ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+    ast.LShift,
+    ast.RShift,
 )
 _CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
@@ -235,8 +245,8 @@ class Checker:
         elif isinstance(node, ast.UnaryOp):
             self._expr(node.operand)
         elif isinstance(node, ast.BoolOp):
-            for value in node.values:
-                self._expr(value)
+            for operand in node.values:
+                self._expr(operand)
         elif isinstance(node, ast.Compare):
             for op in node.ops:
                 if not isinstance(op, _CMPOPS):
@@ -277,7 +287,12 @@ class Checker:
         func = node.func
         name: str | None = None
         if isinstance(func, ast.Name):
-            kind = self._lookup(func.id, func)
+            try:
+                kind = self._lookup(func.id, func)
+            except KernelSyntaxError as exc:
+                if "is not defined" in exc.message:
+                    raise
+                kind = "other"
             if isinstance(kind, Builtin):
                 if kind.name == "range":
                     raise self._error(node, "range() can only be the iterable of a for loop")
@@ -296,7 +311,11 @@ class Checker:
                 raise self._error(func, f"math.{func.attr} is not supported in kernels")
             name = func.attr
         if name is None:
-            raise self._error(node, f"call to unsupported function '{ast.unparse(func)}'")
+            raise self._error(
+                node,
+                f"call to unsupported function '{ast.unparse(func)}' (kernels call only math.*, "
+                "min, max, abs, len, int, float and bool)",
+            )
         self._call_args(node, name, MATH_FUNCS[name].arity, MATH_FUNCS[name].arity)
 
     def _call_args(self, node: ast.Call, name: str, low: int | None = None, high: int | None = None) -> None:
@@ -344,6 +363,4 @@ class Checker:
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
-    return (
-        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
-    )
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)

@@ -1,0 +1,298 @@
+"""Lowering of kernel expressions to IR values.
+
+Types come from :class:`~autotune.lang._typing.Typer` (one set of rules for inference and lowering);
+values from :class:`~autotune.lang._emit.Emitter`. Short-circuit operators (``and``, ``or``, chained
+comparisons, ``a if c else b``) branch like Python, so a guarded division or index never executes.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any
+
+from llvmlite import ir
+
+from ..errors import KernelSyntaxError
+from ..types import ScalarType
+from ._emit import I64, Emitter, Val, reg_type
+from ._model import Builtin, KernelInfo, MathFunc
+from ._typing import BOOL, INT, Ty, Typer, TypingProblem, binop_types, compare_type, const_type, math_types
+
+__all__ = ["ArrayRef", "ExprLowerer", "Local"]
+
+
+@dataclass(frozen=True)
+class ArrayRef:
+    """Where an array's elements live: data pointer, element type and extents (i64 values)."""
+
+    ptr: Any
+    dtype: ScalarType
+    shape: tuple[Val, ...]
+
+
+@dataclass(frozen=True)
+class Local:
+    """A local variable's stack slot and type (``fixed``: declared by an annotation, never widened)."""
+
+    slot: Any
+    ty: Ty
+    fixed: bool = False
+
+
+class ExprLowerer:
+    """Lowers expressions; the statement lowerer extends it with statements and the function frame."""
+
+    def __init__(self, info: KernelInfo, typer: Typer, em: Emitter) -> None:
+        self.info = info
+        self.typer = typer
+        self.em = em
+        self.locals: dict[str, Local] = {}
+        self.arrays: dict[str, ArrayRef] = {}
+        self.bounds: dict[str, int] = {}  # lower bounds of loop variables inside their loop
+
+    def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
+        return self.info.error(node, message)
+
+    def type_of(self, node: ast.expr) -> Ty:
+        return self.typer.type_of(node)
+
+    # ---- entry point -----------------------------------------------------------------------------
+    def expr(self, node: ast.expr) -> Val:
+        """Emit ``node``; the value's type is the one the typer gives."""
+        const = self.typer.const_of(node)
+        if const is not None:
+            return self.em.const(const_type(const), const)
+        if isinstance(node, ast.Constant):
+            raise self.error(node, f"integer constant {node.value!r} does not fit in 64 bits")
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.BinOp):
+            return self._binop(node)
+        if isinstance(node, ast.UnaryOp):
+            return self._unary(node)
+        if isinstance(node, ast.Compare):
+            return self._compare(node)
+        if isinstance(node, ast.BoolOp):
+            return self._boolop(node)
+        if isinstance(node, ast.IfExp):
+            return self._ifexp(node)
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        raise self.error(node, f"'{ast.unparse(node)}' cannot be used as a value")
+
+    # ---- names and arrays ----------------------------------------------------------------------
+    def _name(self, node: ast.Name) -> Val:
+        local = self.locals.get(node.id)
+        if local is None:
+            self.type_of(node)  # raises the precise error
+            raise self.error(node, f"name '{node.id}' cannot be used as a value")
+        value = self.em.builder.load(local.slot, typ=reg_type(local.ty), name=node.id)
+        return Val(value, local.ty, lo=self.bounds.get(node.id) if local.ty.kind == "int" else None)
+
+    def array_ref(self, node: ast.expr) -> ArrayRef:
+        ref = self.arrays.get(node.id) if isinstance(node, ast.Name) else None
+        if ref is None:
+            raise self.error(node, "only arrays can be indexed")
+        return ref
+
+    def element_ptr(self, node: ast.Subscript) -> tuple[Any, ScalarType]:
+        """Address of ``a[i, j, ...]``: C order, negative indexes wrap like Python, no bounds check."""
+        self.type_of(node)  # checks the index count and index types
+        ref = self.array_ref(node.value)
+        indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        bld = self.em.builder
+        offset: Any = ir.Constant(I64, 0)
+        for k, index in enumerate(indexes):
+            value = self._wrap_index(self.em.convert(self.expr(index), INT), ref.shape[k])
+            offset = (
+                value if k == 0 else bld.add(bld.mul(offset, ref.shape[k].value, flags=["nsw"]), value, flags=["nsw"])
+            )
+        ptr = bld.gep(ref.ptr, [offset], inbounds=True, source_etype=ref.dtype.ir_type)
+        return ptr, ref.dtype
+
+    def _wrap_index(self, index: Val, extent: Val) -> Any:
+        bld = self.em.builder
+        if isinstance(index.const, int) and index.const < 0:
+            if isinstance(extent.const, int):
+                return ir.Constant(I64, extent.const + index.const)
+            return bld.add(extent.value, index.value)
+        if index.lo is not None and index.lo >= 0:
+            return index.value
+        negative = bld.icmp_signed("<", index.value, ir.Constant(I64, 0))
+        return bld.select(negative, bld.add(index.value, extent.value), index.value)
+
+    def load_element(self, ptr: Any, dtype: ScalarType) -> Val:
+        value = self.em.builder.load(ptr, typ=dtype.ir_type)
+        if dtype.kind == "bool":
+            value = self.em.builder.icmp_unsigned("!=", value, ir.Constant(value.type, 0))
+        return Val(value, Ty(dtype))
+
+    def store_element(self, ptr: Any, dtype: ScalarType, value: Val) -> None:
+        converted = self.em.convert(value, Ty(dtype)).value
+        if dtype.kind == "bool":
+            converted = self.em.builder.zext(converted, dtype.ir_type)
+        self.em.builder.store(converted, ptr)
+
+    def _subscript(self, node: ast.Subscript) -> Val:
+        base = node.value
+        if isinstance(base, ast.Attribute) and base.attr == "shape":
+            return self.shape(base.value, node.slice)
+        ptr, dtype = self.element_ptr(node)
+        return self.load_element(ptr, dtype)
+
+    def shape(self, array: ast.expr, index: ast.expr | None) -> Val:
+        ref = self.array_ref(array)
+        k = 0 if index is None else self.typer.const_of(index)
+        if not isinstance(k, int) or isinstance(k, bool):
+            raise self.error(index or array, "x.shape[k] needs a constant integer k")
+        ndim = len(ref.shape)
+        if not -ndim <= k < ndim:
+            raise self.error(
+                index or array, f"'{ast.unparse(array)}' has {ndim} dimension(s); shape index {k} is out of range"
+            )
+        extent = ref.shape[k]
+        return Val(extent.value, INT, lo=0, const=extent.const)
+
+    # ---- operators -----------------------------------------------------------------------------
+    def binop(self, op: ast.operator, left: Val, right: Val, right_node: ast.expr, node: ast.AST) -> Val:
+        try:
+            operand, result = binop_types(op, left.ty, right.ty, self.typer.const_of(right_node))
+        except TypingProblem as exc:
+            raise self.error(node, str(exc)) from None
+        return self.em.binop(op, left, right, operand, result)
+
+    def _binop(self, node: ast.BinOp) -> Val:
+        self.type_of(node)
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        return self.binop(node.op, left, right, node.right, node)
+
+    def _unary(self, node: ast.UnaryOp) -> Val:
+        result = self.type_of(node)
+        value = self.expr(node.operand)
+        if isinstance(node.op, ast.Not):
+            return Val(self.em.builder.not_(self.em.truthy(value)), BOOL)
+        value = self.em.convert(value, result)
+        if isinstance(node.op, ast.UAdd):
+            return value
+        if isinstance(node.op, ast.USub):
+            return self.em.negate(value)
+        return Val(self.em.builder.not_(value.value), result)  # ~x == -x - 1
+
+    def _compare(self, node: ast.Compare) -> Val:
+        self.type_of(node)
+        em, bld = self.em, self.em.builder
+        left = self.expr(node.left)
+        pairs = list(zip(node.ops, node.comparators, strict=True))
+        merge = em.block("cmp.end") if len(pairs) > 1 else None
+        incoming: list[tuple[Any, Any]] = []
+        for k, (op, comparator) in enumerate(pairs):
+            right = self.expr(comparator)
+            common = compare_type(left.ty, right.ty)
+            result = em.compare(op, em.convert(left, common), em.convert(right, common))
+            if merge is None:
+                return Val(result, BOOL)
+            incoming.append((result if k == len(pairs) - 1 else ir.Constant(result.type, 0), bld.block))
+            if k == len(pairs) - 1:
+                bld.branch(merge)
+            else:
+                next_block = em.block("cmp.next")
+                bld.cbranch(result, next_block, merge)
+                em.position(next_block)
+            left = right
+        return self._phi(merge, BOOL, incoming)
+
+    def _phi(self, merge: Any, ty: Ty, incoming: list[tuple[Any, Any]]) -> Val:
+        self.em.position(merge)
+        phi = self.em.builder.phi(reg_type(ty))
+        for value, block in incoming:
+            phi.add_incoming(value, block)
+        return Val(phi, ty)
+
+    def _boolop(self, node: ast.BoolOp) -> Val:
+        result = self.type_of(node)
+        em, bld = self.em, self.em.builder
+        merge = em.block("boolop.end")
+        incoming: list[tuple[Any, Any]] = []
+        for k, operand in enumerate(node.values):
+            value = self.expr(operand)
+            converted = em.convert(value, result).value
+            if k == len(node.values) - 1:
+                incoming.append((converted, bld.block))
+                bld.branch(merge)
+                break
+            truth = em.truthy(value)
+            incoming.append((converted, bld.block))
+            next_block = em.block("boolop.next")
+            if isinstance(node.op, ast.And):
+                bld.cbranch(truth, next_block, merge)
+            else:
+                bld.cbranch(truth, merge, next_block)
+            em.position(next_block)
+        return self._phi(merge, result, incoming)
+
+    def _ifexp(self, node: ast.IfExp) -> Val:
+        result = self.type_of(node)
+        em, bld = self.em, self.em.builder
+        test = self.typer.const_of(node.test)
+        if test is not None:
+            return em.convert(self.expr(node.body if test else node.orelse), result)
+        truth = em.truthy(self.expr(node.test))
+        then_block, else_block, merge = em.block("ifexp.then"), em.block("ifexp.else"), em.block("ifexp.end")
+        bld.cbranch(truth, then_block, else_block)
+        incoming: list[tuple[Any, Any]] = []
+        for block, branch in ((then_block, node.body), (else_block, node.orelse)):
+            em.position(block)
+            incoming.append((em.convert(self.expr(branch), result).value, bld.block))
+            bld.branch(merge)
+        return self._phi(merge, result, incoming)
+
+    # ---- calls ---------------------------------------------------------------------------------
+    def _call(self, node: ast.Call) -> Val:
+        result = self.type_of(node)
+        func = node.func
+        callee = self.typer.resolved(func.id) if isinstance(func, ast.Name) else None
+        if isinstance(callee, Builtin):
+            if callee.name == "len":
+                return self.shape(node.args[0], None)
+            args = [self.expr(a) for a in node.args]
+            if callee.name in ("min", "max"):
+                return self._minmax(callee.name, args, result)
+            if callee.name == "abs":
+                return self._abs(self.em.convert(args[0], result))
+            return self.em.convert(args[0], result)
+        if isinstance(func, ast.Attribute):
+            name = func.attr
+        elif isinstance(callee, MathFunc):
+            name = callee.name
+        else:
+            raise self.error(node, f"call to unsupported function '{ast.unparse(func)}'")
+        args = [self.expr(a) for a in node.args]
+        arg, res = math_types(name, [a.ty for a in args])
+        return self.em.math(name, args, arg, res)
+
+    def _minmax(self, name: str, args: list[Val], result: Ty) -> Val:
+        """Python's ``min``/``max``: the first of equal values wins, ``min(nan, 1)`` is nan (select form)."""
+        em = self.em
+        values = [em.convert(a, result) for a in args]
+        best = values[0]
+        op: ast.cmpop = ast.Lt() if name == "min" else ast.Gt()
+        for value in values[1:]:
+            chosen = em.builder.select(em.compare(op, value, best), value.value, best.value)
+            lows = [v.lo for v in (value, best)]
+            if name == "min":
+                lo = min(lows) if None not in lows else None  # type: ignore[type-var]
+            else:
+                lo = max((x for x in lows if x is not None), default=None)
+            best = Val(chosen, result, lo=lo)
+        return best
+
+    def _abs(self, value: Val) -> Val:
+        if value.ty.kind == "float":
+            return Val(self.em.intrinsic("llvm.fabs", [value.value]), value.ty)
+        bld = self.em.builder
+        negative = bld.icmp_signed("<", value.value, ir.Constant(value.value.type, 0))
+        return Val(bld.select(negative, self.em.negate(value).value, value.value), value.ty, lo=0)

@@ -1,0 +1,417 @@
+"""``lower``: one variant of a parsed kernel as LLVM IR text, plus its native ABI.
+
+ABI of the generated function (what the dispatcher calls)::
+
+    define i32 @kernel(<args>) nounwind
+
+Arguments follow the Python parameters, ``Const`` ones omitted: a scalar is one argument of its C type
+(a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension.
+A kernel that returns a value takes one more pointer, where the result is stored. The ``i32`` result is
+a status: 0 ok, 1 ZeroDivisionError, 2 IndexError (reserved), 3 ValueError (``range`` step 0, negative
+shift count, negative runtime exponent of an int power); on a nonzero status nothing more is executed.
+
+Loops keep i64 induction variables and a precomputed trip count so LLVM's loop vectorizer accepts them;
+knob metadata goes on innermost loops only. The IR has no triple, data layout or absolute address: host
+arrays are ``external global`` symbols bound at link time, so the text is a pure function of (source,
+constants, knobs) and can be cached.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from llvmlite import ir
+
+from ..errors import ConfigError
+from ..types import i64
+from ._emit import I8, I32, I64, PTR, STATUS_VALUE_ERROR, Emitter, Val, reg_type
+from ._expr import ArrayRef, ExprLowerer, Local
+from ._knobs import Knobs, loop_properties
+from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
+from ._typing import INT, Ty, Typer, binop_types, infer_locals, promote, wrap_int
+
+__all__ = ["lower"]
+
+_SYMBOL = "kernel"
+_KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
+
+
+def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> LoweredKernel:
+    """Type-check and emit one variant of ``info`` with these constants and knobs.
+
+    Deterministic: the same source, constants and knobs give byte-identical IR in any process. Raises
+    :class:`KernelSyntaxError` for type errors (with their line) and :class:`ConfigError` for missing,
+    unknown or ill-typed constants.
+    """
+    values = _check_consts(info, consts)
+    types = infer_locals(info, values)
+    typer = Typer(info, values, types)
+    module = ir.Module(name=info.name)
+    fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info)), name=_SYMBOL)
+    _Lowering(info, typer, types, module, fn, knobs).run()
+    text = "\n".join(
+        line for line in str(module).splitlines() if not line.startswith(("target triple", "target datalayout"))
+    )
+    return LoweredKernel(
+        ir=text + "\n",
+        symbol=_SYMBOL,
+        c_signature=_c_signature(info),
+        params=info.params,
+        ret=info.ret,
+        globals=info.globals,
+    )
+
+
+def _check_consts(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str, ConstValue]:
+    names = [p.name for p in info.params if p.kind == "const"]
+    unknown = sorted(set(consts) - set(names))
+    if unknown:
+        raise ConfigError(f"{info.name}: unknown constant(s) {unknown}; its Const parameters are {names}")
+    values: dict[str, ConstValue] = {}
+    for name in names:
+        if name in consts:
+            value: Any = consts[name]
+        elif name in info.const_defaults:
+            value = info.const_defaults[name]
+        else:
+            raise ConfigError(f"{info.name}: no value for Const parameter '{name}'")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(value, bool | int | float):
+            raise ConfigError(f"{info.name}: Const '{name}' must be an int, float or bool, got {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and wrap_int(value) != value:
+            raise ConfigError(f"{info.name}: Const '{name}' = {value} does not fit in 64 bits")
+        values[name] = value
+    return values
+
+
+def _arg_types(info: KernelInfo) -> list[Any]:
+    args: list[Any] = []
+    for p in info.params:
+        if p.kind == "scalar" and p.dtype is not None:
+            args.append(p.dtype.ir_type)
+        elif p.kind == "array":
+            args.extend([PTR] + [I64] * p.ndim)
+    if info.ret is not None:
+        args.append(PTR)
+    return args
+
+
+def _c_signature(info: KernelInfo) -> str:
+    parts: list[str] = []
+    for p in info.params:
+        if p.kind == "scalar" and p.dtype is not None:
+            parts.append(p.dtype.c_name)
+        elif p.kind == "array" and p.dtype is not None:
+            parts.extend([p.dtype.c_name + "*"] + [i64.c_name] * p.ndim)
+    if info.ret is not None:
+        parts.append(info.ret.c_name + "*")
+    return f"int32_t({', '.join(parts)})"
+
+
+class _Loop:
+    """Targets of ``continue`` (the latch) and ``break`` (the exit) of the innermost enclosing loop."""
+
+    def __init__(self, latch: Any, exit_block: Any) -> None:
+        self.latch = latch
+        self.exit = exit_block
+
+
+class _Lowering(ExprLowerer):
+    """Emits the function: the frame (arguments, locals, host arrays), then the statements."""
+
+    def __init__(
+        self, info: KernelInfo, typer: Typer, types: Mapping[str, Ty], module: Any, fn: Any, knobs: Knobs
+    ) -> None:
+        super().__init__(info, typer, Emitter(module, fn, fastmath=knobs.fastmath))
+        self.module = module
+        self.fn = fn
+        self.knobs = knobs
+        self.types = types
+        self.loops: list[_Loop] = []
+        self.result_ptr: Any = None
+
+    # ---- frame ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        em, fn = self.em, self.fn
+        fn.attributes.add("nounwind")
+        if self.knobs.prefer_vector_width:
+            Emitter.string_attributes(fn)
+            fn.attributes.add(f'"prefer-vector-width"="{self.knobs.prefer_vector_width}"')
+        args = iter(fn.args)
+        for param in self.info.params:
+            if param.kind == "scalar" and param.dtype is not None:
+                arg = next(args)
+                arg.name = param.name
+                value = Val(arg, Ty(param.dtype))
+                if param.dtype.kind == "bool":
+                    value = Val(em.builder.icmp_unsigned("!=", arg, ir.Constant(I8, 0)), value.ty)
+                self._declare_local(param.name)
+                self.assign_local(param.name, value, self.info.tree)
+            elif param.kind == "array" and param.dtype is not None:
+                ptr = next(args)
+                ptr.name = param.name
+                ptr.attributes.add("captures(none)")
+                extents = []
+                for k in range(param.ndim):
+                    extent = next(args)
+                    extent.name = f"{param.name}.shape{k}"
+                    extents.append(Val(extent, INT, lo=0))
+                self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents))
+        if self.info.ret is not None:
+            self.result_ptr = next(args)
+            self.result_ptr.name = "result"
+            self.result_ptr.attributes.add("captures(none)")
+        for name, resolved in self.info.names.items():
+            if isinstance(resolved, HostArray):
+                self.arrays[name] = self._host_array(resolved)
+        for name in self.types:
+            if name not in self.locals:
+                self._declare_local(name)
+        body = em.block("body")
+        em.position(body)
+        self.block(self.info.tree.body)
+        em.position(em.entry)
+        em.builder.branch(body)
+        self._finish()
+
+    def _host_array(self, host: HostArray) -> ArrayRef:
+        gv = ir.GlobalVariable(self.module, I8, name=host.ir_name)
+        gv.linkage = "external"
+        gv.type = PTR  # an opaque address: elements are reached with typed GEPs
+        shape = tuple(Val(ir.Constant(I64, n), INT, lo=0, const=n) for n in host.shape)
+        return ArrayRef(gv, host.dtype, shape)
+
+    def _declare_local(self, name: str) -> None:
+        ty = self.types[name]
+        slot = self.em.alloca(reg_type(ty), name)
+        with self.em.builder.goto_block(self.em.entry):
+            self.em.builder.store(ir.Constant(reg_type(ty), 0 if ty.kind != "float" else 0.0), slot)
+        self.locals[name] = Local(slot, ty, fixed=name in self.info.local_annotations)
+
+    def _finish(self) -> None:
+        """Terminate every block: reachable open ends return (or are errors), the rest are unreachable."""
+        reachable: set[int] = set()
+        stack = [self.em.entry]
+        while stack:
+            block = stack.pop()
+            if id(block) in reachable:
+                continue
+            reachable.add(id(block))
+            if block.is_terminated:
+                stack.extend(op for op in block.terminator.operands if isinstance(op, ir.Block))
+        for block in self.fn.blocks:
+            if block.is_terminated:
+                continue
+            builder = ir.IRBuilder(block)
+            if id(block) not in reachable:
+                builder.unreachable()
+            elif self.info.ret is not None:
+                last = self.info.tree.body[-1]
+                raise self.error(last, f"the kernel can reach its end without returning a {self.info.ret!r}")
+            else:
+                builder.ret(ir.Constant(I32, 0))
+
+    # ---- statements ----------------------------------------------------------------------------
+    def block(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if self.em.terminated:
+                return  # the rest is dead code (after return/break/continue), never executed
+            self.stmt(stmt)
+
+    def stmt(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign):
+            value = self.expr(node.value)
+            for target in node.targets:
+                self.assign(target, value, node)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.assign(node.target, self.expr(node.value), node)
+        elif isinstance(node, ast.AugAssign):
+            self.augassign(node)
+        elif isinstance(node, ast.Expr):
+            if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                self.expr(node.value)
+        elif isinstance(node, ast.If):
+            self.if_(node)
+        elif isinstance(node, ast.While):
+            self.while_(node)
+        elif isinstance(node, ast.For):
+            self.for_(node)
+        elif isinstance(node, ast.Break):
+            self.em.builder.branch(self.loops[-1].exit)
+        elif isinstance(node, ast.Continue):
+            self.em.builder.branch(self.loops[-1].latch)
+        elif isinstance(node, ast.Return):
+            self.return_(node)
+        elif not isinstance(node, ast.Pass):
+            raise self.error(node, f"'{type(node).__name__}' statements are not supported in kernels")
+
+    def assign(self, target: ast.expr, value: Val, node: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            self.assign_local(target.id, value, node)
+        elif isinstance(target, ast.Subscript):
+            ptr, dtype = self.element_ptr(target)
+            self.store_element(ptr, dtype, value)
+        else:
+            raise self.error(target, "unsupported assignment target")
+
+    def assign_local(self, name: str, value: Val, node: ast.AST) -> None:
+        local = self.locals[name]
+        if local.fixed and _KIND_ORDER[value.ty.kind] > _KIND_ORDER[local.ty.kind]:
+            raise self.error(node, f"cannot assign a {value.ty} value to '{name}', declared {local.ty}")
+        if not local.fixed and promote(local.ty, value.ty) != local.ty:  # inference makes this impossible
+            raise self.error(node, f"internal: '{name}' is {local.ty} but is assigned a {value.ty}")
+        self.em.builder.store(self.em.convert(value, local.ty).value, local.slot)
+
+    def augassign(self, node: ast.AugAssign) -> None:
+        target = node.target
+        if isinstance(target, ast.Name):
+            current = self.expr(target)
+            result = self.binop(node.op, current, self.expr(node.value), node.value, node)
+            self.assign_local(target.id, result, node)
+            return
+        if not isinstance(target, ast.Subscript):
+            raise self.error(target, "unsupported assignment target")
+        ptr, dtype = self.element_ptr(target)
+        current = self.load_element(ptr, dtype)
+        value = self.expr(node.value)
+        binop_types(node.op, current.ty, value.ty)  # type errors before any code
+        self.store_element(ptr, dtype, self.binop(node.op, current, value, node.value, node))
+
+    def return_(self, node: ast.Return) -> None:
+        ret = self.info.ret
+        if node.value is not None and ret is not None:
+            value = self.expr(node.value)
+            if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
+                raise self.error(node, f"returns a {value.ty} value from a kernel declared to return {ret!r}")
+            stored = self.em.convert(value, Ty(ret)).value
+            if ret.kind == "bool":
+                stored = self.em.builder.zext(stored, I8)
+            self.em.builder.store(stored, self.result_ptr)
+        self.em.builder.ret(ir.Constant(I32, 0))
+
+    def if_(self, node: ast.If) -> None:
+        em = self.em
+        truth = em.truthy(self.expr(node.test))
+        then_block, merge = em.block("if.then"), em.block("if.end")
+        else_block = em.block("if.else") if node.orelse else merge
+        em.builder.cbranch(truth, then_block, else_block)
+        for block, body in ((then_block, node.body), (else_block, node.orelse)):
+            if not body:
+                continue
+            em.position(block)
+            self.block(body)
+            if not em.terminated:
+                em.builder.branch(merge)
+        em.position(merge)
+
+    def while_(self, node: ast.While) -> None:
+        em = self.em
+        head, body, latch, done = (em.block(f"while.{n}") for n in ("cond", "body", "latch", "end"))
+        em.builder.branch(head)
+        em.position(head)
+        test = self.typer.const_of(node.test)
+        if test is not None and test:
+            em.builder.branch(body)
+        else:
+            em.builder.cbranch(em.truthy(self.expr(node.test)), body, done)
+        self._loop_body(node, body, latch, done, {})
+        em.position(latch)
+        self._backedge(node, head, finite=False)
+        em.position(done)
+
+    def for_(self, node: ast.For) -> None:
+        em, bld = self.em, self.em.builder
+        if not isinstance(node.target, ast.Name) or not isinstance(node.iter, ast.Call):
+            raise self.error(node, "for loops must iterate over range(...)")
+        args = []
+        for arg in node.iter.args:
+            value = self.expr(arg)
+            if value.ty.kind == "float":
+                raise self.error(arg, f"range() arguments must be integers, got {value.ty}")
+            args.append(em.convert(value, INT))
+        zero, one = em.const(INT, 0), em.const(INT, 1)
+        start, stop, step = (zero, args[0], one) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else one)
+        if step.const == 0:
+            em.fail(STATUS_VALUE_ERROR)
+            return
+        count = self._trip_count(start, stop, step)
+        counter = em.alloca(I64, "range.k")
+        bld.store(ir.Constant(I64, 0), counter)
+        head, body, latch, done = (em.block(f"for.{n}") for n in ("cond", "body", "latch", "end"))
+        bld.branch(head)
+        em.position(head)
+        k = bld.load(counter, typ=I64)
+        bld.cbranch(bld.icmp_unsigned("<", k, count), body, done)
+        em.position(body)
+        offset = k if step.const == 1 else bld.mul(k, step.value, flags=["nsw"])
+        index = Val(bld.add(start.value, offset, flags=["nsw"]), INT)
+        self.assign_local(node.target.id, index, node.target)
+        bounds: dict[str, int] = {}
+        if not _assigns(node.body, node.target.id):
+            lo = _loop_var_bound(start, stop, step)
+            if lo is not None:
+                bounds[node.target.id] = lo
+        self._loop_body(node, body, latch, done, bounds)
+        em.position(latch)
+        bld.store(bld.add(bld.load(counter, typ=I64), ir.Constant(I64, 1), flags=["nuw"]), counter)
+        self._backedge(node, head, finite=True)
+        em.position(done)
+
+    def _trip_count(self, start: Val, stop: Val, step: Val) -> Any:
+        """Iterations of ``range(start, stop, step)`` as an unsigned i64 (exact for any i64 bounds)."""
+        em, bld = self.em, self.em.builder
+        zero = ir.Constant(I64, 0)
+
+        def count(lo: Any, hi: Any, stride: Any, stride_const: int | None) -> Any:
+            span = bld.sub(hi, lo)
+            if stride_const != 1:
+                span = bld.udiv(bld.add(span, bld.sub(stride, ir.Constant(I64, 1))), stride)
+            return bld.select(bld.icmp_signed("<", lo, hi), span, zero)
+
+        if isinstance(step.const, int):
+            if step.const > 0:
+                return count(start.value, stop.value, step.value, step.const)
+            return count(stop.value, start.value, ir.Constant(I64, -step.const), -step.const)
+        em.check(bld.icmp_signed("==", step.value, zero), STATUS_VALUE_ERROR)
+        up = count(start.value, stop.value, step.value, None)
+        down = count(stop.value, start.value, bld.sub(zero, step.value), None)
+        return bld.select(bld.icmp_signed(">", step.value, zero), up, down)
+
+    def _loop_body(self, node: ast.For | ast.While, body: Any, latch: Any, done: Any, bounds: dict[str, int]) -> None:
+        saved = dict(self.bounds)
+        self.bounds.update(bounds)
+        self.loops.append(_Loop(latch, done))
+        self.em.position(body)
+        self.block(node.body)
+        if not self.em.terminated:
+            self.em.builder.branch(latch)
+        self.loops.pop()
+        self.bounds = saved
+
+    def _backedge(self, node: ast.For | ast.While, head: Any, *, finite: bool) -> None:
+        branch = self.em.builder.branch(head)
+        innermost = not any(isinstance(n, ast.For | ast.While) for s in node.body for n in ast.walk(s))
+        if innermost:
+            props = loop_properties(self.knobs, finite=finite)
+            if props:
+                branch.set_metadata("llvm.loop", self.em.loop_id(props))
+
+
+def _assigns(body: list[ast.stmt], name: str) -> bool:
+    return any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for s in body for n in ast.walk(s)
+    )
+
+
+def _loop_var_bound(start: Val, stop: Val, step: Val) -> int | None:
+    """A lower bound of the loop variable inside the loop, when the step's sign is known."""
+    if not isinstance(step.const, int):
+        return None
+    if step.const > 0:
+        return start.lo
+    return stop.lo + 1 if stop.lo is not None else None
