@@ -146,32 +146,45 @@ def compare(
     round_seconds: float,
     margin: float,
     reset: Callable[[], None] = lambda: None,
+    repeats: int = 3,
 ) -> Comparison:
     """Interleave ``rounds`` timed rounds of incumbent and candidate; ``timer(address, reps) -> ns``.
 
-    ``reset`` runs before every timed block (outside the timing) so in-place kernels start from the same
+    Each timed block is the fastest of ``repeats`` sub-blocks: preemption and interrupts only ever add
+    time, so the minimum is the robust estimate on a shared machine. The call count per sub-block comes
+    from a warm calibration run, so a cold first call cannot make rounds too short to be meaningful.
+    ``reset`` runs before every sub-block (outside the timing) so in-place kernels start from the same
     data each time.
     """
+    for address in (incumbent, candidate):  # warm caches, TLBs and branch predictors for both
+        reset()
+        timer(address, 3)
     reset()
-    probe = max(timer(incumbent, 1), 1.0)
-    reps = int(min(max(round_seconds * 1e9 / probe, 1), _MAX_REPS))
+    calibration = 16
+    per_call = max(timer(incumbent, calibration) / calibration, 1.0)
+    reps = int(min(max(round_seconds * 1e9 / repeats / per_call, 1), _MAX_REPS))
     ratios: list[float] = []
-    per_call: dict[int, list[float]] = {incumbent: [], candidate: []}
+    samples: dict[str, list[float]] = {"incumbent": [], "candidate": []}
     wins = 0
     for r in range(rounds):
-        order = (incumbent, candidate) if r % 2 == 0 else (candidate, incumbent)
-        spent: dict[int, float] = {}
-        for address in order:
-            reset()
-            spent[address] = max(timer(address, reps), 1.0)
-            per_call[address].append(spent[address] / reps)
-        ratio = spent[candidate] / spent[incumbent]
+        order = [("incumbent", incumbent), ("candidate", candidate)]
+        if r % 2:
+            order.reverse()
+        spent: dict[str, float] = {}
+        for role, address in order:
+            best = float("inf")
+            for _ in range(repeats):
+                reset()
+                best = min(best, max(timer(address, reps), 1.0))
+            spent[role] = best
+            samples[role].append(best / reps)
+        ratio = spent["candidate"] / spent["incumbent"]
         ratios.append(ratio)
         wins += ratio <= 1.0 - margin
     return Comparison(
         ratio=statistics.median(ratios),
         wins=wins,
         rounds=rounds,
-        incumbent_ns=statistics.median(per_call[incumbent]),
-        candidate_ns=statistics.median(per_call[candidate]),
+        incumbent_ns=statistics.median(samples["incumbent"]),
+        candidate_ns=statistics.median(samples["candidate"]),
     )

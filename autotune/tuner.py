@@ -19,6 +19,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from dylibs import CompilerPool
+
 from .config import Config, current
 from .errors import StorageError, TuningError
 from .kernel import Binding, Kernel
@@ -53,6 +55,7 @@ class Tuner:
         self._config = config
         self._measure = measure
         self._records = BestRecords()
+        self._pool = CompilerPool(workers=1, tasks_per_worker=100)
         self._cond = threading.Condition()
         self._searches: dict[tuple[int, Hashable], Search] = {}
         self._stepping: set[tuple[int, Hashable]] = set()
@@ -93,7 +96,16 @@ class Tuner:
             _log.error("%s; tuning %s in memory only", exc, kernel.name)
             kernel.events.add("error", binding.key, detail=str(exc))
             storage = optuna.storages.InMemoryStorage()
-        return Search(kernel, binding, name, storage, self.config, measure=self._measure, records=self._records)
+        return Search(
+            kernel,
+            binding,
+            name,
+            storage,
+            self.config,
+            measure=self._measure,
+            records=self._records,
+            compiler=self._pool.compile,
+        )
 
     # -- the thread ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -210,12 +222,13 @@ class Tuner:
         return dict(kernel.bindings[0].live)
 
     def close(self) -> None:
-        """Stop the thread and free every search's private units (interpreter exit)."""
+        """Stop the thread, free every search's private units and the compile workers (interpreter exit)."""
         self.stop(timeout=10)
         with self._cond:
             for search in self._searches.values():
                 if (id(search.kernel), search.binding.key) not in self._stepping:
                     search.close()
+        self._pool.close()
 
 
 def _progress(kernel: Kernel, binding: Binding, search: Search, ran: int, total: int | None) -> None:

@@ -15,12 +15,14 @@ from .options import CompileOptions, OptionsError
 from .session import Session, SessionStats
 from .symbols import LIBM_NAMES, SymbolMap
 from .unit import Unit
+from .workers import CompilerPool
 
 __all__ = [
     "LIBM_NAMES",
     "CacheStats",
     "CompileError",
     "CompileOptions",
+    "CompilerPool",
     "DylibError",
     "HostGlobal",
     "LinkError",

@@ -13,16 +13,25 @@ class CompileError(DylibError):
     """LLVM rejected the IR or failed to emit code; ``llvm_message`` is LLVM's own text."""
 
     def __init__(self, message: str, llvm_message: str = "") -> None:
+        self.message = message
         self.llvm_message = llvm_message
         super().__init__(f"{message}: {llvm_message}" if llvm_message else message)
+
+    def __reduce__(self) -> tuple[type[CompileError], tuple[str, str]]:
+        # Pickled across compile worker processes with both fields intact.
+        return (type(self), (self.message, self.llvm_message))
 
 
 class LinkError(DylibError):
     """A unit could not be linked; ``symbols`` names what was missing or refused."""
 
     def __init__(self, message: str, symbols: tuple[str, ...] = ()) -> None:
+        self.message = message
         self.symbols = symbols
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[LinkError], tuple[str, tuple[str, ...]]]:
+        return (type(self), (self.message, self.symbols))
 
 
 class UnitStateError(DylibError):

@@ -73,29 +73,34 @@ class Session:
         exports: Iterable[str],
         symbols: SymbolMap | None = None,
         options: CompileOptions | None = None,
+        compiler: Callable[[str, CompileOptions], bytes] | None = None,
     ) -> Unit:
         """Compile ``ir`` (LLVM IR text; or object bytes, used as they are) and link it as one unit.
 
         The unit may import only what ``symbols`` names; anything else raises :class:`LinkError` naming
-        it. Every name in ``exports`` must be defined by the code.
+        it. Every name in ``exports`` must be defined by the code. ``compiler`` replaces the in-process
+        :func:`compile_ir` on a cache miss (a :class:`CompilerPool`'s ``compile``, say).
         """
         names = tuple(exports)
         if not names or any(not isinstance(n, str) or not n for n in names):
             raise LinkError(f"exports must be a non-empty list of names, got {names!r}")
         symbols = SymbolMap() if symbols is None else symbols.copy()
-        return self._link(self._object_code(ir, options or CompileOptions()), names, symbols)
+        code = self._object_code(ir, options or CompileOptions(), compiler or compile_ir)
+        return self._link(code, names, symbols)
 
-    def _object_code(self, ir: str | bytes, options: CompileOptions) -> bytes:
+    def _object_code(
+        self, ir: str | bytes, options: CompileOptions, compiler: Callable[[str, CompileOptions], bytes]
+    ) -> bytes:
         if isinstance(ir, bytes | bytearray | memoryview):
             return bytes(ir)
         if not isinstance(ir, str):
             raise CompileError(f"load() takes IR text or object bytes, got {type(ir).__name__}")
         if self.cache is None:
-            return compile_ir(ir, options)
+            return compiler(ir, options)
         key = self.cache.key(ir, options)
         code = self.cache.get(key)
         if code is None:
-            code = compile_ir(ir, options)
+            code = compiler(ir, options)
             self.cache.put(key, code)
         return code
 

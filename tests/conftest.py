@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Background tuning only where a test asks for it (tests/autotune/test_tuner*.py start it explicitly).
+os.environ.setdefault("AUTOTUNE_BACKGROUND", "0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
