@@ -62,7 +62,7 @@ def _table(kernels: dict[str, Kernel], calls: dict[str, int], started: float, rs
         trials = sum(e.kind in ("trial", "fail") for e in events)
         swaps = sum(e.kind in ("swap", "adopt") for e in events)
         done = next((e.detail for e in reversed(events) if e.kind == "done"), "")
-        live = kernel.live if isinstance(kernel.live, dict) else {}
+        live = kernel.bindings[0].live if kernel.bindings else {}
         lines.append(
             f"{name:<10} {calls[name]:>9,} {trials:>7} {swaps:>6} {_speedup(kernel):>7.2f}x  "
             f"{_compact(dict(live), kernel.space.default)}{'  [' + done + ']' if done else ''}"

@@ -23,7 +23,12 @@ class BestRecords:
     """One JSON file per study name under ``<cache dir>/best``."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory or default_cache_dir() / "best"
+        self._directory = directory
+
+    @property
+    def directory(self) -> Path:
+        """The records directory (resolved at each use: the cache directory may be reconfigured)."""
+        return self._directory or default_cache_dir() / "best"
 
     def _path(self, study: str) -> Path:
         return self.directory / (hashlib.sha256(study.encode()).hexdigest()[:32] + ".json")

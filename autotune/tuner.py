@@ -55,7 +55,7 @@ class Tuner:
         self._config = config
         self._measure = measure
         self._records = BestRecords()
-        self._pool = CompilerPool(workers=1, tasks_per_worker=100)
+        self._pool = CompilerPool(tasks_per_worker=100)
         self._cond = threading.Condition()
         self._searches: dict[tuple[int, Hashable], Search] = {}
         self._stepping: set[tuple[int, Hashable]] = set()

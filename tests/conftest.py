@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 # Background tuning only where a test asks for it (tests/autotune/test_tuner*.py start it explicitly).
 os.environ.setdefault("AUTOTUNE_BACKGROUND", "0")
+# Nothing a test does, even at import time, may touch the user's real cache directory.
+os.environ["AUTOTUNE_CACHE_DIR"] = tempfile.mkdtemp(prefix="autotune-tests-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

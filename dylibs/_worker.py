@@ -1,0 +1,59 @@
+"""The compile worker process: ``python -m dylibs._worker`` (see :class:`dylibs.CompilerPool`).
+
+Protocol on stdin/stdout: each message is an 8-byte little-endian length followed by a pickle. A request
+is ``(ir, options)``; a reply is ``("ok", object_bytes)`` or ``("error", CompileError)``. The worker exits
+at end of input. It never imports the host program's ``__main__`` (unlike multiprocessing's spawn).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+from typing import IO, Any
+
+_HEADER = struct.Struct("<Q")
+
+
+def read_message(stream: IO[bytes]) -> Any:
+    """One framed pickle, or raise EOFError."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+def write_message(stream: IO[bytes], message: Any) -> None:
+    """Frame and send one pickle."""
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def main() -> None:
+    from dylibs.compiler import compile_ir
+    from dylibs.errors import CompileError
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but replies may reach the pipe
+    while True:
+        try:
+            ir, options = read_message(requests)
+        except EOFError:
+            return
+        try:
+            write_message(replies, ("ok", compile_ir(ir, options)))
+        except CompileError as exc:
+            write_message(replies, ("error", exc))
+        except Exception as exc:  # anything else still becomes an answer, not a dead worker
+            write_message(replies, ("error", CompileError(f"compiler failed: {type(exc).__name__}", str(exc))))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,147 @@
+"""The tuner for real: native timing, background thread, live callers, storage across processes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+import autotune
+from autotune import tuner
+
+from . import tuning_kernels as tk
+
+
+def _run(module: str, *args: str, env: dict[str, str]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", f"tests.autotune.{module}", *args], capture_output=True, text=True, timeout=300,
+        env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_background_tuner_swaps_out_a_slow_default_under_live_callers() -> None:
+    kernel = autotune.tunable(REPEAT=[8, 1])(tk.slow_default_sum)
+    x = np.random.default_rng(1).random(20_000)
+    expected = float(np.sum(x))
+    stop = threading.Event()
+    wrong, calls = [0], [0]
+
+    def app() -> None:
+        while not stop.is_set():
+            if not math.isclose(kernel(x), expected, rel_tol=1e-9):
+                wrong[0] += 1
+            calls[0] += 1
+
+    caller = threading.Thread(target=app)
+    caller.start()
+    try:
+        while not kernel.bindings:
+            time.sleep(0.001)
+        tuner.start()
+        assert tuner.wait(kernel, timeout=120)
+    finally:
+        stop.set()
+        caller.join()
+    assert kernel.live == {"REPEAT": 1}
+    assert wrong[0] == 0 and calls[0] > 10
+    swap = next(e for e in kernel.events.events() if e.kind == "swap")
+    assert swap.value is not None and swap.value < 0.5  # at least 2x faster than the default
+
+
+def test_a_wrong_variant_is_never_published() -> None:
+    kernel = autotune.tunable(STEP=[1, 2])(tk.strided_sum)
+    x = np.arange(1000.0)
+    assert kernel(x) == 499500.0
+    kernel.tune(progress=False)
+    assert kernel.live == {"STEP": 1}
+    assert kernel(x) == 499500.0
+    (fail,) = [e for e in kernel.events.events() if e.kind == "fail"]
+    assert "ValidationError" in fail.detail
+
+
+def test_tuning_never_writes_the_callers_arrays_or_host_globals() -> None:
+    kernel = autotune.tunable(vectorize=[1, 8], unroll=[1, 4])(tk.scale_into)
+    x = np.random.default_rng(2).random(5000)
+    out = np.zeros_like(x)
+    kernel(x, out)
+    x_seen, out_seen = x.copy(), out.copy()
+    kernel.tune(progress=False)
+    assert np.array_equal(x, x_seen) and np.array_equal(out, out_seen)
+
+    counter = autotune.tunable(vectorize=[1, 4], unroll=[1, 2])(tk.count_signs)
+    tk.COUNTS.array[...] = 0
+    counter(x - 0.5)
+    counts = tk.COUNTS.array.copy()
+    assert counts.sum() == len(x)
+    counter.tune(progress=False)
+    assert np.array_equal(tk.COUNTS.array, counts)  # the trials ran on scratch copies of the global
+    counter(x - 0.5)
+    assert np.array_equal(tk.COUNTS.array, 2 * counts)  # and every variant still updates the real one
+
+
+def test_a_second_process_starts_on_the_stored_best_without_a_trial(private_cache: Path) -> None:
+    env = {**os.environ, "AUTOTUNE_CACHE_DIR": str(private_cache), "AUTOTUNE_BACKGROUND": "0"}
+    first = _run("_warm", "tune", env=env)
+    assert first["live"] == {"REPEAT": 1}
+    second = _run("_warm", "use", env=env)
+    assert second["live"] == {"REPEAT": 1}
+    assert second["trials"] == first["trials"]  # no trial ran
+    assert second["misses"] == 0  # no compile: the adopted variant came from the object cache
+    assert second["events"] == ["adopt"]
+    # The first process's first call ran the default (8 repeats), the second's the tuned variant.
+    assert math.isclose(float(second["result"]), float(first["result"]), rel_tol=1e-12)  # type: ignore[arg-type]
+
+
+def test_kill_9_keeps_storage_readable_and_fails_the_stale_trial(private_cache: Path) -> None:
+    import optuna
+    from optuna.trial import TrialState
+
+    from autotune.storage import open_storage
+
+    env = {**os.environ, "AUTOTUNE_CACHE_DIR": str(private_cache), "AUTOTUNE_BACKGROUND": "0"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.autotune._killme", "run"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert child.stdout is not None
+    name = child.stdout.readline().strip()
+    storage = open_storage(f"sqlite:///{private_cache / 'studies.db'}")
+    deadline = time.monotonic() + 120
+    best_before = None
+    while time.monotonic() < deadline:
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            time.sleep(0.05)
+            continue
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        if len(complete) >= 3 and any(t.state == TrialState.RUNNING for t in trials):
+            best_before = study.best_value
+            break
+        time.sleep(0.02)
+    assert best_before is not None, "the child never had a trial running"
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    killed_pid = child.pid
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tests.autotune._killme", "resume"], capture_output=True, text=True, env=env,
+        timeout=300, check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    study = optuna.load_study(study_name=name, storage=storage)
+    stale = [t for t in study.trials if t.user_attrs.get("pid") == killed_pid and t.state == TrialState.FAIL]
+    assert len(stale) == 1 and "died" in stale[0].user_attrs["error"]
+    assert not [t for t in study.trials if t.state == TrialState.RUNNING]
+    assert study.best_value <= best_before

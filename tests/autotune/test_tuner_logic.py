@@ -1,0 +1,134 @@
+"""Tuning logic with a fake clock: real kernels, real optuna storage, an injected measuring function."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autotune import Kernel, Space
+from autotune.config import Config
+from autotune.measure import Comparison
+from autotune.search import Candidate
+from autotune.tuner import Tuner
+
+from . import tuning_kernels as tk
+
+ROUNDS = 7
+
+
+def cost(params: dict[str, Any]) -> float:
+    """A made-up cost: vectorize 8 is best, unroll helps a little, fastmath a lot."""
+    vector = {1: 10.0, 2: 6.0, 4: 3.5, 8: 2.0}[int(params["vectorize"])]
+    return vector * (1.0 - 0.05 * (int(params["unroll"]) > 1)) * (0.5 if params.get("fastmath") else 1.0)
+
+
+class FakeClock:
+    def __init__(self, cost_fn: Any = cost) -> None:
+        self.cost = cost_fn
+        self.measured: Counter[str] = Counter()
+
+    def __call__(self, candidate: Candidate, incumbent: Candidate) -> Comparison:
+        self.measured[Space.key(candidate.params)] += 1
+        ratio = self.cost(candidate.params) / self.cost(incumbent.params)
+        wins = ROUNDS if ratio <= 0.97 else 0
+        return Comparison(ratio, wins, ROUNDS, self.cost(incumbent.params), self.cost(candidate.params))
+
+
+def make(func: Any, knobs: dict[str, list[Any]], **config: Any) -> tuple[Kernel, Tuner, FakeClock]:
+    kernel = Kernel(func, Space(knobs), name=f"logic.{func.__name__}.{len(config)}")
+    clock = FakeClock()
+    tuner = Tuner(config=Config(background=False, **config), measure=clock)
+    tuner.attach(kernel)
+    return kernel, tuner, clock
+
+
+def test_picks_the_best_and_enumerates_a_small_space() -> None:
+    kernel, tuner, _ = make(tk.dot, {"vectorize": [1, 2, 4, 8], "unroll": [1, 2]})
+    x = np.arange(64.0)
+    kernel(x, x, 64)
+    tuner.tune(kernel, progress=False)
+    assert kernel.live == {"unroll": 2, "vectorize": 8}
+    (status,) = tuner.status()
+    assert status.done and status.reason == "exhausted" and status.trials == 8
+    assert kernel(x, x, 64) == float(x @ x)
+
+
+def test_never_measures_identical_parameters_twice() -> None:
+    kernel, tuner, clock = make(tk.dot, {"vectorize": [1, 2, 4, 8], "unroll": [1, 2, 4], "fastmath": [False, True]})
+    x = np.ones(32)
+    kernel(x, x, 32)
+    tuner.tune(kernel, progress=False)
+    swaps = {Space.key(e.params or {}) for e in kernel.events.events() if e.kind == "swap"}
+    trials = Counter(Space.key(e.params or {}) for e in kernel.events.events() if e.kind in ("trial", "fail"))
+    assert max(trials.values()) == 1 and len(trials) == 24
+    for key, times in clock.measured.items():
+        assert times == (2 if key in swaps else 1)  # a win is confirmed by a second comparison, once
+    live = kernel.live
+    assert isinstance(live, dict) and live["fastmath"] and live["vectorize"] == 8 and live["unroll"] > 1  # ties
+
+
+def test_respects_the_margin() -> None:
+    def nearly_flat(params: dict[str, Any]) -> float:
+        return 1.0 - 0.02 * (int(params["vectorize"]) == 8)  # only 2% better: below the 3% margin
+
+    kernel, tuner, clock = make(tk.dot, {"vectorize": [1, 8]})
+    clock.cost = nearly_flat
+    x = np.ones(8)
+    kernel(x, x, 8)
+    tuner.tune(kernel, progress=False)
+    assert kernel.live == {"vectorize": 1}
+    assert not [e for e in kernel.events.events() if e.kind == "swap"]
+
+
+def test_respects_trial_and_time_budgets() -> None:
+    space = {"vectorize": [1, 2, 4, 8], "unroll": [1, 2, 4, 8], "fastmath": [False, True]}
+    kernel, tuner, _ = make(tk.dot, space, max_trials=5)
+    x = np.ones(8)
+    kernel(x, x, 8)
+    tuner.tune(kernel, progress=False)
+    (status,) = tuner.status()
+    assert status.reason == "budget" and status.trials == 5
+
+    kernel, tuner, _ = make(tk.dot, space, max_seconds=0.01, patience=1000)
+    kernel(x, x, 8)
+    tuner.tune(kernel, progress=False)
+    (status,) = tuner.status()
+    assert status.reason == "timeout" and status.trials < 32
+
+
+def test_failures_become_fail_trials_and_tuning_goes_on() -> None:
+    def flaky(params: dict[str, Any]) -> float:
+        if int(params["vectorize"]) == 4:
+            raise RuntimeError("measurement exploded")
+        return cost(params)
+
+    kernel, tuner, clock = make(tk.dot, {"vectorize": [1, 2, 4, 8], "unroll": [1, 2]})
+    clock.cost = flaky
+    x = np.ones(8)
+    kernel(x, x, 8)
+    tuner.tune(kernel, progress=False)
+    fails = [e for e in kernel.events.events() if e.kind == "fail"]
+    assert len(fails) == 2 and all("measurement exploded" in e.detail for e in fails)
+    assert kernel.live == {"unroll": 2, "vectorize": 8}
+
+
+def test_a_wrong_variant_fails_validation_even_if_faster() -> None:
+    kernel, tuner, _ = make(tk.strided_sum, {"STEP": [1, 2]})
+    tuner._measure = lambda c, i: Comparison(0.5 if c.params["STEP"] == 2 else 1.0, ROUNDS, ROUNDS, 1.0, 0.5)
+    x = np.arange(100.0)
+    assert kernel(x) == 4950.0
+    tuner.tune(kernel, progress=False)
+    assert kernel.live == {"STEP": 1}
+    (fail,) = [e for e in kernel.events.events() if e.kind == "fail"]
+    assert "ValidationError" in fail.detail and fail.params == {"STEP": 2}
+
+
+def test_tune_before_any_call_is_a_clear_error() -> None:
+    kernel, tuner, _ = make(tk.dot, {"vectorize": [1, 8]})
+    from autotune import TuningError
+
+    with pytest.raises(TuningError, match="call the kernel once"):
+        tuner.tune(kernel, progress=False)
