@@ -109,6 +109,8 @@ def run_demo(seconds: float = 120.0, scale: float = 1.0, refresh: float = 1.0) -
     hist_ok = np.array_equal(hist.output(inputs["histogram"], None), hist_expected)
     print("\n" + _table(kernels, calls, started, rss0))
     print(f"\nresults checked against numpy: {'all correct' if not wrong else f'{wrong} WRONG'}")
-    print(f"histogram host global: {'exact' if hist_ok else 'WRONG'} after {calls['histogram']:,} calls "
-          "(tuning runs on scratch copies; counts survive every swap)")
+    print(
+        f"histogram host global: {'exact' if hist_ok else 'WRONG'} after {calls['histogram']:,} calls "
+        "(tuning runs on scratch copies; counts survive every swap)"
+    )
     return 0 if wrong == 0 and hist_ok else 1

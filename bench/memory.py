@@ -52,7 +52,9 @@ def main(cycles: int = 10_000) -> None:
     for mode in ("generations", "single LLJIT"):
         out = subprocess.run(
             [sys.executable, "-m", "bench.memory", "--child", mode, str(cycles)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         result = json.loads(out.strip().splitlines()[-1])
         samples = result["samples"]
@@ -64,8 +66,7 @@ def main(cycles: int = 10_000) -> None:
         "memory",
         ["mode", "cycles", "RSS start MB", "RSS end MB", "growth MB", "generations open"],
         rows,
-        {"curves_kb_every_1000": curves, "target": "growth < 2 MB with generations",
-         "met": generations_growth < 2},
+        {"curves_kb_every_1000": curves, "target": "growth < 2 MB with generations", "met": generations_growth < 2},
     )
 
 

@@ -26,11 +26,17 @@ def main(mode: str) -> None:
     url = storage_url(autotune.config.current())
     study = optuna.load_study(study_name=study_name(kernel, "__default__"), storage=open_storage(url))
     cache = runtime().session.cache
-    print(json.dumps({
-        "live": kernel.live, "result": result, "trials": len(study.trials),
-        "misses": cache.stats().misses if cache else -1,
-        "events": [e.kind for e in kernel.events.events()],
-    }))
+    print(
+        json.dumps(
+            {
+                "live": kernel.live,
+                "result": result,
+                "trials": len(study.trials),
+                "misses": cache.stats().misses if cache else -1,
+                "events": [e.kind for e in kernel.events.events()],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,12 @@ from . import tuning_kernels as tk
 
 def _run(module: str, *args: str, env: dict[str, str]) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-m", f"tests.autotune.{module}", *args], capture_output=True, text=True, timeout=300,
-        env=env, check=False,
+        [sys.executable, "-m", f"tests.autotune.{module}", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -136,8 +140,12 @@ def test_kill_9_keeps_storage_readable_and_fails_the_stale_trial(private_cache: 
     killed_pid = child.pid
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "tests.autotune._killme", "resume"], capture_output=True, text=True, env=env,
-        timeout=300, check=False,
+        [sys.executable, "-m", "tests.autotune._killme", "resume"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert resumed.returncode == 0, resumed.stderr
     study = optuna.load_study(study_name=name, storage=storage)
