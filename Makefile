@@ -9,13 +9,13 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,notebook]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/hotswap_ir.py
+	$(PY) -m autotune demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check autotune patcher dylibs tests examples bench
