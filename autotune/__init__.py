@@ -7,6 +7,7 @@ faster ones in without pausing callers.
 
 from __future__ import annotations
 
+from . import tuner
 from .config import Config, configure
 from .errors import (
     AutotuneError,
@@ -21,7 +22,7 @@ from .errors import (
 from .globals import Global
 from .kernel import Kernel
 from .space import Space
-from .tunable import tunable
+from .tunable import tunable, tunable_ir
 from .types import Const, boolean, f32, f64, i32, i64
 
 __all__ = [
@@ -45,4 +46,6 @@ __all__ = [
     "i32",
     "i64",
     "tunable",
+    "tunable_ir",
+    "tuner",
 ]

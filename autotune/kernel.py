@@ -23,8 +23,8 @@ from .arguments import Arguments
 from .entry import fast_path_supported, make_entry
 from .errors import SpaceError
 from .events import EventLog
-from .lang import KernelInfo, parse_kernel
 from .runtime import runtime
+from .source import KernelSource, Lowerer, python_source
 from .space import BUILTIN_KNOBS, Space, Value
 from .variant import Variants
 
@@ -58,15 +58,18 @@ class Kernel:
         *,
         key: Callable[..., Hashable] | None = None,
         name: str | None = None,
+        source: tuple[KernelSource, Lowerer] | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self.py_func = func
         self.name = name or f"{func.__module__}.{func.__qualname__}"
-        self.info: KernelInfo = parse_kernel(func)
-        _check_constants(self.info, space)
+        info, lowerer = source or python_source(func)
+        self.info: KernelSource = info
+        if source is None:  # the expert route checks its generator's parameters instead
+            _check_constants(self.info, space)
         self.space = space
         self.key_fn = key
-        self.variants = Variants(self.info, space)
+        self.variants = Variants(self.info, space, lowerer)
         default = self.variants.lower(space.default)  # type errors surface at decoration, not first call
         self.signature: str = default.c_signature
         self.params = default.params
@@ -204,7 +207,7 @@ def _copy(value: Any) -> Any:
     return copy() if callable(copy) else value
 
 
-def _check_constants(info: KernelInfo, space: Space) -> None:
+def _check_constants(info: KernelSource, space: Space) -> None:
     consts = [p.name for p in info.params if p.kind == "const"]
     for name in space.user_constants():
         if name not in consts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, overload
 
@@ -9,7 +10,7 @@ from .errors import SpaceError
 from .kernel import Kernel
 from .space import Space, Value
 
-__all__ = ["tunable"]
+__all__ = ["tunable", "tunable_ir"]
 
 
 @overload
@@ -67,3 +68,49 @@ def tunable(
         return kernel
 
     return wrap(func) if func is not None else wrap
+
+
+def tunable_ir(
+    *,
+    reference: Callable[..., Any],
+    writes: Sequence[str] | None = None,
+    key: Callable[..., Hashable] | None = None,
+    space: Space | None = None,
+    default: Mapping[str, Value] | None = None,
+    name: str | None = None,
+    **knobs: Sequence[Value],
+) -> Callable[[Callable[..., str]], Kernel]:
+    """The expert route: decorate a function that returns LLVM IR for given parameters.
+
+    ``reference`` is an annotated Python function (any Python, not only the kernel language): its
+    annotations give the native ABI and it is the semantics every variant is validated against. The
+    generator is called with every knob and constant as keyword arguments and returns IR defining
+    ``i32 @kernel(...)`` in the kernel ABI (see README). ``writes`` names the arrays the IR may write
+    (default: all of them, so read-only arrays are refused).
+    """
+    if space is not None and (knobs or default):
+        raise SpaceError("pass either space= or knob lists (and default=), not both")
+
+    def wrap(generator: Callable[..., str]) -> Kernel:
+        from .source import ir_source
+
+        info = ir_source(generator, reference, writes)
+        chosen = space if space is not None else Space(knobs, default=default)
+        accepted = inspect.signature(generator).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            missing = [n for n in chosen.names if n not in accepted]
+            if missing:
+                raise SpaceError(f"the IR generator {generator.__name__} does not take knob(s) {', '.join(missing)}")
+        kernel = Kernel(
+            reference,
+            chosen,
+            key=key,
+            name=name or f"{generator.__module__}.{generator.__qualname__}",
+            source=(info, info.lower),
+        )
+        from .tuner import attach
+
+        attach(kernel)
+        return kernel
+
+    return wrap

@@ -14,7 +14,8 @@ from typing import Any
 
 from dylibs import CompileOptions, Session, SymbolMap, Unit, emit_assembly, optimize_ir
 
-from .lang import KernelInfo, Knobs, LoweredKernel, lower
+from .lang import Knobs, LoweredKernel
+from .source import KernelSource, Lowerer
 from .space import Space, Value
 
 __all__ = ["Variants"]
@@ -26,9 +27,10 @@ _LOWERED_CACHE = 256
 class Variants:
     """Builds variants of one kernel over its :class:`Space` (thread-safe; lowering is memoised)."""
 
-    def __init__(self, info: KernelInfo, space: Space) -> None:
+    def __init__(self, info: KernelSource, space: Space, lowerer: Lowerer) -> None:
         self.info = info
         self.space = space
+        self._lowerer = lowerer
         self._lock = threading.Lock()
         self._lowered: OrderedDict[str, LoweredKernel] = OrderedDict()
 
@@ -52,7 +54,7 @@ class Variants:
                 self._lowered.move_to_end(key)
                 return hit
         knobs, consts, _ = self.split(full)
-        lowered = lower(self.info, consts, knobs)
+        lowered = self._lowerer(knobs, consts, full)
         with self._lock:
             self._lowered[key] = lowered
             while len(self._lowered) > _LOWERED_CACHE:
