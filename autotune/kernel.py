@@ -99,6 +99,7 @@ class Kernel:
                 return existing
             table = runtime().table
             slot = table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
+            runtime().reclaimed[slot] = lambda unit: self.events.add("reclaim", key, detail=unit.name)
             params = self._start_params(key)
             slot.publish(self.variants.build(runtime().session, params), "kernel")
             if params != self.space.default:

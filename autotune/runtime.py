@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from dylibs import Session
-from patcher import PatchTable
+from dylibs import Session, Unit
+from patcher import PatchTable, Slot
 
 __all__ = ["Runtime", "permanent_session", "runtime"]
 
@@ -18,6 +19,13 @@ class Runtime:
 
     session: Session
     table: PatchTable
+    #: slot -> callback(unit) when a unit replaced in that slot has been reclaimed
+    reclaimed: dict[Slot, Callable[[Unit], object]] = field(default_factory=dict)
+
+    def _dispatch(self, slot: Slot, unit: Unit) -> None:
+        callback = self.reclaimed.get(slot)
+        if callback is not None:
+            callback(unit)
 
 
 _lock = threading.Lock()
@@ -31,6 +39,7 @@ def runtime() -> Runtime:
         if _runtime is None:
             session = Session()
             _runtime = Runtime(session, PatchTable(session))
+            _runtime.table.add_reclaim_listener(_runtime._dispatch)
         return _runtime
 
 

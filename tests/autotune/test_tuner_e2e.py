@@ -153,3 +153,17 @@ def test_kill_9_keeps_storage_readable_and_fails_the_stale_trial(private_cache: 
     assert len(stale) == 1 and "died" in stale[0].user_attrs["error"]
     assert not [t for t in study.trials if t.state == TrialState.RUNNING]
     assert study.best_value <= best_before
+
+
+def test_history_records_trials_swaps_and_reclamations() -> None:
+    from autotune.runtime import runtime
+
+    kernel = autotune.tunable(REPEAT=[8, 1])(tk.slow_default_sum)
+    kernel(np.ones(3000))
+    kernel.tune(progress=False)
+    runtime().table.drain(10)
+    kinds = [r["kind"] for r in kernel.history()]
+    assert kinds.count("trial") == 2 and "swap" in kinds and "reclaim" in kinds and kinds[-1] in ("reclaim", "done")
+    record = next(r for r in kernel.history() if r["kind"] == "swap")
+    assert set(record) >= {"time", "kind", "key", "trial", "params", "value", "ns_per_call", "rss_kb"}
+    assert record["rss_kb"] > 0 and record["ns_per_call"] > 0
