@@ -35,6 +35,12 @@ def _ctype(dtype: ScalarType) -> Any:
     return _CTYPES[dtype.name]
 
 
+def _dtype_of(param: ParamSpec) -> ScalarType:
+    if param.dtype is None:
+        raise KernelTypeError(param.name, "parameter has no element type")
+    return param.dtype
+
+
 class Arguments:
     """Checks calls against the kernel's parameters and converts them to native arguments."""
 
@@ -122,9 +128,9 @@ class Arguments:
             raise KernelTypeError(
                 param.name, f"expected a numpy array {param.dtype}{list(param.dims)}, got {type(value).__name__}"
             )
-        assert param.dtype is not None  # arrays always have a dtype (ParamSpec invariant)
-        if value.dtype != param.dtype.dtype or not value.dtype.isnative:
-            raise KernelTypeError(param.name, f"expected dtype {param.dtype.dtype}, got {value.dtype}")
+        dtype = _dtype_of(param)
+        if value.dtype != dtype.dtype or not value.dtype.isnative:
+            raise KernelTypeError(param.name, f"expected dtype {dtype.dtype}, got {value.dtype}")
         if value.ndim != param.ndim:
             raise KernelTypeError(param.name, f"expected {param.ndim} dimension(s), got {value.ndim}")
         if not value.flags.c_contiguous:
@@ -136,8 +142,7 @@ class Arguments:
         return value
 
     def _scalar(self, param: ParamSpec, value: Any) -> Any:
-        dtype = param.dtype
-        assert dtype is not None  # scalars always have a dtype (ParamSpec invariant)
+        dtype = _dtype_of(param)
         if dtype.kind == "bool":
             if isinstance(value, bool | np.bool_):
                 return int(bool(value))

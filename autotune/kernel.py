@@ -88,6 +88,8 @@ class Kernel:
         checked = self.arguments.check(self.arguments.bind(args, kwargs))
         key = _NO_KEY if self.key_fn is None else self.key_fn(*args, **kwargs)
         binding = self._bindings.get(key) or self._bind(key, checked)
+        if not binding.samples and checked:  # bound by address() before any call: capture this one
+            binding.samples.append(tuple(_copy(v) for v in checked))
         if self.key_fn is None and fast_path_supported() and type(self) is Kernel:
             self.__class__ = _fast_class(binding.entry)
         return self.arguments.call(binding.slot.address, checked)
@@ -112,7 +114,8 @@ class Kernel:
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
                 entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback)
-            binding = Binding(key, slot, entry, params, [tuple(_copy(v) for v in checked)])
+            samples = [tuple(_copy(v) for v in checked)] if checked or not self.arguments.params else []
+            binding = Binding(key, slot, entry, params, samples)
             self._bindings[key] = binding
             listeners = list(self._listeners)
         for listener in listeners:

@@ -150,7 +150,9 @@ class Tuner:
 
     def _next(self) -> Search | None:
         """The active search whose slot has the most calls (hot kernels first), not being stepped already."""
-        active = [s for k, s in self._searches.items() if not s.done and k not in self._stepping]
+        active = [
+            s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.samples
+        ]
         return max(active, key=lambda s: s.binding.slot.calls, default=None)
 
     # -- waiting, reporting, synchronous tuning --------------------------------------------------------

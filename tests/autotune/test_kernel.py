@@ -176,3 +176,18 @@ def test_concurrent_first_calls_bind_once() -> None:
 
 
 from autotune import f64  # noqa: E402  (used by the kernel defined inside the test above)
+
+
+def test_address_before_the_first_call_still_captures_a_sample_for_tuning() -> None:
+    @autotune.tunable(vectorize=[0, 8])
+    def total(x: f64[:]) -> f64:
+        s = 0.0
+        for i in range(len(x)):
+            s += x[i]
+        return s
+
+    assert total.address() != 0
+    (binding,) = total.bindings
+    assert binding.samples == []
+    assert total(np.ones(10)) == 10.0
+    assert len(binding.samples) == 1 and binding.samples[0][0].shape == (10,)
