@@ -186,20 +186,28 @@ class Search:
             default.unit.retire()
 
     def _adopt_stored_best(self) -> None:
-        """Publish the study's best (e.g. found by another process) if it beats the live variant."""
+        """Publish the best variant the study ever published (maybe in another process) if clearly better.
+
+        Only trials that won their comparison and its confirmation count: a trial recorded faster but
+        within the margin was never good enough to swap in, and is not now either.
+        """
+        from optuna.trial import TrialState
+
         try:
-            best = self._study.best_trial
+            self._best_number = self._study.best_trial.number
         except ValueError:
             return
-        if not self._valid(best.params):
+        published = [
+            t
+            for t in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get("published") and t.value is not None and self._valid(t.params)
+        ]
+        if not published:
             return
-        self._best_number = best.number
+        best = min(published, key=lambda t: float(t.value))
         params = self._complete(best.params)
-        if (
-            best.value is None
-            or best.value >= self._incumbent_value
-            or params == self.space.validate(self.binding.live)
-        ):
+        clearly_better = best.value < self._incumbent_value * (1.0 - self.config.margin)
+        if not clearly_better or params == self.space.validate(self.binding.live):
             return
         candidate = self._build(params)
         try:
@@ -261,6 +269,8 @@ class Search:
         else:
             won = False
         value = comparison.ratio * self._incumbent_value
+        if won:
+            trial.set_user_attr("published", True)
         self._tell(trial, value, comparison)
         if won:
             self._publish(candidate, value, kind="swap", trial=trial.number, comparison=comparison)
