@@ -44,6 +44,14 @@ class Config:
     rounds: int = 7
     #: target duration of one round, seconds (calls per round are chosen to fill it).
     round_seconds: float = 0.002
+    #: while the tuner works, CPython hands the GIL over at least this often (seconds; None: leave it).
+    #: A kernel call releases the GIL, and getting it back waits up to the switch interval (5 ms by
+    #: default) when the tuner thread holds it; the previous interval is restored when tuning stops.
+    switch_interval: float | None = 0.0005
+    #: OS niceness of the tuner thread and its compile worker (0-19; Linux applies it per thread), so the
+    #: application wins the CPU whenever both want it: on 2 cores an equal-priority tuner cost callers
+    #: 6-8 ms scheduler stalls.
+    nice: int = 10
     #: relative and absolute tolerance when validating a candidate's outputs against the reference.
     rtol: float = 1e-6
     atol: float = 1e-9

@@ -27,6 +27,7 @@ from .runtime import runtime
 from .source import KernelSource, Lowerer, python_source
 from .space import BUILTIN_KNOBS, Space, Value
 from .variant import Variants
+from .workspace import placed_copy
 
 __all__ = ["Binding", "Kernel"]
 
@@ -96,7 +97,7 @@ class Kernel:
         key = _NO_KEY if self.key_fn is None else self.key_fn(*args, **kwargs)
         binding = self._bindings.get(key) or self._bind(key, checked)
         if not binding.samples and checked:  # bound by address() before any call: capture this one
-            binding.samples.append(tuple(_copy(v) for v in checked))
+            binding.samples.append(tuple(placed_copy(v) for v in checked))
         if self.key_fn is None and fast_path_supported() and type(self) is Kernel:
             self.__class__ = _fast_class(binding.entry)
         return self.arguments.call(binding.slot.address, checked)
@@ -121,7 +122,7 @@ class Kernel:
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
                 entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback)
-            samples = [tuple(_copy(v) for v in checked)] if checked or not self.arguments.params else []
+            samples = [tuple(placed_copy(v) for v in checked)] if checked or not self.arguments.params else []
             binding = Binding(key, slot, entry, params, samples)
             self._bindings[key] = binding
             listeners = list(self._listeners)
@@ -211,11 +212,6 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<Kernel {self.name} {self.signature} space={self.space.size} variants>"
-
-
-def _copy(value: Any) -> Any:
-    copy = getattr(value, "copy", None)
-    return copy() if callable(copy) else value
 
 
 def _check_constants(info: KernelSource, space: Space) -> None:

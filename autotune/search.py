@@ -87,6 +87,7 @@ class Search:
         self._incumbent: Candidate | None = None
         self._incumbent_value = 1.0
         self._best_number: int | None = None
+        self._since_best = 0  # finished trials since the study's best (patience), kept here, not re-read
         self._study: Any = None
         self._workspace: Workspace | None = None
         self._expected: Outputs | None = None
@@ -112,6 +113,8 @@ class Search:
         self._incumbent = self._build(dict(self.binding.live))
         self._incumbent_value = self._value_of_live()
         self._adopt_stored_best()
+        if self._best_number is not None:
+            self._since_best = sum(t.number > self._best_number for t in finished)
         self._prepared = True
 
     def _valid(self, params: dict[str, Any]) -> bool:
@@ -283,8 +286,6 @@ class Search:
         return comparison.ratio <= 1.0 - self.config.margin and comparison.wins * 2 > comparison.rounds
 
     def _stop_reason(self) -> str:
-        from optuna.trial import TrialState
-
         evaluated = len(self._seen)
         if evaluated >= self.space.size:
             return "exhausted"
@@ -292,10 +293,8 @@ class Search:
             return "budget"
         if time.monotonic() - self._started > self.config.max_seconds:
             return "timeout"
-        if self._best_number is not None:
-            later = self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
-            if sum(t.number > self._best_number for t in later) >= self.config.patience:
-                return "patience"
+        if self._since_best >= self.config.patience:
+            return "patience"
         return ""
 
     def _skip_duplicate(self, trial: Any) -> None:
@@ -319,6 +318,7 @@ class Search:
             trial.set_user_attr("ns_per_call", comparison.candidate_ns)
             trial.set_user_attr("ratio_to_incumbent", comparison.ratio)
             trial.set_user_attr("rounds_won", comparison.wins)
+        improved = self._best_number is None or value < self._best_value()  # before tell: tell changes the best
         self._study.tell(trial, value)
         params = self._complete(trial.params)
         self.kernel.events.add(
@@ -329,8 +329,10 @@ class Search:
             value=value,
             ns_per_call=comparison.candidate_ns if comparison else None,
         )
-        if self._best_number is None or value < self._best_value():
-            self._best_number = trial.number
+        if improved:
+            self._best_number, self._since_best = trial.number, 0
+        else:
+            self._since_best += 1
 
     def _best_value(self) -> float:
         try:
@@ -344,6 +346,7 @@ class Search:
         reason = f"{type(exc).__name__}: {exc}"
         trial.set_user_attr("error", reason[:2000])
         self._study.tell(trial, state=TrialState.FAIL)
+        self._since_best += 1
         self.kernel.events.add("fail", self.binding.key, trial=trial.number, params=params, detail=reason)
         _log.info("%s: trial %d %s failed: %s", self.name, trial.number, Space.key(params), reason)
 

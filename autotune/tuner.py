@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import sys
 import threading
 import time
@@ -55,12 +56,13 @@ class Tuner:
         self._config = config
         self._measure = measure
         self._records = BestRecords()
-        self._pool = CompilerPool(tasks_per_worker=100)
+        self._pool = CompilerPool(tasks_per_worker=100, nice=self.config.nice)
         self._cond = threading.Condition()
         self._searches: dict[tuple[int, Hashable], Search] = {}
         self._stepping: set[tuple[int, Hashable]] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._saved_interval: float | None = None
 
     @property
     def config(self) -> Config:
@@ -127,14 +129,37 @@ class Tuner:
             thread.join(timeout)
 
     def _run(self) -> None:
+        try:  # Linux: PRIO_PROCESS with a thread id renices just this thread
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.config.nice)
+        except (OSError, AttributeError):
+            pass
+        try:
+            self._loop()
+        finally:
+            self._interval(active=False)
+
+    def _interval(self, *, active: bool) -> None:
+        """Shorten CPython's GIL switch interval while tuning; restore the caller's value when idle."""
+        wanted = self.config.switch_interval
+        if active and wanted is not None and self._saved_interval is None:
+            self._saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(wanted, self._saved_interval))
+        elif not active and self._saved_interval is not None:
+            sys.setswitchinterval(self._saved_interval)
+            self._saved_interval = None
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 search = self._next()
+                if search is None:
+                    self._interval(active=False)
                 while search is None and not self._stopping:
                     self._cond.wait(0.5)
                     search = self._next()
                 if self._stopping or search is None:
                     return
+                self._interval(active=True)
                 search_key = (id(search.kernel), search.binding.key)
                 self._stepping.add(search_key)
             try:
@@ -150,9 +175,7 @@ class Tuner:
 
     def _next(self) -> Search | None:
         """The active search whose slot has the most calls (hot kernels first), not being stepped already."""
-        active = [
-            s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.samples
-        ]
+        active = [s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.samples]
         return max(active, key=lambda s: s.binding.slot.calls, default=None)
 
     # -- waiting, reporting, synchronous tuning --------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["native_dispatch", "call_overhead", "compile", "memory"]
+ALL = ["native_dispatch", "call_overhead", "compile", "memory", "suite", "tuning", "latency"]
 
 
 def main(names: list[str]) -> None:

@@ -31,11 +31,12 @@ __all__ = ["CompilerPool"]
 class CompilerPool:
     """``compile(ir, options) -> bytes`` in one worker process, replaced every ``tasks_per_worker`` compiles."""
 
-    def __init__(self, tasks_per_worker: int = 100, timeout: float = 120.0) -> None:
-        if tasks_per_worker < 1 or timeout <= 0:
-            raise ValueError("tasks_per_worker and timeout must be positive")
+    def __init__(self, tasks_per_worker: int = 100, timeout: float = 120.0, nice: int = 0) -> None:
+        if tasks_per_worker < 1 or timeout <= 0 or not 0 <= nice <= 19:
+            raise ValueError("tasks_per_worker and timeout must be positive, nice within 0-19")
         self.tasks_per_worker = tasks_per_worker
         self.timeout = timeout
+        self.nice = nice
         self.started = 0
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -49,7 +50,7 @@ class CompilerPool:
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "dylibs._worker"],
+                [sys.executable, "-m", "dylibs._worker", str(self.nice)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -132,3 +132,33 @@ def test_tune_before_any_call_is_a_clear_error() -> None:
 
     with pytest.raises(TuningError, match="call the kernel once"):
         tuner.tune(kernel, progress=False)
+
+
+def test_patience_counts_from_the_last_improvement() -> None:
+    """A search keeps going while it improves; patience only counts trials since the last new best."""
+    big = {"vectorize": [1, 2, 4, 8], "unroll": [1, 2, 4, 8, 16], "fastmath": [False, True], "interleave": [1, 2, 4]}
+    kernel, tuner, clock = make(tk.dot, big, patience=5, max_trials=500)
+
+    def improving(params: dict[str, Any]) -> float:
+        return cost(params) * (1 + 0.001 * int(params["interleave"]))
+
+    clock.cost = improving
+    x = np.ones(8)
+    kernel(x, x, 8)
+    tuner.tune(kernel, progress=False)
+    trials = [e for e in kernel.events.events() if e.kind == "trial"]
+    best_at = min(range(len(trials)), key=lambda i: trials[i].value or 0)
+    (status,) = tuner.status()
+    assert status.reason in ("patience", "exhausted")
+    if status.reason == "patience":
+        assert len(trials) - 1 - best_at >= 5  # stopped only after five trials without a new best
+
+
+def test_tuning_copies_keep_the_callers_placement_within_a_page() -> None:
+    from autotune.workspace import placed_copy
+
+    raw = np.zeros(1000 + 8)
+    for shift in range(4):
+        x = raw[shift : shift + 1000]
+        assert placed_copy(x).ctypes.data % 4096 == x.ctypes.data % 4096
+        np.testing.assert_array_equal(placed_copy(x), x)
