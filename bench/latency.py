@@ -146,7 +146,6 @@ def main() -> None:
             "trials_during_B": with_tuner["trials"],
             "swaps_during_B": {name: with_tuner["kernels"][name]["swaps"] for name in APP},
             "live_after_B": tuned,
-            "switch_interval_ms": sys.getswitchinterval() * 1e3,
         },
     )
 
