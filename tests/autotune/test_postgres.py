@@ -6,7 +6,6 @@ Skipped where no PostgreSQL server binaries or psycopg2 are installed, unless AU
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .postgres_server import postgres_server, server_binaries
+from .procs import run_json
 
 REQUIRED = os.environ.get("AUTOTUNE_TEST_POSTGRES") == "1"
 
@@ -38,26 +38,16 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-def _run(*args: str, env: dict[str, str]) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.autotune._fleet", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def test_a_fleet_member_adopts_what_another_machine_learned(postgres_url: str, tmp_path: Path) -> None:
     base = {**os.environ, "AUTOTUNE_STORAGE": postgres_url}
     # Two "machines": separate cache directories, so nothing is shared but the PostgreSQL study.
-    first = _run("tune", env={**base, "AUTOTUNE_CACHE_DIR": str(tmp_path / "a"), "AUTOTUNE_BACKGROUND": "0"})
+    first = run_json(
+        "_fleet", "tune", env={**base, "AUTOTUNE_CACHE_DIR": str(tmp_path / "a"), "AUTOTUNE_BACKGROUND": "0"}
+    )
     assert first["live"] == {"REPEAT": 1}
-    second = _run("join", env={**base, "AUTOTUNE_CACHE_DIR": str(tmp_path / "b"), "AUTOTUNE_BACKGROUND": "1"})
+    second = run_json(
+        "_fleet", "join", env={**base, "AUTOTUNE_CACHE_DIR": str(tmp_path / "b"), "AUTOTUNE_BACKGROUND": "1"}
+    )
     assert second["live"] == {"REPEAT": 1}
     assert second["trials"] == first["trials"]  # nothing measured again: the study was already exhausted
     assert "adopt" in second["events"] and "trial" not in second["events"]
@@ -65,7 +55,7 @@ def test_a_fleet_member_adopts_what_another_machine_learned(postgres_url: str, t
 
 def test_report_reads_the_shared_storage(postgres_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "AUTOTUNE_STORAGE": postgres_url, "AUTOTUNE_CACHE_DIR": str(tmp_path)}
-    _run("tune", env={**env, "AUTOTUNE_BACKGROUND": "0"})
+    run_json("_fleet", "tune", env={**env, "AUTOTUNE_BACKGROUND": "0"})
     report = subprocess.run(
         [sys.executable, "-m", "autotune", "report"], capture_output=True, text=True, env=env, timeout=120, check=True
     ).stdout

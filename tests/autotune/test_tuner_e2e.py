@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal
@@ -18,20 +17,7 @@ import autotune
 from autotune import tuner
 
 from . import tuning_kernels as tk
-
-
-def _run(module: str, *args: str, env: dict[str, str]) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-m", f"tests.autotune.{module}", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+from .procs import run_json
 
 
 def test_background_tuner_swaps_out_a_slow_default_under_live_callers() -> None:
@@ -96,9 +82,9 @@ def test_tuning_never_writes_the_callers_arrays_or_host_globals() -> None:
 
 def test_a_second_process_starts_on_the_stored_best_without_a_trial(private_cache: Path) -> None:
     env = {**os.environ, "AUTOTUNE_CACHE_DIR": str(private_cache), "AUTOTUNE_BACKGROUND": "0"}
-    first = _run("_warm", "tune", env=env)
+    first = run_json("_warm", "tune", env=env)
     assert first["live"] == {"REPEAT": 1}
-    second = _run("_warm", "use", env=env)
+    second = run_json("_warm", "use", env=env)
     assert second["live"] == {"REPEAT": 1}
     assert second["trials"] == first["trials"]  # no trial ran
     assert second["misses"] == 0  # no compile: the adopted variant came from the object cache
