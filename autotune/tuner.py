@@ -174,9 +174,14 @@ class Tuner:
                     self._cond.notify_all()
 
     def _next(self) -> Search | None:
-        """The active search whose slot has the most calls (hot kernels first), not being stepped already."""
+        """The next search to step: hot kernels first, in proportion to their calls.
+
+        Priority is calls per trial already run, so the hottest kernel gets most trials but a kernel called
+        as often as another is never starved until the other finishes. Searches being stepped elsewhere or
+        without a captured call wait.
+        """
         active = [s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.samples]
-        return max(active, key=lambda s: s.binding.slot.calls, default=None)
+        return max(active, key=lambda s: s.binding.slot.calls / (s.trials_run + 1), default=None)
 
     # -- waiting, reporting, synchronous tuning --------------------------------------------------------
     def wait(self, kernel: Kernel, timeout: float | None = None) -> bool:

@@ -162,3 +162,23 @@ def test_tuning_copies_keep_the_callers_placement_within_a_page() -> None:
         x = raw[shift : shift + 1000]
         assert placed_copy(x).ctypes.data % 4096 == x.ctypes.data % 4096
         np.testing.assert_array_equal(placed_copy(x), x)
+
+
+def test_equally_hot_kernels_are_tuned_in_turn_not_one_after_another() -> None:
+    tuner = Tuner(config=Config(background=False, patience=1000), measure=FakeClock())
+    kernels = [
+        Kernel(tk.dot, Space({"vectorize": [1, 2, 4, 8], "unroll": [1, 2, 4]}), name=f"fair.{i}") for i in range(3)
+    ]
+    x = np.ones(8)
+    for kernel in kernels:
+        tuner.attach(kernel)
+        kernel(x, x, 8)
+    steps = []
+    for _ in range(9):
+        search = tuner._next()
+        assert search is not None
+        search.step()
+        steps.append(search.kernel.name)
+    assert sorted(set(steps)) == ["fair.0", "fair.1", "fair.2"]
+    trials = [s.trials_run for s in tuner._searches.values()]  # pruned duplicates are steps, not trials
+    assert max(trials) - min(trials) <= 1
