@@ -80,8 +80,9 @@ class Kernel:
         self._bindings: dict[Hashable, Binding] = {}
         self._listeners: list[Callable[[Kernel, Binding], None]] = []
         self.events = EventLog()
-        #: ``initial(kernel, key) -> params``: the parameters a new key starts on (the tuner's stored best).
-        self.initial: Callable[[Kernel, Hashable], dict[str, Value] | None] = lambda kernel, key: None
+        #: ``initial(kernel, key) -> (params, value)``: what a new key starts on (the tuner's stored best and
+        #: its time relative to the default), or None for the default.
+        self.initial: Callable[[Kernel, Hashable], tuple[dict[str, Value], float] | None] = lambda kernel, key: None
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -110,10 +111,10 @@ class Kernel:
             table = runtime().table
             slot = table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
             runtime().reclaimed[slot] = lambda unit: self.events.add("reclaim", key, detail=unit.name)
-            params = self._start_params(key)
+            params, value = self._start_params(key)
             slot.publish(self.variants.build(runtime().session, params), "kernel")
             if params != self.space.default:
-                self.events.add("adopt", key, params=dict(params), detail="stored best at first call")
+                self.events.add("adopt", key, params=dict(params), value=value, detail="stored best at first call")
 
             def fallback(*args: Any, **kwargs: Any) -> Any:
                 values = self.arguments.check(self.arguments.bind(args, kwargs))
@@ -130,15 +131,15 @@ class Kernel:
             listener(self, binding)
         return binding
 
-    def _start_params(self, key: Hashable) -> dict[str, Value]:
-        """The stored best for ``key`` when there is a valid one, else the default."""
+    def _start_params(self, key: Hashable) -> tuple[dict[str, Value], float | None]:
+        """The stored best for ``key`` (with its recorded value) when there is a valid one, else the default."""
         try:
             stored = self.initial(self, key)
             if stored is not None:
-                return self.space.validate(stored)
+                return self.space.validate(stored[0]), stored[1]
         except Exception as exc:  # a stale or unreadable record must never break a call
             logging.getLogger("autotune").warning("%s: ignoring stored parameters: %s", self.name, exc)
-        return self.space.default
+        return self.space.default, None
 
     # -- tuning ----------------------------------------------------------------------------------------
     def tune(

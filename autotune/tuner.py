@@ -74,9 +74,8 @@ class Tuner:
         kernel.initial = self._initial
         kernel.add_listener(self._on_binding)
 
-    def _initial(self, kernel: Kernel, key: Hashable) -> dict[str, Value] | None:
-        record = self._records.load(study_name(kernel, key))
-        return record[0] if record else None
+    def _initial(self, kernel: Kernel, key: Hashable) -> tuple[dict[str, Value], float] | None:
+        return self._records.load(study_name(kernel, key))
 
     def _on_binding(self, kernel: Kernel, binding: Binding) -> None:
         search_key = (id(kernel), binding.key)

@@ -34,6 +34,7 @@ def main(mode: str) -> None:
                 "trials": len(study.trials),
                 "misses": cache.stats().misses if cache else -1,
                 "events": [e.kind for e in kernel.events.events()],
+                "values": [e.value for e in kernel.events.events()],
             }
         )
     )

@@ -89,6 +89,8 @@ def test_a_second_process_starts_on_the_stored_best_without_a_trial(private_cach
     assert second["trials"] == first["trials"]  # no trial ran
     assert second["misses"] == 0  # no compile: the adopted variant came from the object cache
     assert second["events"] == ["adopt"]
+    (adopted,) = second["values"]  # type: ignore[misc]
+    assert adopted is not None and adopted < 0.5  # the recorded speed came along: about 1/8 of the default
     # The first process's first call ran the default (8 repeats), the second's the tuned variant.
     assert math.isclose(float(second["result"]), float(first["result"]), rel_tol=1e-12)  # type: ignore[arg-type]
 
