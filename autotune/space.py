@@ -27,11 +27,12 @@ BUILTIN_KNOBS: dict[str, str] = {
     "fastmath": "reassoc/contract/arcp/nsz/afn flags on float operations (True/False)",
     "opt": "optimisation pipeline level 0-3",
     "prefer_vector_width": "the prefer-vector-width function attribute in bits (0: target default)",
+    "veclib": "vectorised math calls go to glibc's libmvec (True/False)",
 }
 
 
 def _check_builtin(name: str, value: object) -> None:
-    if name == "fastmath":
+    if name in ("fastmath", "veclib"):
         ok = isinstance(value, bool)
     elif isinstance(value, bool) or not isinstance(value, int):
         ok = False

@@ -38,8 +38,7 @@ class Variants:
         """Knobs for the IR, constants for ``Const`` parameters, options for the pipeline."""
         full = self.space.validate(params)
         knobs = Knobs(**{k: full[k] for k in _KNOB_FIELDS if k in full})  # type: ignore[arg-type]
-        opt = full.get("opt", 3)
-        options = CompileOptions(opt=int(opt))
+        options = CompileOptions(opt=int(full.get("opt", 3)), veclib=bool(full.get("veclib", False)))
         consts: dict[str, Value] = dict(self.info.const_defaults)
         consts.update({k: full[k] for k in self.space.user_constants()})
         return knobs, consts, options

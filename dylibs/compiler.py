@@ -16,6 +16,7 @@ import llvmlite.binding as llvm
 from ._llvm import host_target, target_machine
 from .errors import CompileError
 from .options import CompileOptions
+from .veclib import rewrite_vector_math
 
 __all__ = ["compile_ir", "emit_assembly", "optimize_ir"]
 
@@ -50,6 +51,13 @@ def _optimized(ir: str, options: CompileOptions) -> Iterator[Any]:
         tuning.loop_interleaving = options.loop_interleave
         builder = llvm.create_pass_builder(target_machine(options.opt), tuning)
         builder.getModulePassManager().run(module, builder)
+        if options.veclib:
+            text = str(module)
+            rewritten = rewrite_vector_math(text, host.features)
+            if rewritten != text:
+                module.close()
+                module = None
+                module = llvm.parse_assembly(rewritten, context=context)
         yield module
     finally:
         # A module must die before its context, or its finaliser frees into freed memory.

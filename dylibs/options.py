@@ -26,11 +26,13 @@ class CompileOptions:
     slp_vectorize: bool = True
     loop_unroll: bool = True
     loop_interleave: bool = True
+    #: route vectorised math (exp, log, sin, pow, ...) to glibc's libmvec (see :mod:`dylibs.veclib`)
+    veclib: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.opt, int) or isinstance(self.opt, bool) or not 0 <= self.opt <= 3:
             raise OptionsError(f"opt must be an int from 0 to 3, got {self.opt!r}")
-        for flag in ("loop_vectorize", "slp_vectorize", "loop_unroll", "loop_interleave"):
+        for flag in ("loop_vectorize", "slp_vectorize", "loop_unroll", "loop_interleave", "veclib"):
             if not isinstance(getattr(self, flag), bool):
                 raise OptionsError(f"{flag} must be a bool, got {getattr(self, flag)!r}")
 
@@ -38,5 +40,5 @@ class CompileOptions:
         """A stable text form for cache keys (field order is part of the cache format)."""
         return (
             f"opt={self.opt};lv={int(self.loop_vectorize)};slp={int(self.slp_vectorize)};"
-            f"unroll={int(self.loop_unroll)};il={int(self.loop_interleave)}"
+            f"unroll={int(self.loop_unroll)};il={int(self.loop_interleave)};veclib={int(self.veclib)}"
         )

@@ -13,6 +13,7 @@ from functools import cache
 
 from .errors import LinkError
 from .host_global import HostGlobal
+from .veclib import libmvec_symbols
 
 __all__ = ["LIBM_NAMES", "SymbolMap"]
 
@@ -53,8 +54,9 @@ class SymbolMap:
 
     @classmethod
     def libm(cls) -> SymbolMap:
-        """A map holding the libm allow-list (those of its names this C library provides)."""
-        return cls(_libm_addresses())
+        """A map holding the libm allow-list (those of its names this C library provides), plus the libmvec
+        vector functions that :mod:`dylibs.veclib` may call."""
+        return cls({**_libm_addresses(), **libmvec_symbols()})
 
     def add(self, name: str, address: int) -> SymbolMap:
         """Allow ``name``, bound to ``address``. Rebinding a name to another address is a LinkError."""

@@ -224,6 +224,7 @@ _KNOBS: dict[str, list[Any]] = {
     "unroll": [0, 1, 2, 4, 8],
     "fastmath": [False, True],
     "prefer_vector_width": [0, 256, 512],
+    "veclib": [False, True],
 }
 
 SUITE: dict[str, SuiteEntry] = {

@@ -16,7 +16,7 @@ __all__ = ["BUILTIN_KNOBS", "FASTMATH_FLAGS", "Knobs", "loop_properties"]
 #: Knob names the tuner treats as built in; ``opt`` (the pipeline level) is applied by the compiler,
 #: not by the IR, so it is not a field of :class:`Knobs`.
 BUILTIN_KNOBS: frozenset[str] = frozenset(
-    {"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width"}
+    {"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width", "veclib"}
 )
 
 #: Fast-math flags of ``fastmath=True``. Not ``nnan``/``ninf``: ``math.isnan``/``isinf`` must keep working.

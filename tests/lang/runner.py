@@ -51,17 +51,19 @@ def _ctype(scalar: ScalarType) -> Any:
     return _C_TYPES[scalar.c_name]
 
 
-def compile_lowered(lowered: LoweredKernel, opt: int = 3) -> Callable[..., int]:
+def compile_lowered(lowered: LoweredKernel, opt: int = 3, veclib: bool = False) -> Callable[..., int]:
     """The native function of ``lowered`` as a ctypes callable (units are cached per IR text)."""
     bindings = tuple((g.ir_name, g.address) for g in lowered.globals)
-    key = (lowered.ir, opt, bindings)
+    key = (lowered.ir, opt, veclib, bindings)
     cached = _units.get(key)
     if cached is not None:
         return cached[1]
     symbols = SymbolMap.libm()
     for name, address in bindings:
         symbols.add(name, address)
-    unit = _get_session().load(lowered.ir, exports=[lowered.symbol], symbols=symbols, options=CompileOptions(opt=opt))
+    unit = _get_session().load(
+        lowered.ir, exports=[lowered.symbol], symbols=symbols, options=CompileOptions(opt=opt, veclib=veclib)
+    )
     argtypes: list[Any] = []
     for p in lowered.params:
         if p.kind == "scalar" and p.dtype is not None:
@@ -75,9 +77,9 @@ def compile_lowered(lowered: LoweredKernel, opt: int = 3) -> Callable[..., int]:
     return func
 
 
-def run_lowered(lowered: LoweredKernel, *args: Any, opt: int = 3) -> Any:
+def run_lowered(lowered: LoweredKernel, *args: Any, opt: int = 3, veclib: bool = False) -> Any:
     """Call the compiled kernel with Python-order ``args``; return its result (``None`` if it has none)."""
-    func = compile_lowered(lowered, opt)
+    func = compile_lowered(lowered, opt, veclib)
     if len(args) != len(lowered.params):
         raise TypeError(f"expected {len(lowered.params)} arguments, got {len(args)}")
     native: list[Any] = []

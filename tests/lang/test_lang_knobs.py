@@ -32,7 +32,10 @@ def lowered(name: str, knobs: Knobs) -> str:
 
 
 def test_builtin_knob_names() -> None:
-    assert frozenset({"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width"}) == BUILTIN_KNOBS
+    assert (
+        frozenset({"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width", "veclib"})
+        == BUILTIN_KNOBS
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SUITE))

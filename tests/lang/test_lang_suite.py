@@ -33,14 +33,14 @@ def _fresh(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def run_variant(entry: SuiteEntry, config: dict[str, Any], seed: int) -> None:
-    knobs = Knobs(**{k: v for k, v in config.items() if k in BUILTIN_KNOBS and k != "opt"})
+    knobs = Knobs(**{k: v for k, v in config.items() if k in BUILTIN_KNOBS and k not in ("opt", "veclib")})
     consts = {**entry.consts, **{k: v for k, v in config.items() if k not in BUILTIN_KNOBS}}
     lowered = lower(parse_kernel(entry.kernel), consts, knobs)
     inputs = entry.make_inputs(SIZE, np.random.default_rng(seed))
     expected = entry.reference(*_fresh(inputs))
     entry.setup()
     args = arguments(entry.kernel, inputs, consts)
-    result = run_lowered(lowered, *args, opt=int(config.get("opt", 3)))
+    result = run_lowered(lowered, *args, opt=int(config.get("opt", 3)), veclib=bool(config.get("veclib", False)))
     actual = entry.output(inputs, result)
     np.testing.assert_allclose(actual, expected, rtol=entry.rtol, atol=entry.atol, err_msg=str(config))
 
