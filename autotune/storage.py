@@ -42,6 +42,7 @@ __all__ = [
 #: Part of every kernel fingerprint: bump when variants built from the same parameters change meaning.
 FORMAT = "autotune-1"
 _STALE_AFTER = timedelta(hours=1)
+_OWNERLESS_AFTER = timedelta(minutes=2)
 _log = logging.getLogger("autotune")
 _lock = threading.Lock()
 _storages: dict[str, Any] = {}
@@ -126,7 +127,8 @@ def fail_stale_trials(study: Any) -> int:
     """Mark RUNNING trials whose process is gone as FAIL; returns how many.
 
     On this host a trial is stale when its pid no longer runs; from other hosts, when it started more than
-    an hour ago.
+    an hour ago. A trial without owner attributes (its process died between creating it and naming itself)
+    is stale two minutes after it started.
     """
     from optuna.trial import TrialState
 
@@ -135,10 +137,13 @@ def fail_stale_trials(study: Any) -> int:
     failed = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.user_attrs
-        if attrs.get("host") == host:
+        age = now - trial.datetime_start if trial.datetime_start is not None else timedelta(0)
+        if "host" not in attrs:
+            stale = age > _OWNERLESS_AFTER
+        elif attrs.get("host") == host:
             stale = attrs.get("pid") != os.getpid() and not _alive(int(attrs.get("pid", -1)))
         else:
-            stale = trial.datetime_start is not None and now - trial.datetime_start > _STALE_AFTER
+            stale = age > _STALE_AFTER
         if stale:
             study._storage.set_trial_user_attr(trial._trial_id, "error", "the tuning process died during this trial")
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

@@ -182,3 +182,27 @@ def test_equally_hot_kernels_are_tuned_in_turn_not_one_after_another() -> None:
     assert sorted(set(steps)) == ["fair.0", "fair.1", "fair.2"]
     trials = [s.trials_run for s in tuner._searches.values()]  # pruned duplicates are steps, not trials
     assert max(trials) - min(trials) <= 1
+
+
+def test_stale_trials_are_failed_by_owner_or_by_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    import optuna
+    from optuna.trial import TrialState
+
+    from autotune import storage
+
+    study = optuna.create_study()
+    dead = study.ask()
+    dead.set_user_attr("host", storage.worker_attrs()["host"])
+    dead.set_user_attr("pid", 2**22 + 12345)  # above the default pid_max: never a live process
+    mine = study.ask()
+    for key, value in storage.worker_attrs().items():
+        mine.set_user_attr(key, value)
+    ownerless = study.ask()  # its process died before naming itself
+    remote = study.ask()
+    remote.set_user_attr("host", "another-machine")
+    assert storage.fail_stale_trials(study) == 1  # only the dead local process's trial, so far
+    monkeypatch.setattr(storage, "_OWNERLESS_AFTER", storage.timedelta(0))
+    assert storage.fail_stale_trials(study) == 1  # now the ownerless one too
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[dead.number] == states[ownerless.number] == TrialState.FAIL
+    assert states[mine.number] == states[remote.number] == TrialState.RUNNING
