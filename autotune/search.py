@@ -20,7 +20,7 @@ from dylibs import CompileOptions, Unit
 
 from .config import Config
 from .errors import TuningError, ValidationError
-from .measure import Comparison, Timer, compare, native_types
+from .measure import Comparison, compare
 from .records import BestRecords
 from .space import Space, Value
 from .storage import open_study, worker_attrs
@@ -158,9 +158,8 @@ class Search:
             expected = workspace.run(reference.address)
             if self.kernel.info.globals:
                 return expected
-            timer = Timer(native_types(self.kernel.arguments.params, self.kernel.arguments.ret))
             workspace.reset()
-            if timer(reference.address, workspace.argv, 1) > _PYTHON_REFERENCE_BUDGET_NS:
+            if workspace.time(reference.address, 1) > _PYTHON_REFERENCE_BUDGET_NS:
                 return expected
             _, consts, _ = self.kernel.variants.split(self._reference_params())
             declared = {p.name for p in self.kernel.info.params if p.kind == "const"}
@@ -353,14 +352,10 @@ class Search:
     # -- building, checking, measuring, publishing -----------------------------------------------------
     def _build(self, params: dict[str, Value]) -> Candidate:
         """A unit of the variant whose host globals are the workspace's scratch copies."""
-        lowered = self.kernel.variants.lower(params)
-        symbols = self.kernel.variants.symbols(lowered, overrides=self._require_workspace().scratch_globals)
-        _, _, options = self.kernel.variants.split(params)
         from .runtime import runtime
 
-        unit = runtime().session.load(
-            lowered.ir, exports=["kernel"], symbols=symbols, options=options, compiler=self._compiler
-        )
+        overrides = self._require_workspace().scratch_globals
+        unit = self.kernel.variants.build(runtime().session, params, overrides=overrides, compiler=self._compiler)
         return Candidate(dict(params), unit)
 
     def _check(self, candidate: Candidate) -> None:
@@ -374,9 +369,8 @@ class Search:
         if self._measure_fn is not None:
             return self._measure_fn(candidate, incumbent)
         workspace = self._require_workspace()
-        timer = Timer(native_types(self.kernel.arguments.params, self.kernel.arguments.ret))
         return compare(
-            lambda address, reps: timer(address, workspace.argv, reps),
+            workspace.time,
             incumbent.address,
             candidate.address,
             rounds=self.config.rounds,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dylibs import CompileOptions, Session, SymbolMap, Unit, emit_assembly, optimize_ir
@@ -67,11 +67,23 @@ class Variants:
             symbols.add(ref.ir_name, (overrides or {}).get(ref.ir_name, ref.address))
         return symbols
 
-    def build(self, session: Session, params: Mapping[str, Any]) -> Unit:
-        """Compile (or take from the object cache) and link one variant; the caller owns the unit."""
+    def build(
+        self,
+        session: Session,
+        params: Mapping[str, Any],
+        *,
+        overrides: Mapping[str, int] | None = None,
+        compiler: Callable[[str, CompileOptions], bytes] | None = None,
+    ) -> Unit:
+        """Compile (or take from the object cache) and link one variant; the caller owns the unit.
+
+        ``overrides`` rebinds host globals (the tuner's scratch copies); ``compiler`` replaces the in-process
+        compile on a cache miss (the tuner's worker process).
+        """
         lowered = self.lower(params)
         _, _, options = self.split(params)
-        return session.load(lowered.ir, exports=[lowered.symbol], symbols=self.symbols(lowered), options=options)
+        symbols = self.symbols(lowered, overrides)
+        return session.load(lowered.ir, exports=[lowered.symbol], symbols=symbols, options=options, compiler=compiler)
 
     def optimized_ir(self, params: Mapping[str, Any]) -> str:
         """The variant's IR after the optimisation pipeline."""

@@ -59,7 +59,6 @@ class Session:
         self._generations: list[Generation] = []
         self._created = 0
         self._closed_generations = 0
-        self._retired_before: int = 0
         self._loaded = 0
         self._migrated = 0
         self._seal_listeners: list[Callable[[], None]] = []
@@ -109,7 +108,7 @@ class Session:
         missing = sorted(set(exports) - table.defined)
         if missing:
             raise LinkError(f"the code does not define exported symbol(s) {', '.join(missing)}", tuple(missing))
-        unresolved = sorted(table.undefined - {name for name, _ in symbols.items()})
+        unresolved = sorted(name for name in table.undefined if name not in symbols)
         if unresolved:
             raise LinkError(
                 f"unresolved symbol(s) not in the unit's SymbolMap: {', '.join(unresolved)}", tuple(unresolved)

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dylibs import Unit
@@ -32,7 +32,6 @@ class _Grace:
     batch: list[Unit]
     epoch: int
     flips: int = 1
-    started: float = field(default_factory=time.monotonic)
 
 
 class Reclaimer:
