@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from patcher import Signature
+
 from .entry import STATUS_ERRORS
 from .errors import KernelTypeError
 from .lang import ParamSpec
@@ -44,19 +46,11 @@ def _dtype_of(param: ParamSpec) -> ScalarType:
 class Arguments:
     """Checks calls against the kernel's parameters and converts them to native arguments."""
 
-    def __init__(self, name: str, params: Sequence[ParamSpec], ret: ScalarType | None) -> None:
+    def __init__(self, name: str, params: Sequence[ParamSpec], ret: ScalarType | None, signature: str) -> None:
         self.name = name
         self.params = tuple(p for p in params if p.kind != "const")
         self.ret = ret
-        types: list[Any] = []
-        for p in self.params:
-            if p.kind == "array":
-                types += [ctypes.c_void_p] + [ctypes.c_int64] * p.ndim
-            elif p.dtype is not None:
-                types.append(_ctype(p.dtype))
-        if ret is not None:
-            types.append(ctypes.c_void_p)
-        self.prototype = ctypes.CFUNCTYPE(ctypes.c_int32, *types)
+        self.prototype = Signature.parse(signature).ctypes_prototype()  # the kernel's C declaration
 
     def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
         """Match positional and keyword arguments to parameters; returns the values in order."""

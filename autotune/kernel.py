@@ -75,7 +75,7 @@ class Kernel:
         self.signature: str = default.c_signature
         self.params = default.params
         self.ret = default.ret
-        self.arguments = Arguments(func.__name__, self.params, self.ret)
+        self.arguments = Arguments(func.__name__, self.params, self.ret, self.signature)
         self._lock = threading.RLock()
         self._bindings: dict[Hashable, Binding] = {}
         self._listeners: list[Callable[[Kernel, Binding], None]] = []
@@ -108,11 +108,11 @@ class Kernel:
             existing = self._bindings.get(key)
             if existing is not None:
                 return existing
-            table = runtime().table
-            slot = table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
-            runtime().reclaimed[slot] = lambda unit: self.events.add("reclaim", key, detail=unit.name)
+            shared = runtime()
+            slot = shared.table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
+            shared.reclaimed[slot] = lambda unit: self.events.add("reclaim", key, detail=unit.name)
             params, value = self._start_params(key)
-            slot.publish(self.variants.build(runtime().session, params), "kernel")
+            slot.publish(self.variants.build(shared.session, params), "kernel")
             if params != self.space.default:
                 self.events.add("adopt", key, params=dict(params), value=value, detail="stored best at first call")
 

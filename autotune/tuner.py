@@ -78,13 +78,19 @@ class Tuner:
         return self._records.load(study_name(kernel, key))
 
     def _on_binding(self, kernel: Kernel, binding: Binding) -> None:
-        search_key = (id(kernel), binding.key)
         with self._cond:
-            if search_key not in self._searches:
-                self._searches[search_key] = self._new_search(kernel, binding)
+            self._search_for(kernel, binding)
             self._cond.notify_all()
         if self.config.background:
             self.start()
+
+    def _search_for(self, kernel: Kernel, binding: Binding) -> Search:
+        """The search of ``binding``, created on first use (call with ``self._cond`` held)."""
+        search_key = (id(kernel), binding.key)
+        search = self._searches.get(search_key)
+        if search is None:
+            search = self._searches[search_key] = self._new_search(kernel, binding)
+        return search
 
     def _new_search(self, kernel: Kernel, binding: Binding) -> Search:
         name = study_name(kernel, binding.key)
@@ -225,9 +231,7 @@ class Tuner:
         for binding in kernel.bindings:
             search_key = (id(kernel), binding.key)
             with self._cond:
-                search = self._searches.get(search_key)
-                if search is None:
-                    search = self._searches[search_key] = self._new_search(kernel, binding)
+                search = self._search_for(kernel, binding)
                 while search_key in self._stepping:
                     self._cond.wait(0.1)
                 self._stepping.add(search_key)
