@@ -44,14 +44,14 @@ class Config:
     rounds: int = 7
     #: target duration of one round, seconds (calls per round are chosen to fill it).
     round_seconds: float = 0.002
-    #: while the tuner works, CPython hands the GIL over at least this often (seconds; None: leave it).
-    #: A kernel call releases the GIL, and getting it back waits up to the switch interval (5 ms by
-    #: default) when the tuner thread holds it; the previous interval is restored when tuning stops.
-    switch_interval: float | None = 0.0005
-    #: OS niceness of the tuner thread and its compile worker (0-19; Linux applies it per thread), so the
-    #: application wins the CPU whenever both want it: on 2 cores an equal-priority tuner cost callers
-    #: 6-8 ms scheduler stalls.
+    #: OS niceness of the tuning worker process and its compiler (0-19), so the application wins the CPU
+    #: whenever both want it: on 2 cores an equal-priority tuner cost callers 6-8 ms scheduler stalls.
     nice: int = 10
+    #: seconds a trial's candidate code may run before the worker is killed and the trial fails
+    #: ("timeout after ..."): at least this floor, or ``trial_timeout_factor`` times what the trial would
+    #: cost at the live variant's speed, whichever is larger.
+    trial_timeout: float = 2.0
+    trial_timeout_factor: float = 10.0
     #: relative and absolute tolerance when validating a candidate's outputs against the reference.
     rtol: float = 1e-6
     atol: float = 1e-9
@@ -64,6 +64,9 @@ class Config:
             "patience": self.patience >= 1,
             "rounds": self.rounds >= 1,
             "round_seconds": self.round_seconds > 0,
+            "nice": 0 <= self.nice <= 19,
+            "trial_timeout": self.trial_timeout > 0,
+            "trial_timeout_factor": self.trial_timeout_factor >= 1,
             "rtol": self.rtol >= 0,
             "atol": self.atol >= 0,
         }

@@ -13,36 +13,45 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from dylibs import Unit
 from patcher import Slot
 
 from .arguments import Arguments
 from .entry import fast_path_supported, make_entry
-from .errors import SpaceError
+from .errors import SpaceError, TuningError
 from .events import EventLog
 from .runtime import runtime
+from .sample import SharedSample
 from .source import KernelSource, Lowerer, python_source
 from .space import BUILTIN_KNOBS, Space, Value
 from .variant import Variants
-from .workspace import placed_copy
 
-__all__ = ["Binding", "Kernel"]
+__all__ = ["Binding", "Kernel", "Tuning"]
 
 _NO_KEY: Hashable = "__default__"
 
 
 @dataclass
 class Binding:
-    """One slot of a kernel: the key it serves, its native entry, the live parameters and sample inputs."""
+    """One slot of a kernel: the key it serves, its native entry, the live parameters and the captured
+    call that tuning runs on (copied into shared memory for the tuning worker)."""
 
     key: Hashable
     slot: Slot
     entry: Callable[..., Any]
     live: dict[str, Value]
-    samples: list[tuple[Any, ...]] = field(default_factory=list)
+    sample: SharedSample | None = None
+
+
+class Tuning(Protocol):
+    """What a kernel needs of a tuner (the tuner registers itself; the kernel never imports it)."""
+
+    def tune(
+        self, kernel: Kernel, *, n_trials: int | None = None, timeout: float | None = None, progress: bool = True
+    ) -> dict[str, Value]: ...
 
 
 class Kernel:
@@ -83,6 +92,8 @@ class Kernel:
         #: ``initial(kernel, key) -> (params, value)``: what a new key starts on (the tuner's stored best and
         #: its time relative to the default), or None for the default.
         self.initial: Callable[[Kernel, Hashable], tuple[dict[str, Value], float] | None] = lambda kernel, key: None
+        #: the tuner this kernel is attached to (``@tunable`` attaches the process-wide one)
+        self.tuning: Tuning | None = None
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -92,13 +103,13 @@ class Kernel:
                 known = self._bindings.get(self.key_fn(*args, **kwargs))
             except Exception:  # bad arguments: the full check below names the argument
                 known = None
-            if known is not None and known.samples:
+            if known is not None and known.sample is not None:
                 return known.entry(*args, **kwargs)
         checked = self.arguments.check(self.arguments.bind(args, kwargs))
         key = _NO_KEY if self.key_fn is None else self.key_fn(*args, **kwargs)
         binding = self._bindings.get(key) or self._bind(key, checked)
-        if not binding.samples and checked:  # bound by address() before any call: capture this one
-            binding.samples.append(tuple(placed_copy(v) for v in checked))
+        if binding.sample is None and checked:  # bound by address() before any call: capture this one
+            binding.sample = SharedSample(checked)
         if self.key_fn is None and fast_path_supported() and type(self) is Kernel:
             self.__class__ = _fast_class(binding.entry)
         return self.arguments.call(binding.slot.address, checked)
@@ -123,8 +134,8 @@ class Kernel:
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
                 entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback)
-            samples = [tuple(placed_copy(v) for v in checked)] if checked or not self.arguments.params else []
-            binding = Binding(key, slot, entry, params, samples)
+            sample = SharedSample(checked) if checked or not self.arguments.params else None
+            binding = Binding(key, slot, entry, params, sample)
             self._bindings[key] = binding
             listeners = list(self._listeners)
         for listener in listeners:
@@ -150,9 +161,9 @@ class Kernel:
         Needs at least one call first (tuning runs on copies of real inputs). ``n_trials`` and ``timeout``
         bound this run; the study keeps everything for later runs and processes.
         """
-        from . import tuner
-
-        return tuner.tune(self, n_trials=n_trials, timeout=timeout, progress=progress)
+        if self.tuning is None:
+            raise TuningError(f"{self.name}: no tuner is attached (``@tunable`` attaches one)")
+        return self.tuning.tune(self, n_trials=n_trials, timeout=timeout, progress=progress)
 
     def history(self) -> list[dict[str, Any]]:
         """Trials, swaps, adoptions and reclamations of this process, as records a notebook can plot."""

@@ -1,10 +1,14 @@
 """``Search``: the tuning of one (kernel, key) — an optuna study driven by ask/tell, one trial per step.
 
-A trial: ask -> build the variant (object cache) -> validate its outputs against the reference on private
-copies of a real call -> measure it against the incumbent in interleaved rounds -> tell -> publish only a
-clear win (median ratio below ``1 - margin`` and a majority of rounds won). Any failure becomes a FAIL
-trial with its reason; identical parameters are never built or measured twice, across processes too
-(parameters already in the study count as seen). Values are times relative to the default variant.
+Runs in the tuning worker process (see :mod:`autotune.server`), never in the application. A trial: ask ->
+build the variant (object cache) -> validate its outputs against the reference on private copies of a
+real call -> measure it against the incumbent in interleaved rounds -> tell -> publish only a clear win
+(median ratio below ``1 - margin`` and a majority of rounds won): the reply carries the winner's object
+code, which the host links and swaps in. Any failure becomes a FAIL trial with its reason; identical
+parameters are never built or measured twice, across processes too (parameters already in the study
+count as seen, failed ones included). Before candidate code runs, the search says so with a
+:class:`~autotune.messages.Running` notice and a time limit, so a crash or hang is blamed on the trial.
+Values are times relative to the default variant.
 """
 
 from __future__ import annotations
@@ -14,24 +18,22 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dylibs import CompileOptions, Unit
+from dylibs import CompileOptions, Session, Unit
 
-from .config import Config
 from .errors import TuningError, ValidationError
+from .lang import rebuild_function
 from .measure import Comparison, compare
+from .messages import EventRecord, NeedIR, NeedPython, Notice, Publish, Running, StepReply
 from .records import BestRecords
 from .space import Space, Value
+from .spec import KernelSpec
 from .storage import open_study, worker_attrs
 from .workspace import Outputs, Workspace, check_outputs
 
-if TYPE_CHECKING:
-    from .kernel import Binding, Kernel
+__all__ = ["Candidate", "Measure", "Notify", "Search"]
 
-__all__ = ["Candidate", "Measure", "Search"]
-
-_log = logging.getLogger("autotune")
 _DUPLICATES_BEFORE_SWEEP = 8
 _PYTHON_REFERENCE_BUDGET_NS = 5e6  # check the default against Python when one native call takes < 5 ms
 
@@ -50,6 +52,10 @@ class Candidate:
 
 #: ``measure(candidate, incumbent) -> Comparison``; injectable so tuning logic is testable with a fake clock.
 Measure = Callable[[Candidate, Candidate], Comparison]
+#: ``notify(notice) -> answer``: tell the host something (and get its answer, for the ones that ask).
+Notify = Callable[[Notice], Any]
+#: Calls one trial costs, beside the comparisons: validation, warm-up and calibration.
+_EXTRA_CALLS = 32
 
 
 class Search:
@@ -57,26 +63,35 @@ class Search:
 
     def __init__(
         self,
-        kernel: Kernel,
-        binding: Binding,
-        study_name: str,
+        number: int,
+        spec: KernelSpec,
+        sample: list[Any],
         storage: Any,
-        config: Config,
+        session: Session,
         *,
+        notify: Notify,
         measure: Measure | None = None,
         records: BestRecords | None = None,
         compiler: Callable[[str, CompileOptions], bytes] | None = None,
     ) -> None:
-        self.kernel = kernel
-        self.binding = binding
-        self.name = study_name
-        self.config = config
+        self.number = number
+        self.spec = spec
+        self.name = spec.study
+        self.config = spec.config
         self.records = records or BestRecords()
-        self.space = kernel.space
+        self.space = spec.space
+        self.arguments = spec.arguments()
+        self.variants = spec.variants(self._ir_for)
+        self.live = dict(spec.live)
         self.trials_run = 0
         self.done = False
         self.reason = ""
         self._storage = storage
+        self._session = session
+        self._sample = sample
+        self._notify = notify
+        self._reply = StepReply()
+        self._incumbent_ns = 0.0
         self._measure_fn = measure
         self._compiler = compiler
         self._prepared = False
@@ -106,11 +121,11 @@ class Search:
         if not finished:
             for seed in self._seeds():
                 self._study.enqueue_trial(seed, skip_if_exists=True)
-        if not self.binding.samples:
-            raise TuningError(f"{self.kernel.name}: no captured call to tune on")
-        self._workspace = Workspace(self.kernel.arguments, self.binding.samples[0], self.kernel.info.globals)
+        self._workspace = Workspace(self.arguments, self._sample, self.spec.facts.globals)
+        self._running(None, self.space.default, self.config.trial_timeout * 10)
         self._expected = self._reference_outputs()
-        self._incumbent = self._build(dict(self.binding.live))
+        self._incumbent = self._build(dict(self.live))
+        self._incumbent_ns = self._per_call(self._incumbent)
         self._incumbent_value = self._value_of_live()
         self._adopt_stored_best()
         if self._best_number is not None:
@@ -156,29 +171,51 @@ class Search:
         reference = self._build(self._reference_params())
         try:
             expected = workspace.run(reference.address)
-            if self.kernel.info.globals:
+            if self.spec.facts.globals:
                 return expected
             workspace.reset()
             if workspace.time(reference.address, 1) > _PYTHON_REFERENCE_BUDGET_NS:
                 return expected
-            _, consts, _ = self.kernel.variants.split(self._reference_params())
-            declared = {p.name for p in self.kernel.info.params if p.kind == "const"}
-            python = workspace.run_python(self.kernel.py_func, {k: v for k, v in consts.items() if k in declared})
+            python = self._python_outputs()
+            if python is None:
+                return expected
             try:
                 check_outputs(expected, python, rtol=self.config.rtol, atol=self.config.atol)
             except ValidationError as exc:
-                _log.error(
-                    "%s: the compiled reference disagrees with Python (%s); no variant will pass", self.name, exc
+                self._log(
+                    logging.ERROR,
+                    f"{self.name}: the compiled reference disagrees with Python ({exc}); no variant will pass",
                 )
-                self.kernel.events.add("error", self.binding.key, detail=f"reference differs from Python: {exc}")
+                self._event("error", detail=f"reference differs from Python: {exc}")
                 return python
             return expected
         finally:
             reference.unit.retire()
 
+    def _python_outputs(self) -> Outputs | None:
+        """The Python semantics on the sample: rebuilt here for the kernel language, asked of the host for
+        the expert route (its reference is user code, which this process never imports)."""
+        info = self.spec.info
+        if info is None:
+            answer = self._notify(NeedPython(self.number))
+            return Outputs(answer) if isinstance(answer, dict) else None
+        _, consts, _ = self.variants.split(self._reference_params())
+        declared = {p.name for p in self.spec.facts.params if p.kind == "const"}
+        function = rebuild_function(info)
+        return self._require_workspace().run_python(function, {k: v for k, v in consts.items() if k in declared})
+
+    def _ir_for(self, params: Any) -> str:
+        """The expert route's IR for ``params``, generated by the host."""
+        answer = self._notify(NeedIR(dict(params)))
+        if isinstance(answer, BaseException):
+            raise answer
+        if not isinstance(answer, str):
+            raise TuningError(f"the host sent no IR for {Space.key(params)}")
+        return answer
+
     def _value_of_live(self) -> float:
         """Time of the live variant relative to the default (1.0 when the default is live)."""
-        live = self.space.validate(self.binding.live)
+        live = self.space.validate(self.live)
         if live == self.space.default:
             return 1.0
         default = self._build(self.space.default)
@@ -209,20 +246,35 @@ class Search:
         best = min(published, key=lambda t: float(t.value))
         params = self._complete(best.params)
         clearly_better = best.value < self._incumbent_value * (1.0 - self.config.margin)
-        if not clearly_better or params == self.space.validate(self.binding.live):
+        if not clearly_better or params == self.space.validate(self.live):
             return
         candidate = self._build(params)
         try:
+            self._running(best.number, params, self._limit())
             self._check(candidate)
         except Exception as exc:
-            _log.warning("%s: stored best %s no longer validates: %s", self.name, params, exc)
+            self._log(logging.WARNING, f"{self.name}: stored best {params} no longer validates: {exc}")
             candidate.unit.retire()
             return
         self._publish(candidate, float(best.value), kind="adopt", trial=best.number)
 
     # -- one trial -------------------------------------------------------------------------------------
-    def step(self) -> bool:
-        """Run one trial (or decide the search is done). Returns False once the search is done."""
+    def step(self) -> StepReply:
+        """Run one trial (or decide the search is done); the reply says what happened."""
+        self._reply = StepReply()
+        before = self.trials_run
+        try:
+            self._step()
+        except Exception as exc:  # a broken search is retired; the worker lives on
+            self._reply.error = f"{type(exc).__name__}: {exc}"
+            self._event("error", detail=self._reply.error)
+            self.done, self.reason = True, f"error: {exc}"
+        reply, self._reply = self._reply, StepReply()
+        reply.trials_run = self.trials_run - before
+        reply.done, reply.reason = self.done, self.reason
+        return reply
+
+    def _step(self) -> bool:
         if self.done:
             return False
         if not self._prepared:
@@ -249,6 +301,7 @@ class Search:
         candidate: Candidate | None = None
         try:
             candidate = self._build(params)
+            self._running(trial.number, params, self._limit())
             self._check(candidate)
             comparison = self._measure(candidate, incumbent)
         except Exception as exc:  # any failure is a FAIL trial; the tuner lives on
@@ -320,14 +373,8 @@ class Search:
         improved = self._best_number is None or value < self._best_value()  # before tell: tell changes the best
         self._study.tell(trial, value)
         params = self._complete(trial.params)
-        self.kernel.events.add(
-            "trial",
-            self.binding.key,
-            trial=trial.number,
-            params=params,
-            value=value,
-            ns_per_call=comparison.candidate_ns if comparison else None,
-        )
+        ns = comparison.candidate_ns if comparison else None
+        self._event("trial", trial=trial.number, params=params, value=value, ns_per_call=ns)
         if improved:
             self._best_number, self._since_best = trial.number, 0
         else:
@@ -346,17 +393,47 @@ class Search:
         trial.set_user_attr("error", reason[:2000])
         self._study.tell(trial, state=TrialState.FAIL)
         self._since_best += 1
-        self.kernel.events.add("fail", self.binding.key, trial=trial.number, params=params, detail=reason)
-        _log.info("%s: trial %d %s failed: %s", self.name, trial.number, Space.key(params), reason)
+        self._event("fail", trial=trial.number, params=params, detail=reason)
+
+    def record_failures(self, failed: tuple[tuple[int, str], ...]) -> None:
+        """Mark trials an earlier worker died in as FAIL with the host's reason (before stale cleanup could
+        record them with a vaguer one); they count as seen, so they are never run again."""
+        import optuna
+        from optuna.trial import TrialState
+
+        study = optuna.load_study(study_name=self.name, storage=self._storage)
+        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+        for number, reason in failed:
+            trial = by_number.get(number)
+            if trial is None or trial.state != TrialState.RUNNING:
+                continue
+            study._storage.set_trial_user_attr(trial._trial_id, "error", reason[:2000])
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
     # -- building, checking, measuring, publishing -----------------------------------------------------
     def _build(self, params: dict[str, Value]) -> Candidate:
         """A unit of the variant whose host globals are the workspace's scratch copies."""
-        from .runtime import runtime
-
         overrides = self._require_workspace().scratch_globals
-        unit = self.kernel.variants.build(runtime().session, params, overrides=overrides, compiler=self._compiler)
+        unit = self.variants.build(self._session, params, overrides=overrides, compiler=self._compiler)
         return Candidate(dict(params), unit)
+
+    def _per_call(self, candidate: Candidate) -> float:
+        """Nanoseconds of one warm call (a rough figure, for time limits only)."""
+        workspace = self._require_workspace()
+        workspace.reset()
+        workspace.time(candidate.address, 1)
+        return workspace.time(candidate.address, 3) / 3
+
+    def _limit(self) -> float:
+        """Seconds a trial's candidate code may take: a multiple of what it costs at the incumbent's speed
+        (validation, warm-up, calibration and two comparisons of ``rounds`` A/B pairs), with a floor."""
+        per_call = self._incumbent_ns * 1e-9
+        block = max(self.config.round_seconds, 3 * per_call)
+        expected = _EXTRA_CALLS * per_call + 2 * self.config.rounds * 2 * block
+        return max(self.config.trial_timeout, self.config.trial_timeout_factor * expected)
+
+    def _running(self, trial: int | None, params: dict[str, Value], limit: float) -> None:
+        self._notify(Running(self.number, trial, dict(params), limit))
 
     def _check(self, candidate: Candidate) -> None:
         workspace = self._require_workspace()
@@ -382,38 +459,39 @@ class Search:
     def _publish(
         self, candidate: Candidate, value: float, *, kind: str, trial: int | None, comparison: Comparison | None = None
     ) -> None:
-        """Swap ``candidate`` in: link it to the real host globals, publish, and make it the incumbent."""
-        live = self.kernel.compile(**candidate.params)
-        self.kernel.publish(self.binding, live, candidate.params)
+        """Make ``candidate`` the incumbent and hand its object code to the host, which links and swaps it."""
+        self._reply.publish = Publish(dict(candidate.params), value, candidate.unit.object_code)
+        self.live = dict(candidate.params)
         previous = self._incumbent
         self._incumbent, self._incumbent_value = candidate, value
+        if comparison is not None:
+            self._incumbent_ns = comparison.candidate_ns
         if previous is not None:
             previous.unit.retire()
         self.records.save(self.name, candidate.params, value)
         detail = f"{1 / comparison.ratio:.2f}x faster than the previous variant" if comparison else "stored best"
-        self.kernel.events.add(
-            kind,
-            self.binding.key,
-            trial=trial,
-            params=dict(candidate.params),
-            value=value,
-            ns_per_call=comparison.candidate_ns if comparison else None,
-            detail=detail,
-        )
-        _log.info("%s: %s %s (%.3f of default)", self.name, kind, Space.key(candidate.params), value)
+        ns = comparison.candidate_ns if comparison else None
+        self._event(kind, trial=trial, params=dict(candidate.params), value=value, ns_per_call=ns, detail=detail)
+        self._log(logging.INFO, f"{self.name}: {kind} {Space.key(candidate.params)} ({value:.3f} of default)")
 
     def _finish(self, reason: str) -> None:
         self.done, self.reason = True, reason
         if self._incumbent is not None:
             self._incumbent.unit.retire()
             self._incumbent = None
-        self.kernel.events.add("done", self.binding.key, detail=reason, value=self._incumbent_value)
-        _log.info("%s: search done (%s)", self.name, reason)
+        self._event("done", detail=reason, value=self._incumbent_value)
+        self._log(logging.INFO, f"{self.name}: search done ({reason})")
 
     def close(self) -> None:
-        """Stop early (interpreter exit, tuner stop): free the search's private units."""
+        """Stop early (worker exit): free the search's private units."""
         if not self.done:
             self._finish("stopped")
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        self._reply.events.append(EventRecord(kind, **fields))
+
+    def _log(self, level: int, message: str) -> None:
+        self._reply.logs.append((level, message))
 
     def _require_workspace(self) -> Workspace:
         if self._workspace is None:

@@ -1,38 +1,49 @@
-"""The background tuner: one daemon thread that runs every kernel's search, hot kernels first.
+"""The background tuner: the host's thin side of tuning, one daemon thread driving the tuning worker.
 
 ``start()``, ``stop()``, ``wait(kernel, timeout)`` and ``status()`` act on the process-wide tuner. Kernels
 attach when decorated; a kernel's first call for a key queues its search, and the thread (started then,
-unless ``AUTOTUNE_BACKGROUND=0``) runs one trial at a time, always for the search whose slot has the most
-calls. Callers never wait for it: a swap is one atomic store in the slot. At interpreter exit the thread
+unless ``AUTOTUNE_BACKGROUND=0`` or ``stop()`` was called) asks the worker process for one trial at a
+time, always for the search whose slot has the most calls. Everything heavy (optuna and its storage,
+lowering, compiling, validating, measuring) happens in the worker (:mod:`autotune.server`); this side only
+sends steps, links the object code of a winner and publishes it, which callers never wait for. A trial
+whose candidate kills or hangs the worker fails with the reason (``signal SIGSEGV``, ``timeout after
+2.0 s``), is recorded as FAIL by the next worker, and tuning goes on. At interpreter exit the thread
 finishes its trial and stops, so storage is consistent.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import os
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import Any
-
-from dylibs import CompilerPool
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from .config import Config, current
-from .errors import StorageError, TuningError
+from .errors import TuningError
 from .kernel import Binding, Kernel
+from .messages import EventRecord, NeedIR, NeedPython, Notice, Step, StepReply
 from .records import BestRecords
-from .search import Measure, Search
+from .runtime import runtime
+from .sample import open_sample
+from .search import Measure
 from .space import Value
-from .storage import open_storage, storage_url, study_name
+from .spec import kernel_spec
+from .storage import study_name
+from .worker import Worker, WorkerDied
+from .workspace import python_outputs
 
 __all__ = ["SearchStatus", "Tuner", "attach", "start", "status", "stop", "tune", "tuner", "wait"]
 
 _log = logging.getLogger("autotune")
+#: A search whose worker dies this many times before its first trial gives up.
+_PREPARE_DEATHS = 3
+_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -49,20 +60,68 @@ class SearchStatus:
     calls: int
 
 
+@dataclass(eq=False)
+class _Search:
+    """The host's record of one search; the search itself lives in the worker."""
+
+    kernel: Kernel
+    binding: Binding
+    study: str
+    trials_run: int = 0
+    done: bool = False
+    reason: str = ""
+    generation: int = -1  # the worker generation that has it open
+    deaths: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    number: int = field(default_factory=lambda: next(_numbers))  # how the worker knows this search
+
+
+class _Channel(Protocol):
+    def start(self) -> int: ...
+    def request(self, step: Step, answer: Any) -> StepReply: ...
+    def close(self, timeout: float = 5.0) -> None: ...
+    def forget(self) -> None: ...
+
+
+class _Inline:
+    """The worker's logic in this process, with an injected clock: for tests of tuning logic only."""
+
+    def __init__(self, measure: Measure) -> None:
+        from .server import Server
+
+        self.generation = 1
+        self._answer: Any = None
+        self._server = Server(lambda notice: self._answer(notice), measure=measure, pooled=False)
+
+    def start(self) -> int:
+        return self.generation
+
+    def request(self, step: Step, answer: Any) -> StepReply:
+        self._answer = answer
+        return self._server.handle(step)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._server.close()
+
+    def forget(self) -> None:
+        pass
+
+
 class Tuner:
-    """Runs :class:`Search` steps on a daemon thread; ``measure`` replaces native timing (for tests)."""
+    """Drives searches in the worker from a daemon thread; ``measure`` runs the logic in-process (tests)."""
 
     def __init__(self, *, config: Config | None = None, measure: Measure | None = None) -> None:
         self._config = config
-        self._measure = measure
         self._records = BestRecords()
-        self._pool = CompilerPool(tasks_per_worker=100, nice=self.config.nice)
+        self._worker: _Channel = _Inline(measure) if measure is not None else Worker(nice=self.config.nice)
         self._cond = threading.Condition()
-        self._searches: dict[tuple[int, Hashable], Search] = {}
+        self._step_lock = threading.Lock()  # one request at a time goes to the worker
+        self._searches: dict[tuple[int, Hashable], _Search] = {}
         self._stepping: set[tuple[int, Hashable]] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._saved_interval: float | None = None
+        self._stopped = False  # stop() was called: new kernels do not restart the thread
+        self._warned: set[tuple[str, str]] = set()
 
     @property
     def config(self) -> Config:
@@ -72,6 +131,7 @@ class Tuner:
     def attach(self, kernel: Kernel) -> None:
         """Let ``kernel`` start from stored bests and queue a search for each key it is called with."""
         kernel.initial = self._initial
+        kernel.tuning = self
         kernel.add_listener(self._on_binding)
 
     def _initial(self, kernel: Kernel, key: Hashable) -> tuple[dict[str, Value], float] | None:
@@ -81,96 +141,52 @@ class Tuner:
         with self._cond:
             self._search_for(kernel, binding)
             self._cond.notify_all()
-        if self.config.background:
+            wanted = self.config.background and not self._stopped
+        if wanted:
             self.start()
 
-    def _search_for(self, kernel: Kernel, binding: Binding) -> Search:
-        """The search of ``binding``, created on first use (call with ``self._cond`` held)."""
+    def _search_for(self, kernel: Kernel, binding: Binding) -> _Search:
+        """The search of ``binding``, created on first use (call with ``self._cond`` held). Opens nothing:
+        the worker opens storage when the search first steps."""
         search_key = (id(kernel), binding.key)
         search = self._searches.get(search_key)
         if search is None:
-            search = self._searches[search_key] = self._new_search(kernel, binding)
+            search = self._searches[search_key] = _Search(kernel, binding, study_name(kernel, binding.key))
         return search
-
-    def _new_search(self, kernel: Kernel, binding: Binding) -> Search:
-        name = study_name(kernel, binding.key)
-        url = storage_url(self.config)
-        try:
-            storage: Any = open_storage(url)
-        except StorageError as exc:
-            import optuna
-
-            _log.error("%s; tuning %s in memory only", exc, kernel.name)
-            kernel.events.add("error", binding.key, detail=str(exc))
-            storage = optuna.storages.InMemoryStorage()
-        return Search(
-            kernel,
-            binding,
-            name,
-            storage,
-            self.config,
-            measure=self._measure,
-            records=self._records,
-            compiler=self._pool.compile,
-        )
 
     # -- the thread ------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the daemon thread if it is not running."""
         with self._cond:
-            self._stopping = False
+            self._stopping = self._stopped = False
             if self._thread is None or not self._thread.is_alive():
-                _quiet_optuna()
-                self._thread = threading.Thread(target=self._run, name="autotune-tuner", daemon=True)
+                self._thread = threading.Thread(target=self._loop, name="autotune-tuner", daemon=True)
                 self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the current trial and stop the thread; searches keep their state for a later start."""
+        """Finish the current trial and stop the thread until :meth:`start`; searches keep their state."""
         with self._cond:
-            self._stopping = True
+            self._stopping = self._stopped = True
             self._cond.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def _run(self) -> None:
-        try:  # Linux: PRIO_PROCESS with a thread id renices just this thread
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.config.nice)
-        except (OSError, AttributeError):
-            pass
-        try:
-            self._loop()
-        finally:
-            self._interval(active=False)
-
-    def _interval(self, *, active: bool) -> None:
-        """Shorten CPython's GIL switch interval while tuning; restore the caller's value when idle."""
-        wanted = self.config.switch_interval
-        if active and wanted is not None and self._saved_interval is None:
-            self._saved_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(wanted, self._saved_interval))
-        elif not active and self._saved_interval is not None:
-            sys.setswitchinterval(self._saved_interval)
-            self._saved_interval = None
-
     def _loop(self) -> None:
         while True:
             with self._cond:
                 search = self._next()
-                if search is None:
-                    self._interval(active=False)
                 while search is None and not self._stopping:
                     self._cond.wait(0.5)
                     search = self._next()
                 if self._stopping or search is None:
                     return
-                self._interval(active=True)
                 search_key = (id(search.kernel), search.binding.key)
                 self._stepping.add(search_key)
             try:
-                search.step()
+                self._step(search)
             except Exception as exc:  # a broken search is retired; the thread lives on
-                _log.exception("search %s failed; giving up on it", search.name)
+                _log.exception("search %s failed; giving up on it", search.study)
                 search.kernel.events.add("error", search.binding.key, detail=f"{type(exc).__name__}: {exc}")
                 search.done, search.reason = True, f"error: {exc}"
             finally:
@@ -178,15 +194,107 @@ class Tuner:
                     self._stepping.discard(search_key)
                     self._cond.notify_all()
 
-    def _next(self) -> Search | None:
+    def _next(self) -> _Search | None:
         """The next search to step: hot kernels first, in proportion to their calls.
 
         Priority is calls per trial already run, so the hottest kernel gets most trials but a kernel called
         as often as another is never starved until the other finishes. Searches being stepped elsewhere or
         without a captured call wait.
         """
-        active = [s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.samples]
+        active = [s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.sample]
         return max(active, key=lambda s: s.binding.slot.calls / (s.trials_run + 1), default=None)
+
+    # -- one step --------------------------------------------------------------------------------------
+    def _step(self, search: _Search) -> bool:
+        """Ask the worker for one trial of ``search`` and apply the reply; False once the search is done."""
+        if search.done:
+            return False
+        sample = search.binding.sample
+        if sample is None:
+            raise TuningError(f"{search.kernel.name}: no captured call to tune on")
+        with self._step_lock:
+            generation = self._worker.start()
+            step = Step(search.number, failed=tuple(search.failed))
+            if search.generation != generation:
+                spec = kernel_spec(search.kernel, search.binding, search.study, self.config)
+                step = Step(search.number, spec, sample.layout, tuple(search.failed))
+            try:
+                reply = self._worker.request(step, lambda notice: self._answer(search, notice))
+            except WorkerDied as death:
+                self._died(search, death)
+                return not search.done
+            search.generation, search.failed = generation, []
+        self._apply(search, reply)
+        return not search.done
+
+    def _answer(self, search: _Search, notice: Notice) -> Any:
+        """What only the host can tell the worker: the expert route's IR, the Python reference outputs."""
+        kernel = search.kernel
+        try:
+            if isinstance(notice, NeedIR):
+                return kernel.variants.lower(notice.params).ir
+            if isinstance(notice, NeedPython) and search.binding.sample is not None:
+                values = open_sample(search.binding.sample.layout)
+                return python_outputs(kernel.arguments, kernel.py_func, values, {})
+        except Exception as exc:  # user code (the generator, the reference): its failure fails the trial
+            return TuningError(f"{type(exc).__name__}: {exc}")
+        return None
+
+    def _died(self, search: _Search, death: WorkerDied) -> None:
+        """The worker died in ``search``'s step: fail the trial it was running, or count a failed start."""
+        kernel, key, running = search.kernel, search.binding.key, death.running
+        if running is not None and running.trial is not None and running.search == search.number:
+            search.failed.append((running.trial, death.reason))
+            search.trials_run += 1
+            kernel.events.add("fail", key, trial=running.trial, params=running.params, detail=death.reason)
+            self._log_failure(kernel, running.trial, running.params, death.reason)
+            return
+        search.deaths += 1
+        kernel.events.add("error", key, detail=f"the tuning worker died while preparing: {death.reason}")
+        _log.error("%s: the tuning worker died while preparing the search: %s", search.study, death.reason)
+        if search.deaths >= _PREPARE_DEATHS:
+            search.done, search.reason = True, f"error: the tuning worker died {search.deaths} times ({death.reason})"
+
+    def _apply(self, search: _Search, reply: StepReply) -> None:
+        kernel, binding = search.kernel, search.binding
+        for level, message in reply.logs:
+            _log.log(level, "%s", message)
+        if reply.publish is not None:
+            publish = reply.publish
+            try:
+                unit = kernel.variants.link(runtime().session, publish.object_code)
+                kernel.publish(binding, unit, publish.params)
+            except Exception as exc:
+                _log.error("%s: could not link the winning variant: %s", search.study, exc)
+                kernel.events.add("error", binding.key, detail=f"link of {publish.params} failed: {exc}")
+        for event in reply.events:
+            self._record(kernel, binding, event)
+        search.trials_run += reply.trials_run
+        if reply.done:
+            search.done, search.reason = True, reply.reason
+        if reply.error:
+            _log.error("search %s failed; giving up on it: %s", search.study, reply.error)
+
+    def _record(self, kernel: Kernel, binding: Binding, event: EventRecord) -> None:
+        kernel.events.add(
+            event.kind,
+            binding.key,
+            trial=event.trial,
+            params=event.params,
+            value=event.value,
+            ns_per_call=event.ns_per_call,
+            detail=event.detail,
+        )
+        if event.kind == "fail":
+            self._log_failure(kernel, event.trial, event.params or {}, event.detail)
+
+    def _log_failure(self, kernel: Kernel, trial: int | None, params: dict[str, Value], reason: str) -> None:
+        """WARNING the first time a kernel fails for a reason, INFO after (a bad corner of a space can fail
+        a hundred trials the same way)."""
+        kind = "timeout" if reason.startswith("timeout") else reason.split(":", 1)[0]
+        level = logging.INFO if (kernel.name, kind) in self._warned else logging.WARNING
+        self._warned.add((kernel.name, kind))
+        _log.log(level, "%s: trial %s %s failed: %s", kernel.name, trial, params, reason)
 
     # -- waiting, reporting, synchronous tuning --------------------------------------------------------
     def wait(self, kernel: Kernel, timeout: float | None = None) -> bool:
@@ -210,7 +318,7 @@ class Tuner:
             SearchStatus(
                 s.kernel.name,
                 s.binding.key,
-                s.name,
+                s.study,
                 s.trials_run,
                 s.done,
                 s.reason,
@@ -223,10 +331,9 @@ class Tuner:
     def tune(
         self, kernel: Kernel, *, n_trials: int | None = None, timeout: float | None = None, progress: bool = True
     ) -> dict[str, Value]:
-        """Run ``kernel``'s searches in this thread (the background thread skips them meanwhile)."""
+        """Run ``kernel``'s searches from this thread (the background thread skips them meanwhile)."""
         if not kernel.bindings:
             raise TuningError(f"{kernel.name}: call the kernel once before tuning (tuning runs on real inputs)")
-        _quiet_optuna()
         deadline = None if timeout is None else time.monotonic() + timeout
         for binding in kernel.bindings:
             search_key = (id(kernel), binding.key)
@@ -239,7 +346,7 @@ class Tuner:
                 ran = 0
                 while (n_trials is None or ran < n_trials) and (deadline is None or time.monotonic() < deadline):
                     before = search.trials_run
-                    if not search.step():
+                    if not self._step(search):
                         break
                     ran += search.trials_run - before
                     if progress:
@@ -255,16 +362,23 @@ class Tuner:
         return dict(kernel.bindings[0].live)
 
     def close(self) -> None:
-        """Stop the thread, free every search's private units and the compile workers (interpreter exit)."""
+        """Stop the thread and the worker process (interpreter exit)."""
         self.stop(timeout=10)
-        with self._cond:
-            for search in self._searches.values():
-                if (id(search.kernel), search.binding.key) not in self._stepping:
-                    search.close()
-        self._pool.close()
+        self._worker.close()
+
+    def _after_fork(self) -> None:
+        """In a child of ``os.fork()``: the parent's thread and worker are not ours; stay off until start()."""
+        self._cond = threading.Condition()
+        self._step_lock = threading.Lock()
+        self._thread = None
+        self._stepping.clear()
+        self._stopping = self._stopped = True
+        self._worker.forget()
+        for search in self._searches.values():
+            search.generation = -1
 
 
-def _progress(kernel: Kernel, binding: Binding, search: Search, ran: int, total: int | None) -> None:
+def _progress(kernel: Kernel, binding: Binding, search: _Search, ran: int, total: int | None) -> None:
     width = 30
     done = width if not total else min(width, width * ran // total)
     bar = "#" * done + "." * (width - done)
@@ -278,16 +392,9 @@ def _progress(kernel: Kernel, binding: Binding, search: Search, ran: int, total:
     )
 
 
-def _quiet_optuna() -> None:
-    """optuna logs every trial at INFO and warns that multivariate TPE is experimental; keep it quiet."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
 _tuner = Tuner()
 atexit.register(_tuner.close)
+os.register_at_fork(after_in_child=_tuner._after_fork)
 
 
 def tuner() -> Tuner:
@@ -306,7 +413,7 @@ def start() -> None:
 
 
 def stop(timeout: float = 30.0) -> None:
-    """Stop the background thread after its current trial."""
+    """Stop the background thread after its current trial; it stays stopped until :func:`start`."""
     _tuner.stop(timeout)
 
 

@@ -85,6 +85,13 @@ class Variants:
         symbols = self.symbols(lowered, overrides)
         return session.load(lowered.ir, exports=[lowered.symbol], symbols=symbols, options=options, compiler=compiler)
 
+    def link(self, session: Session, object_code: bytes) -> Unit:
+        """Link object code built elsewhere (the tuning worker) to the real host globals: no compile here."""
+        symbols = SymbolMap.libm()
+        for ref in self.info.globals:
+            symbols.add(ref.ir_name, ref.address)
+        return session.load(object_code, exports=["kernel"], symbols=symbols)
+
     def optimized_ir(self, params: Mapping[str, Any]) -> str:
         """The variant's IR after the optimisation pipeline."""
         _, _, options = self.split(params)

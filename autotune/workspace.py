@@ -19,26 +19,9 @@ from .arguments import Arguments
 from .errors import ValidationError
 from .lang import GlobalRef
 from .measure import Timer, native_types, pack_arguments
+from .sample import placed_copy
 
-__all__ = ["Outputs", "Workspace", "placed_copy"]
-
-_PAGE = 4096
-
-
-def placed_copy(value: Any) -> Any:
-    """A copy of an array at the same offset within a 4 KiB page as the original (other values as they are).
-
-    Alignment changes which variant is fastest (measured: one saxpy variant ran 1.60 us on 64-byte aligned
-    arrays and 2.45 us on 16-byte aligned ones), so tuning must time copies placed like the caller's data.
-    """
-    if not isinstance(value, np.ndarray):
-        return value
-    offset = value.ctypes.data % _PAGE
-    raw = np.empty(value.nbytes + _PAGE, dtype=np.uint8)
-    start = (offset - raw.ctypes.data) % _PAGE
-    copy = raw[start : start + value.nbytes].view(value.dtype).reshape(value.shape)
-    copy[...] = value
-    return copy
+__all__ = ["Outputs", "Workspace", "check_outputs", "python_outputs"]
 
 
 @dataclass(frozen=True)
@@ -93,17 +76,26 @@ class Workspace:
 
     def run_python(self, func: Any, consts: dict[str, Any]) -> Outputs:
         """Run the undecorated Python function on fresh copies (only for kernels without host globals)."""
-        fresh = [placed_copy(v) for v in self._pristine]
-        named = {p.name: v for p, v in zip(self.arguments.params, fresh, strict=True)}
-        return Outputs(self._outputs(func(**named, **consts), fresh))
+        return Outputs(python_outputs(self.arguments, func, self._pristine, consts))
 
     def _outputs(self, result: Any, arguments: Sequence[Any]) -> dict[str, Any]:
-        """The return value and every array argument the kernel may write, by name."""
-        values: dict[str, Any] = {"return": result}
-        for param, value in zip(self.arguments.params, arguments, strict=True):
-            if param.kind == "array" and param.written:
-                values[param.name] = value
-        return values
+        return _written(self.arguments, result, arguments)
+
+
+def python_outputs(arguments: Arguments, func: Any, values: Sequence[Any], consts: dict[str, Any]) -> dict[str, Any]:
+    """Outputs of the Python function ``func`` run on fresh copies of ``values``."""
+    fresh = [placed_copy(v) for v in values]
+    named = {p.name: v for p, v in zip(arguments.params, fresh, strict=True)}
+    return _written(arguments, func(**named, **consts), fresh)
+
+
+def _written(arguments: Arguments, result: Any, values: Sequence[Any]) -> dict[str, Any]:
+    """The return value and every array argument the kernel may write, by name."""
+    outputs: dict[str, Any] = {"return": result}
+    for param, value in zip(arguments.params, values, strict=True):
+        if param.kind == "array" and param.written:
+            outputs[param.name] = value
+    return outputs
 
 
 def _array_of(ref: GlobalRef) -> np.ndarray[Any, Any]:

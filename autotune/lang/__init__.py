@@ -27,12 +27,14 @@ from __future__ import annotations
 
 from ._knobs import BUILTIN_KNOBS, Knobs
 from ._lower import lower
-from ._model import GlobalRef, KernelInfo, LoweredKernel, ParamSpec
+from ._model import GlobalRef, HostArray, KernelInfo, LoweredKernel, ParamSpec
 from ._parse import parse_kernel, parse_kernel_source
+from ._rebuild import rebuild_function
 
 __all__ = [
     "BUILTIN_KNOBS",
     "GlobalRef",
+    "HostArray",
     "KernelInfo",
     "Knobs",
     "LoweredKernel",
@@ -40,4 +42,5 @@ __all__ = [
     "lower",
     "parse_kernel",
     "parse_kernel_source",
+    "rebuild_function",
 ]

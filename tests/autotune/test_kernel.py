@@ -188,6 +188,6 @@ def test_address_before_the_first_call_still_captures_a_sample_for_tuning() -> N
 
     assert total.address() != 0
     (binding,) = total.bindings
-    assert binding.samples == []
+    assert binding.sample is None
     assert total(np.ones(10)) == 10.0
-    assert len(binding.samples) == 1 and binding.samples[0][0].shape == (10,)
+    assert binding.sample is not None and binding.sample.layout.entries[0][3] == (10,)

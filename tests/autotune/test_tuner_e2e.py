@@ -111,6 +111,7 @@ def test_kill_9_keeps_storage_readable_and_fails_the_stale_trial(private_cache: 
         assert child.stdout is not None
         name = child.stdout.readline().strip()
         deadline = time.monotonic() + 120
+        worker_pid = None
         while time.monotonic() < deadline:
             try:
                 study = optuna.load_study(study_name=name, storage=storage)
@@ -118,16 +119,18 @@ def test_kill_9_keeps_storage_readable_and_fails_the_stale_trial(private_cache: 
                 time.sleep(0.05)
                 continue
             trials = study.get_trials(deepcopy=False)
-            mine = [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("pid") == child.pid]
-            if sum(t.state == TrialState.COMPLETE for t in trials) >= 3 and mine:
-                best_before = study.best_value
+            running = [t for t in trials if t.state == TrialState.RUNNING and "pid" in t.user_attrs]
+            if sum(t.state == TrialState.COMPLETE for t in trials) >= 3 and running:
+                best_before, worker_pid = study.best_value, int(running[0].user_attrs["pid"])
                 break
             time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
+        child.send_signal(signal.SIGKILL)  # the application dies; its tuning worker notices and exits
         child.wait(30)
+        assert worker_pid is not None and worker_pid != child.pid  # trials run in the worker process
+        _wait_gone(worker_pid, 10)
         study = optuna.load_study(study_name=name, storage=storage)
-        if [t for t in study.trials if t.state == TrialState.RUNNING and t.user_attrs.get("pid") == child.pid]:
-            killed_pid = child.pid
+        if [t for t in study.trials if t.state == TrialState.RUNNING and t.user_attrs.get("pid") == worker_pid]:
+            killed_pid = worker_pid
             break
     assert killed_pid is not None and best_before is not None, "never killed the child inside a trial"
 
@@ -145,6 +148,17 @@ def test_kill_9_keeps_storage_readable_and_fails_the_stale_trial(private_cache: 
     assert len(stale) == 1 and "died" in stale[0].user_attrs["error"]
     assert not [t for t in study.trials if t.state == TrialState.RUNNING and "host" in t.user_attrs]
     assert study.best_value <= best_before
+
+
+def _wait_gone(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} outlived its application by {seconds} s")
 
 
 def test_history_records_trials_swaps_and_reclamations() -> None:

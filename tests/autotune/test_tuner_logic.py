@@ -37,9 +37,11 @@ class FakeClock:
         return Comparison(ratio, wins, ROUNDS, self.cost(incumbent.params), self.cost(candidate.params))
 
 
-def make(func: Any, knobs: dict[str, list[Any]], **config: Any) -> tuple[Kernel, Tuner, FakeClock]:
+def make(
+    func: Any, knobs: dict[str, list[Any]], clock: Any = None, **config: Any
+) -> tuple[Kernel, Tuner, FakeClock]:
     kernel = Kernel(func, Space(knobs), name=f"logic.{func.__name__}.{len(config)}")
-    clock = FakeClock()
+    clock = clock or FakeClock()
     tuner = Tuner(config=Config(background=False, **config), measure=clock)
     tuner.attach(kernel)
     return kernel, tuner, clock
@@ -116,8 +118,10 @@ def test_failures_become_fail_trials_and_tuning_goes_on() -> None:
 
 
 def test_a_wrong_variant_fails_validation_even_if_faster() -> None:
-    kernel, tuner, _ = make(tk.strided_sum, {"STEP": [1, 2]})
-    tuner._measure = lambda c, i: Comparison(0.5 if c.params["STEP"] == 2 else 1.0, ROUNDS, ROUNDS, 1.0, 0.5)
+    def faster(c: Candidate, i: Candidate) -> Comparison:
+        return Comparison(0.5 if c.params["STEP"] == 2 else 1.0, ROUNDS, ROUNDS, 1.0, 0.5)
+
+    kernel, tuner, _ = make(tk.strided_sum, {"STEP": [1, 2]}, clock=faster)
     x = np.arange(100.0)
     assert kernel(x) == 4950.0
     tuner.tune(kernel, progress=False)
@@ -155,7 +159,7 @@ def test_patience_counts_from_the_last_improvement() -> None:
 
 
 def test_tuning_copies_keep_the_callers_placement_within_a_page() -> None:
-    from autotune.workspace import placed_copy
+    from autotune.sample import placed_copy
 
     raw = np.zeros(1000 + 8)
     for shift in range(4):
@@ -177,7 +181,7 @@ def test_equally_hot_kernels_are_tuned_in_turn_not_one_after_another() -> None:
     for _ in range(9):
         search = tuner._next()
         assert search is not None
-        search.step()
+        tuner._step(search)
         steps.append(search.kernel.name)
     assert sorted(set(steps)) == ["fair.0", "fair.1", "fair.2"]
     trials = [s.trials_run for s in tuner._searches.values()]  # pruned duplicates are steps, not trials

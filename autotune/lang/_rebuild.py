@@ -1,0 +1,52 @@
+"""``rebuild_function``: the undecorated kernel again, from its parsed form alone.
+
+The tuning worker never imports the user's modules (a script without a main guard must keep working), yet
+it checks the compiled reference against the Python semantics. A kernel in the language needs nothing but
+its own tree and the values its free names resolved to when it was parsed (builtins, ``math``, constants,
+host arrays), so the worker compiles that tree again in a namespace made of exactly those values.
+Annotations, defaults and decorators are dropped: the caller passes every argument, ``Const`` ones too.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ._model import Builtin, HostArray, HostConst, KernelInfo, MathFunc, MathModule, Resolved
+
+__all__ = ["rebuild_function"]
+
+
+def _value(resolved: Resolved) -> Any:
+    if isinstance(resolved, Builtin):
+        return getattr(builtins, resolved.name)
+    if isinstance(resolved, MathModule):
+        return math
+    if isinstance(resolved, MathFunc):
+        return getattr(math, resolved.name)
+    if isinstance(resolved, HostConst):
+        return resolved.value
+    if isinstance(resolved, HostArray):
+        return resolved.obj
+    raise TypeError(f"cannot rebuild a name resolved to {resolved!r}")
+
+
+def rebuild_function(info: KernelInfo) -> Callable[..., Any]:
+    """A plain Python function with the kernel's body and free names bound as they were parsed."""
+    tree = copy.deepcopy(info.tree)
+    tree.decorator_list = []
+    tree.returns = None
+    arguments = tree.args
+    arguments.defaults = []
+    for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+        arg.annotation = None
+    arguments.kw_defaults = [None for _ in arguments.kwonlyargs]
+    module = ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[]))
+    namespace: dict[str, Any] = {"__builtins__": builtins, **{n: _value(r) for n, r in info.names.items()}}
+    exec(compile(module, info.filename, "exec"), namespace)  # the kernel's own, already validated code
+    function: Callable[..., Any] = namespace[info.name]
+    return function

@@ -1,0 +1,212 @@
+"""``Worker``: the tuning worker process, as the host sees it.
+
+One per application process, started lazily (``python -m autotune.server``, niced). A request is one
+:class:`~autotune.messages.Step`; while it runs, the worker's notices arrive here: a
+:class:`~autotune.messages.Running` notice starts the clock on candidate code (its ``limit``), and the
+questions only the host can answer (the expert route's IR, the Python reference) are answered through
+the caller's ``answer`` function. If the process dies (a signal, an exit) or overruns its limit (it is
+then killed), the request raises :class:`WorkerDied` with the reason and the trial that was running, and
+the next request starts a fresh process.
+
+Not ``multiprocessing``: spawn would re-import the application's ``__main__`` (breaking scripts without a
+main guard) and fork is unsafe in a process with threads.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import TuningError
+from .messages import Notice, Running, Step, StepReply
+
+__all__ = ["Worker", "WorkerDied"]
+
+_HEADER = struct.Struct("<Q")
+#: How long a request may run before any candidate code has (compiling, opening storage, lowering).
+_SETUP_LIMIT = 600.0
+
+
+class WorkerDied(TuningError):
+    """The worker process died or was killed during a request; ``running`` is the trial it was in."""
+
+    def __init__(self, reason: str, running: Running | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.running = running
+
+
+class Worker:
+    """Starts, talks to and replaces the tuning worker process (one request at a time)."""
+
+    def __init__(self, nice: int = 10) -> None:
+        self.nice = nice
+        self.started = 0
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+
+    @property
+    def generation(self) -> int:
+        """How many processes were started so far; a new one knows none of the searches."""
+        return self.started
+
+    def start(self) -> int:
+        """Start a process unless one runs; returns its generation."""
+        with self._lock:
+            self._ensure()
+            return self.started
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is not None:
+            self._stop()
+        if self._process is None:
+            package_root = str(Path(__file__).resolve().parent.parent)
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "autotune.server", str(self.nice)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # LLVM's remarks; real failures come back as replies
+                env=env,
+            )
+            self._buffer = b""
+            self.started += 1
+        return self._process
+
+    def request(self, step: Step, answer: Callable[[Notice], Any]) -> StepReply:
+        """Send ``step`` and return the reply; notices are answered with ``answer`` (or timed)."""
+        with self._lock:
+            process = self._ensure()
+            running: Running | None = None
+            deadline = time.monotonic() + _SETUP_LIMIT
+            limit = _SETUP_LIMIT
+            try:
+                self._send(process, step)
+                while True:
+                    kind, message = self._receive(process, deadline)
+                    if kind == "reply":
+                        if not isinstance(message, StepReply):
+                            raise EOFError(f"unexpected reply {type(message).__name__}")
+                        return message
+                    if isinstance(message, Running):
+                        running, limit = message, message.limit
+                        deadline = time.monotonic() + limit
+                        continue
+                    self._send(process, answer(message))
+            except TimeoutError:
+                self._kill()
+                raise WorkerDied(f"timeout after {limit:.1f} s", running) from None
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                reason = self._death(exc)
+                raise WorkerDied(reason, running) from None
+
+    def _send(self, process: subprocess.Popen[bytes], message: Any) -> None:
+        if process.stdin is None:
+            raise EOFError("worker has no stdin")
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        process.stdin.write(_HEADER.pack(len(payload)) + payload)
+        process.stdin.flush()
+
+    def _receive(self, process: subprocess.Popen[bytes], deadline: float) -> tuple[str, Any]:
+        header = self._read(process, _HEADER.size, deadline)
+        (size,) = _HEADER.unpack(header)
+        kind, message = pickle.loads(self._read(process, size, deadline))
+        return str(kind), message
+
+    def _read(self, process: subprocess.Popen[bytes], size: int, deadline: float) -> bytes:
+        if process.stdout is None:
+            raise EOFError("worker has no stdout")
+        fd = process.stdout.fileno()
+        while len(self._buffer) < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, max(size - len(self._buffer), 1 << 16))
+            if not chunk:
+                raise EOFError("worker closed its pipe")
+            self._buffer += chunk
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def _death(self, exc: BaseException) -> str:
+        """Why the process is gone: its signal or exit status (waiting briefly for it to finish dying)."""
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(2)
+            except subprocess.TimeoutExpired:
+                code = None
+        self._kill()
+        if code is None:
+            return f"tuning worker stopped answering ({type(exc).__name__}: {exc})"
+        if code < 0:
+            try:
+                return f"signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"signal {-code}"
+        return f"tuning worker exited with status {code}"
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        process.wait()
+
+    def _stop(self) -> None:
+        """End the process by closing its input (it finishes what it is doing), killing it if it lingers."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the process (safe twice): after the current request, or killed if that takes ``timeout``."""
+        if self._lock.acquire(timeout=timeout):
+            try:
+                self._stop()
+            finally:
+                self._lock.release()
+            return
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()  # the request in flight sees EOF and reports the death
+
+    def forget(self) -> None:
+        """After ``os.fork()`` in the child: drop the parent's process without touching it."""
+        self._lock = threading.Lock()
+        self._process = None
+        self._buffer = b""
