@@ -37,9 +37,7 @@ class FakeClock:
         return Comparison(ratio, wins, ROUNDS, self.cost(incumbent.params), self.cost(candidate.params))
 
 
-def make(
-    func: Any, knobs: dict[str, list[Any]], clock: Any = None, **config: Any
-) -> tuple[Kernel, Tuner, FakeClock]:
+def make(func: Any, knobs: dict[str, list[Any]], clock: Any = None, **config: Any) -> tuple[Kernel, Tuner, FakeClock]:
     kernel = Kernel(func, Space(knobs), name=f"logic.{func.__name__}.{len(config)}")
     clock = clock or FakeClock()
     tuner = Tuner(config=Config(background=False, **config), measure=clock)

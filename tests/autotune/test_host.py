@@ -1,0 +1,76 @@
+"""What the application keeps of tuning: a first call that waits for nothing, forks, good citizenship."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from .procs import run_json
+
+
+def _env(cache: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "AUTOTUNE_CACHE_DIR": str(cache), "AUTOTUNE_BACKGROUND": "0", **extra}
+
+
+def test_the_first_call_does_not_wait_for_a_locked_study_file(private_cache: Path) -> None:
+    path = private_cache / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE held (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # what another process's long write looks like
+    release = threading.Timer(5.0, holder.rollback)
+    release.start()
+    try:
+        result = run_json("_host", "locked", env=_env(private_cache, AUTOTUNE_STORAGE=f"sqlite:///{path}"))
+    finally:
+        release.cancel()
+        holder.close()
+    assert float(str(result["first_call"])) < 1.0  # a compile of the default, nothing more
+    assert int(str(result["calls"])) > 100 and int(str(result["trials"])) > 0  # tuned once the lock went
+
+
+def test_twenty_children_forked_while_tuning_call_kernels_and_exit(private_cache: Path) -> None:
+    result = run_json("_host", "fork", env=_env(private_cache), timeout=180)
+    assert result["hung"] == 0 and result["statuses"] == [0] * 20 and result["parent_ok"]
+
+
+def test_tuning_leaves_logging_and_warnings_alone_and_imports_no_optuna(private_cache: Path) -> None:
+    result = run_json("_host", "citizenship", env=_env(private_cache))
+    assert result["optuna_level"] == 10 and result["filters_same"]
+    assert result["imported"] == [] and int(str(result["trials"])) > 0
+
+
+def test_stop_stays_stopped_until_start(private_cache: Path) -> None:
+    result = run_json("_host", "stopped", env=_env(private_cache, AUTOTUNE_BACKGROUND="1"))
+    assert result["running_after_stop"] == [] and result["tuned_after_start"]
+
+
+def test_a_script_without_a_main_guard_is_never_imported_by_the_worker(tmp_path: Path, private_cache: Path) -> None:
+    script = tmp_path / "script.py"
+    marker = tmp_path / "imported"
+    script.write_text(
+        "import os, numpy as np, autotune\n"
+        "from autotune import f64\n"
+        f"open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+        "@autotune.tunable(vectorize=[1, 8])\n"
+        "def total(x: f64[:]) -> f64:\n"
+        "    s = 0.0\n"
+        "    for i in range(len(x)):\n"
+        "        s += x[i]\n"
+        "    return s\n"
+        "print(total(np.ones(100)), total.tune(progress=False))\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=_env(private_cache, PYTHONPATH=root),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(marker.read_text().split()) == 1  # the script ran once: in its own process only
