@@ -1,19 +1,20 @@
-"""``SharedSample``: a captured call, copied once into shared memory that the tuning worker maps.
+"""``SharedSample``: a captured call, kept as one block of bytes that the tuning worker can map.
 
-The host's part of tuning is meant to be a memcpy: a call's arguments are copied into an anonymous
-``memfd`` (one page-aligned block per array) and the worker process opens that memory through
-``/proc/<host pid>/fd/<fd>`` and copies it into its own workspace. Nothing is pickled on the host's side
-and nothing is left behind when the host dies (a memfd disappears with its last descriptor). Each array
-keeps its offset within a 4 KiB page (see :func:`autotune.workspace.placed_copy`): alignment changes
-which variant is fastest, so the worker's copies must be placed like the caller's data.
+The host's part of tuning is meant to be a memcpy. At capture, a call's arguments are copied into one
+anonymous mapping, one page-aligned block per array. When a worker opens the search, the block is handed
+over through an anonymous ``memfd`` that the worker opens as ``/proc/<host pid>/fd/<fd>`` and copies into
+its own workspace; the descriptor is closed once the worker has answered, so a program with thousands of
+keys never holds thousands of descriptors, and nothing is left behind if the host dies. Nothing is
+pickled on the host's side. Each array keeps its offset within a 4 KiB page: alignment changes which
+variant is fastest, so the worker's copies must be placed like the caller's data.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ class SampleLayout:
 
 
 class SharedSample:
-    """The host side: owns the memfd holding one captured call (``close()`` frees it, safe twice)."""
+    """The host side: one captured call in an anonymous mapping (``close()`` frees it, safe twice)."""
 
     def __init__(self, values: Sequence[Any]) -> None:
         entries: list[tuple[Any, ...]] = []
@@ -48,54 +49,68 @@ class SharedSample:
                 size = -(-(start + value.nbytes) // PAGE) * PAGE
             else:
                 entries.append(("value", value))
-        self._lock = threading.Lock()
-        self._fd: int | None = os.memfd_create("autotune-sample", os.MFD_CLOEXEC)
-        try:
-            os.ftruncate(self._fd, max(size, PAGE))
-            with mmap.mmap(self._fd, max(size, PAGE)) as memory:
-                for value, entry in zip(values, entries, strict=True):
-                    if entry[0] == "array" and value.nbytes:
-                        target = np.frombuffer(memory, dtype=value.dtype, count=value.size, offset=entry[1])
-                        target[...] = value.reshape(-1)
-                        del target  # an exported buffer would keep the map open
-        except BaseException:
-            self.close()
-            raise
-        self.layout = SampleLayout(os.getpid(), self._fd, max(size, PAGE), tuple(entries))
+        self.size = max(size, PAGE)
+        self.entries = tuple(entries)
+        self._memory: mmap.mmap | None = mmap.mmap(-1, self.size)
+        for value, entry in zip(values, entries, strict=True):
+            if entry[0] == "array" and value.nbytes:
+                target = np.frombuffer(self._memory, dtype=value.dtype, count=value.size, offset=entry[1])
+                target[...] = value.reshape(-1)
+                del target  # an exported buffer would keep the mapping from closing
 
-    def close(self) -> None:
-        """Release the memory (the worker keeps its own copies)."""
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
+    def values(self) -> list[Any]:
+        """Fresh copies of the captured values (for running the Python reference in the host)."""
+        if self._memory is None:
+            raise ValueError("sample is closed")
+        return _read(self._memory, self.entries)
+
+    @contextmanager
+    def shared(self) -> Iterator[SampleLayout]:
+        """The sample in a memfd for as long as the block runs (the worker copies it before answering)."""
+        if self._memory is None:
+            raise ValueError("sample is closed")
+        fd = os.memfd_create("autotune-sample", os.MFD_CLOEXEC)
+        try:
+            with memoryview(self._memory) as view:
+                written = 0
+                while written < self.size:
+                    written += os.write(fd, view[written:])
+            yield SampleLayout(os.getpid(), fd, self.size, self.entries)
+        finally:
             os.close(fd)
 
-    def __del__(self) -> None:
-        if getattr(self, "_fd", None) is not None:
-            self.close()
+    def close(self) -> None:
+        """Release the memory."""
+        memory, self._memory = self._memory, None
+        if memory is not None:
+            memory.close()
 
 
 def open_sample(layout: SampleLayout) -> list[Any]:
-    """The worker side: the sample's values, arrays copied out of the host's memory (read-only map)."""
+    """The worker side: the sample's values, copied out of the host's memfd (mapped read-only)."""
     with open(f"/proc/{layout.pid}/fd/{layout.fd}", "rb") as handle:
         memory = mmap.mmap(handle.fileno(), layout.size, prot=mmap.PROT_READ)
     try:
-        values: list[Any] = []
-        for entry in layout.entries:
-            if entry[0] == "value":
-                values.append(entry[1])
-                continue
-            _, offset, dtype, shape, page_offset = entry
-            count = int(np.prod(shape, dtype=np.int64))
-            if count == 0:
-                values.append(placed_copy(np.empty(shape, dtype=np.dtype(dtype)), page_offset))
-                continue
-            source = np.frombuffer(memory, dtype=np.dtype(dtype), count=count, offset=offset)
-            values.append(placed_copy(source.reshape(shape), page_offset))
-            del source
-        return values
+        return _read(memory, layout.entries)
     finally:
         memory.close()
+
+
+def _read(memory: mmap.mmap, entries: Sequence[tuple[Any, ...]]) -> list[Any]:
+    values: list[Any] = []
+    for entry in entries:
+        if entry[0] == "value":
+            values.append(entry[1])
+            continue
+        _, offset, dtype, shape, page_offset = entry
+        count = int(np.prod(shape, dtype=np.int64))
+        if count == 0:
+            values.append(placed_copy(np.empty(shape, dtype=np.dtype(dtype)), page_offset))
+            continue
+        source = np.frombuffer(memory, dtype=np.dtype(dtype), count=count, offset=offset)
+        values.append(placed_copy(source.reshape(shape), page_offset))
+        del source
+    return values
 
 
 def placed_copy(value: Any, page_offset: int | None = None) -> Any:

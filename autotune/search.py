@@ -250,7 +250,7 @@ class Search:
             return
         candidate = self._build(params)
         try:
-            self._running(best.number, params, self._limit())
+            self._running(None, params, self._limit())  # a crash here counts against preparing, not a trial
             self._check(candidate)
         except Exception as exc:
             self._log(logging.WARNING, f"{self.name}: stored best {params} no longer validates: {exc}")

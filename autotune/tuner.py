@@ -14,6 +14,7 @@ finishes its trial and stops, so storage is consistent.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import logging
 import os
@@ -30,7 +31,6 @@ from .kernel import Binding, Kernel
 from .messages import EventRecord, NeedIR, NeedPython, Notice, Step, StepReply
 from .records import BestRecords
 from .runtime import runtime
-from .sample import open_sample
 from .search import Measure
 from .space import Value
 from .spec import kernel_spec
@@ -212,12 +212,12 @@ class Tuner:
         sample = search.binding.sample
         if sample is None:
             raise TuningError(f"{search.kernel.name}: no captured call to tune on")
-        with self._step_lock:
+        with self._step_lock, contextlib.ExitStack() as shared:
             generation = self._worker.start()
             step = Step(search.number, failed=tuple(search.failed))
-            if search.generation != generation:
+            if search.generation != generation:  # a new worker: send the kernel and the sample
                 spec = kernel_spec(search.kernel, search.binding, search.study, self.config)
-                step = Step(search.number, spec, sample.layout, tuple(search.failed))
+                step = Step(search.number, spec, shared.enter_context(sample.shared()), tuple(search.failed))
             try:
                 reply = self._worker.request(step, lambda notice: self._answer(search, notice))
             except WorkerDied as death:
@@ -234,8 +234,7 @@ class Tuner:
             if isinstance(notice, NeedIR):
                 return kernel.variants.lower(notice.params).ir
             if isinstance(notice, NeedPython) and search.binding.sample is not None:
-                values = open_sample(search.binding.sample.layout)
-                return python_outputs(kernel.arguments, kernel.py_func, values, {})
+                return python_outputs(kernel.arguments, kernel.py_func, search.binding.sample.values(), {})
         except Exception as exc:  # user code (the generator, the reference): its failure fails the trial
             return TuningError(f"{type(exc).__name__}: {exc}")
         return None

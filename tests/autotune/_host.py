@@ -103,5 +103,18 @@ def stopped() -> dict[str, Any]:
     return {"running_after_stop": running, "tuned_after_start": autotune.tuner.wait(kernel, timeout=120)}
 
 
+def race() -> dict[str, Any]:
+    """Start tuning a new study at an agreed moment, as another process does (``AUTOTUNE_START_AT``)."""
+    from autotune.storage import study_name
+
+    kernel = _kernel()
+    x = np.ones(256)
+    time.sleep(max(float(os.environ["AUTOTUNE_START_AT"]) - time.time(), 0))
+    kernel(x, x, 256)
+    kernel.tune(n_trials=4, progress=False)
+    errors = [e.detail for e in kernel.events.events() if e.kind == "error"]
+    return {"study": study_name(kernel, "__default__"), "errors": errors}
+
+
 if __name__ == "__main__":
     print(json.dumps(globals()[sys.argv[1]]()))

@@ -32,6 +32,23 @@ def test_the_first_call_does_not_wait_for_a_locked_study_file(private_cache: Pat
     assert int(str(result["calls"])) > 100 and int(str(result["trials"])) > 0  # tuned once the lock went
 
 
+def test_two_processes_starting_one_new_study_together_both_record_trials_in_it(private_cache: Path) -> None:
+    import json
+    import time
+
+    import optuna
+
+    env = _env(private_cache, AUTOTUNE_START_AT=str(time.time() + 4.0))
+    command = [sys.executable, "-m", "tests.autotune._host", "race"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    results = [json.loads(p.communicate(timeout=180)[0].strip().splitlines()[-1]) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    assert results[0]["study"] == results[1]["study"] and results[0]["errors"] == results[1]["errors"] == []
+    study = optuna.load_study(study_name=results[0]["study"], storage=f"sqlite:///{private_cache / 'studies.db'}")
+    workers = {t.user_attrs.get("pid") for t in study.trials if t.state.is_finished() and "pid" in t.user_attrs}
+    assert len(workers) == 2  # each process's worker recorded its trials in the one study
+
+
 def test_twenty_children_forked_while_tuning_call_kernels_and_exit(private_cache: Path) -> None:
     result = run_json("_host", "fork", env=_env(private_cache), timeout=180)
     assert result["hung"] == 0 and result["statuses"] == [0] * 20 and result["parent_ok"]

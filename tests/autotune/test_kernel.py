@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 
 import numpy as np
@@ -190,4 +191,20 @@ def test_address_before_the_first_call_still_captures_a_sample_for_tuning() -> N
     (binding,) = total.bindings
     assert binding.sample is None
     assert total(np.ones(10)) == 10.0
-    assert binding.sample is not None and binding.sample.layout.entries[0][3] == (10,)
+    assert binding.sample is not None and binding.sample.entries[0][3] == (10,)
+
+
+def test_captured_calls_hold_no_file_descriptors() -> None:
+    """Each key keeps its captured call for tuning; thousands of keys must not mean thousands of fds."""
+
+    @autotune.tunable(vectorize=[1, 8], key=lambda x: len(x))
+    def total(x: f64[:]) -> f64:
+        s = 0.0
+        for i in range(len(x)):
+            s += x[i]
+        return s
+
+    before = len(os.listdir("/proc/self/fd"))
+    for n in range(1, 101):
+        assert total(np.ones(n)) == n
+    assert len(os.listdir("/proc/self/fd")) - before < 10
