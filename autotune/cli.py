@@ -12,7 +12,7 @@ from dylibs import ObjectCache
 from .config import current
 from .errors import AutotuneError
 from .records import BestRecords
-from .storage import open_storage, storage_url
+from .storage import open_storage, redact, storage_url
 
 __all__ = ["main"]
 
@@ -26,9 +26,9 @@ def _report(storage_arg: str | None) -> int:
     storage = open_storage(url)
     names = sorted(n for n in optuna.get_all_study_names(storage) if n.startswith("autotune:"))
     if not names:
-        print(f"no autotune studies in {url}")
+        print(f"no autotune studies in {redact(url)}")
         return 0
-    print(f"studies in {url}\n")
+    print(f"studies in {redact(url)}\n")
     print(f"{'kernel':<28} {'key':<14} {'machine':<12} {'done':>5} {'failed':>6} {'speedup':>8}  best parameters")
     for name in names:
         _, kernel, _fp, rest = name.split(":", 3)
@@ -61,7 +61,7 @@ def _cache(action: str) -> int:
     print(f"cache directory   {cache.directory.parent}")
     print(f"compiled objects  {stats.entries} ({stats.bytes / 1024:.1f} KiB)")
     print(f"best records      {record_count}")
-    print(f"storage           {storage_url(current())}")
+    print(f"storage           {redact(storage_url(current()))}")
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any, overload
 from .errors import SpaceError
 from .kernel import Kernel
 from .space import Space, Value
+from .tuner import attach
 
 __all__ = ["tunable", "tunable_ir"]
 
@@ -62,8 +63,6 @@ def tunable(
             raise SpaceError(f"@tunable decorates a function, got {function!r}")
         chosen = space if space is not None else Space(knobs, default=default)
         kernel = Kernel(function, chosen, key=key, name=name)
-        from .tuner import attach
-
         attach(kernel)
         return kernel
 
@@ -108,8 +107,6 @@ def tunable_ir(
             name=name or f"{generator.__module__}.{generator.__qualname__}",
             source=(info, info.lower),
         )
-        from .tuner import attach
-
         attach(kernel)
         return kernel
 
