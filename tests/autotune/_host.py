@@ -41,6 +41,16 @@ def locked() -> dict[str, Any]:
     return {"first_call": first, "calls": calls, "slowest": slowest, "trials": trials}
 
 
+def unreachable() -> dict[str, Any]:
+    """Storage that cannot be reached: an error in the history and the log; tuning goes on in memory."""
+    kernel = _kernel()
+    x = np.ones(256)
+    kernel(x, x, 256)
+    kernel.tune(n_trials=3, progress=False)
+    errors = [e.detail for e in kernel.events.events() if e.kind == "error"]
+    return {"errors": errors, "trials": sum(e.kind == "trial" for e in kernel.events.events())}
+
+
 def fork() -> dict[str, Any]:
     """Fork 20 children while the tuner works; each calls the kernel and exits through atexit."""
     kernel = _kernel()

@@ -32,6 +32,14 @@ def test_the_first_call_does_not_wait_for_a_locked_study_file(private_cache: Pat
     assert int(str(result["calls"])) > 100 and int(str(result["trials"])) > 0  # tuned once the lock went
 
 
+def test_unreachable_storage_is_an_event_and_tuning_goes_on_in_memory(private_cache: Path) -> None:
+    url = "postgresql://nobody:secret@127.0.0.1:9/none"  # the discard port: nothing listens
+    result = run_json("_host", "unreachable", env=_env(private_cache, AUTOTUNE_STORAGE=url))
+    errors: list[str] = result["errors"]  # type: ignore[assignment]
+    assert len(errors) == 1 and "cannot open optuna storage" in errors[0] and "secret" not in errors[0]
+    assert int(str(result["trials"])) > 0
+
+
 def test_two_processes_starting_one_new_study_together_both_record_trials_in_it(private_cache: Path) -> None:
     import json
     import time
