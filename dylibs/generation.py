@@ -13,6 +13,7 @@ from typing import Any
 
 import llvmlite.binding as llvm
 
+from ._llvm import host_target
 from .errors import LinkError, UnitStateError
 from .symbols import SymbolMap
 from .unit import Unit
@@ -31,6 +32,7 @@ class Generation:
         self.closed = False
         self.live: dict[str, Unit] = {}
         self._on_empty = on_empty
+        host_target()  # registers the native target, which a process that never compiled has not done
         self._jit: Any = llvm.create_lljit_compiler(None)
 
     def link(self, object_code: bytes, exports: Iterable[str], symbols: SymbolMap, imports: Iterable[str]) -> Unit:

@@ -9,12 +9,13 @@ from typing import Literal
 
 from ._elf import read_symbols
 from .cache import ObjectCache
-from .compiler import compile_ir
+from .compiler import compile_ir, pipeline_runs
 from .errors import CompileError, DylibError, LinkError
 from .generation import Generation
 from .options import CompileOptions
 from .symbols import SymbolMap
 from .unit import Unit
+from .workers import release_shared_pool, shared_pool
 
 __all__ = ["Session", "SessionStats"]
 
@@ -33,6 +34,9 @@ class SessionStats:
     retired_units: int
     loaded_units: int
     migrated_units: int
+    #: cache misses this session compiled in this process / in the shared worker (not a ``compiler=`` of load)
+    compiled_in_process: int = 0
+    compiled_in_worker: int = 0
 
 
 class Session:
@@ -43,6 +47,19 @@ class Session:
     current generation with :meth:`migrate` and republishes, so only a small constant number of generations
     is ever open. ``cache`` is the object cache (``"default"``: on disk in the user cache directory;
     ``None``: none).
+
+    Where cache misses compile: every optimisation pipeline leaks about 60 KB inside llvmlite that nothing
+    frees, so a long-lived session must not run thousands of them in its own process. While this process
+    has run fewer than ``in_process_compiles`` pipelines (:func:`dylibs.compiler.pipeline_runs`, counted
+    for the whole process because the leak is the process's: other sessions, :func:`compile_ir` and the
+    inspection functions all count), a miss compiles here, which costs no worker for programs that compile
+    little. After that it compiles in the worker process that all sessions of this process share
+    (:func:`dylibs.workers.shared_pool`; replaced every 100 compiles), so this process's leak stops at
+    about ``in_process_compiles`` x 60 KB; the worker costs about 25-30 MB while it runs and 3 ms more per
+    compile. It is started on the first such compile, never before, and stopped when the last session
+    that used it is closed; a forked child starts its own. ``0`` compiles every miss in the worker,
+    ``None`` every miss here (the old behaviour, unbounded). A ``compiler=`` given to :meth:`load` always
+    wins.
     """
 
     def __init__(
@@ -50,10 +67,16 @@ class Session:
         *,
         units_per_generation: int = 100,
         cache: ObjectCache | Literal["default"] | None = "default",
+        in_process_compiles: int | None = 32,
     ) -> None:
         if not isinstance(units_per_generation, int) or units_per_generation < 1:
             raise DylibError(f"units_per_generation must be a positive int, got {units_per_generation!r}")
+        if in_process_compiles is not None and (
+            not isinstance(in_process_compiles, int) or isinstance(in_process_compiles, bool) or in_process_compiles < 0
+        ):
+            raise DylibError(f"in_process_compiles must be an int >= 0 or None, got {in_process_compiles!r}")
         self.units_per_generation = units_per_generation
+        self.in_process_compiles = in_process_compiles
         self.cache = ObjectCache() if cache == "default" else cache
         self._lock = threading.RLock()
         self._generations: list[Generation] = []
@@ -61,6 +84,8 @@ class Session:
         self._closed_generations = 0
         self._loaded = 0
         self._migrated = 0
+        self._compiled_in_process = 0
+        self._compiled_in_worker = 0
         self._seal_listeners: list[Callable[[], None]] = []
         self._closed = False
         _OPEN.add(self)
@@ -77,14 +102,15 @@ class Session:
         """Compile ``ir`` (LLVM IR text; or object bytes, used as they are) and link it as one unit.
 
         The unit may import only what ``symbols`` names; anything else raises :class:`LinkError` naming
-        it. Every name in ``exports`` must be defined by the code. ``compiler`` replaces the in-process
-        :func:`compile_ir` on a cache miss (a :class:`CompilerPool`'s ``compile``, say).
+        it. Every name in ``exports`` must be defined by the code. ``compiler`` replaces the session's own
+        choice between :func:`compile_ir` here and the shared worker on a cache miss (a
+        :class:`CompilerPool`'s ``compile``, say).
         """
         names = tuple(exports)
         if not names or any(not isinstance(n, str) or not n for n in names):
             raise LinkError(f"exports must be a non-empty list of names, got {names!r}")
         symbols = SymbolMap() if symbols is None else symbols.copy()
-        code = self._object_code(ir, options or CompileOptions(), compiler or compile_ir)
+        code = self._object_code(ir, options or CompileOptions(), compiler or self._compile)
         return self._link(code, names, symbols)
 
     def _object_code(
@@ -101,6 +127,23 @@ class Session:
         if code is None:
             code = compiler(ir, options)
             self.cache.put(key, code)
+        return code
+
+    def _compile(self, ir: str, options: CompileOptions) -> bytes:
+        """A cache miss without a caller's compiler: here within the in-process budget, else in the worker."""
+        budget = self.in_process_compiles
+        if budget is None or pipeline_runs() < budget:
+            code = compile_ir(ir, options)
+            with self._lock:
+                self._compiled_in_process += 1
+            return code
+        with self._lock:
+            if self._closed:  # a closed session must not start (and then hold) a worker
+                raise DylibError("session is closed")
+            pool = shared_pool(self)
+        code = pool.compile(ir, options)
+        with self._lock:
+            self._compiled_in_worker += 1
         return code
 
     def _link(self, code: bytes, exports: tuple[str, ...], symbols: SymbolMap) -> Unit:
@@ -156,10 +199,16 @@ class Session:
                 retired_units=self._loaded - live,
                 loaded_units=self._loaded,
                 migrated_units=self._migrated,
+                compiled_in_process=self._compiled_in_process,
+                compiled_in_worker=self._compiled_in_worker,
             )
 
     def close(self) -> None:
-        """Free every generation now. The caller promises no thread runs JIT code from this session."""
+        """Free every generation now and let go of the shared compile worker. Safe to call twice.
+
+        The worker stops unless another open session still uses it. The caller promises no thread runs JIT
+        code from this session.
+        """
         with self._lock:
             if self._closed:
                 return
@@ -167,6 +216,7 @@ class Session:
             for generation in list(self._generations):
                 generation.close()
         _OPEN.discard(self)
+        release_shared_pool(self)
 
     def __enter__(self) -> Session:
         return self
