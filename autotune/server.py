@@ -18,8 +18,7 @@ import time
 import warnings
 from typing import Any
 
-from dylibs import CompilerPool, Session
-from dylibs._worker import read_message, write_message
+from dylibs import CompilerPool, Session, read_message, write_message
 
 from .errors import StorageError
 from .messages import EventRecord, Notice, Running, Step, StepReply

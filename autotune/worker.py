@@ -18,7 +18,6 @@ import os
 import pickle
 import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -27,12 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dylibs.framing import HEADER, encode
+
 from .errors import TuningError
 from .messages import Notice, Running, Step, StepReply
 
 __all__ = ["Worker", "WorkerDied"]
 
-_HEADER = struct.Struct("<Q")
 #: How long a request may run before any candidate code has (compiling, opening storage, lowering).
 _SETUP_LIMIT = 600.0
 
@@ -115,13 +115,12 @@ class Worker:
     def _send(self, process: subprocess.Popen[bytes], message: Any) -> None:
         if process.stdin is None:
             raise EOFError("worker has no stdin")
-        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        process.stdin.write(_HEADER.pack(len(payload)) + payload)
+        process.stdin.write(encode(message))
         process.stdin.flush()
 
     def _receive(self, process: subprocess.Popen[bytes], deadline: float) -> tuple[str, Any]:
-        header = self._read(process, _HEADER.size, deadline)
-        (size,) = _HEADER.unpack(header)
+        header = self._read(process, HEADER.size, deadline)
+        (size,) = HEADER.unpack(header)
         kind, message = pickle.loads(self._read(process, size, deadline))
         return str(kind), message
 

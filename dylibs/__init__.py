@@ -10,6 +10,7 @@ from __future__ import annotations
 from .cache import CacheStats, ObjectCache, default_cache_dir
 from .compiler import compile_ir, emit_assembly, optimize_ir
 from .errors import CompileError, DylibError, LinkError, UnitStateError
+from .framing import read_message, write_message
 from .host_global import HostGlobal
 from .options import CompileOptions, OptionsError
 from .session import Session, SessionStats
@@ -37,4 +38,6 @@ __all__ = [
     "default_cache_dir",
     "emit_assembly",
     "optimize_ir",
+    "read_message",
+    "write_message",
 ]

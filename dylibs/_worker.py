@@ -1,6 +1,6 @@
 """The compile worker process: ``python -m dylibs._worker`` (see :class:`dylibs.CompilerPool`).
 
-Protocol on stdin/stdout: each message is an 8-byte little-endian length followed by a pickle. A request
+Protocol on stdin/stdout: framed pickles (:mod:`dylibs.framing`). A request
 is ``(ir, options)``; a reply is ``("ok", object_bytes)`` or ``("error", CompileError)``. The worker exits
 at end of input. It never imports the host program's ``__main__`` (unlike multiprocessing's spawn).
 """
@@ -8,31 +8,9 @@ at end of input. It never imports the host program's ``__main__`` (unlike multip
 from __future__ import annotations
 
 import os
-import pickle
-import struct
 import sys
-from typing import IO, Any
 
-_HEADER = struct.Struct("<Q")
-
-
-def read_message(stream: IO[bytes]) -> Any:
-    """One framed pickle, or raise EOFError."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
-    (size,) = _HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError
-    return pickle.loads(payload)
-
-
-def write_message(stream: IO[bytes], message: Any) -> None:
-    """Frame and send one pickle."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
+from dylibs.framing import read_message, write_message
 
 
 def main() -> None:

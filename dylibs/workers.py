@@ -32,7 +32,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from ._worker import read_message, write_message
+from .framing import read_message, write_message
 from .errors import CompileError
 from .options import CompileOptions
 
