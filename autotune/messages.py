@@ -31,12 +31,14 @@ class Step:
     """Run one trial of search ``search`` (a host-wide id: one study may be searched by several kernels
     or cache directories). ``spec`` and ``sample`` come along when this worker has not seen the search
     yet; ``failed`` lists trials an earlier worker died in, as (trial number, reason), to be recorded as
-    FAIL before anything else touches the study."""
+    FAIL before anything else touches the study; ``elapsed`` is how long the search has run in earlier
+    workers (its time budget carries over)."""
 
     search: int
     spec: KernelSpec | None = None
     sample: SampleLayout | None = None
     failed: tuple[tuple[int, str], ...] = ()
+    elapsed: float = 0.0
 
 
 @dataclass(frozen=True)

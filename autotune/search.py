@@ -69,6 +69,7 @@ class Search:
         storage: Any,
         session: Session,
         *,
+        elapsed: float = 0.0,
         notify: Notify,
         measure: Measure | None = None,
         records: BestRecords | None = None,
@@ -95,6 +96,7 @@ class Search:
         self._measure_fn = measure
         self._compiler = compiler
         self._prepared = False
+        self._elapsed = elapsed  # seconds this search ran in earlier workers
         self._started = 0.0
         self._seen: set[str] = set()
         self._duplicates = 0
@@ -113,7 +115,7 @@ class Search:
         import optuna
         from optuna.trial import TrialState
 
-        self._started = time.monotonic()
+        self._started = time.monotonic() - self._elapsed
         sampler = optuna.samplers.TPESampler(multivariate=True, n_startup_trials=8)
         self._study = open_study(self.name, self._storage, sampler)
         finished = self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))

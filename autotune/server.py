@@ -75,6 +75,7 @@ class Server:
             open_sample(sample),
             storage,
             self._session,
+            elapsed=step.elapsed,
             notify=self._notify,
             measure=self._measure,
             records=self._records,

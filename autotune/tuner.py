@@ -74,6 +74,7 @@ class _Search:
     deaths: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
     number: int = field(default_factory=lambda: next(_numbers))  # how the worker knows this search
+    started: float | None = None  # monotonic time of its first step
 
 
 class _Channel(Protocol):
@@ -214,10 +215,12 @@ class Tuner:
             raise TuningError(f"{search.kernel.name}: no captured call to tune on")
         with self._step_lock, contextlib.ExitStack() as shared:
             generation = self._worker.start()
-            step = Step(search.number, failed=tuple(search.failed))
-            if search.generation != generation:  # a new worker: send the kernel and the sample
+            step = Step(search.number)
+            if search.generation != generation:  # a new worker: send the kernel, the sample, what happened
+                search.started = time.monotonic() if search.started is None else search.started
                 spec = kernel_spec(search.kernel, search.binding, search.study, self.config)
-                step = Step(search.number, spec, shared.enter_context(sample.shared()), tuple(search.failed))
+                layout = shared.enter_context(sample.shared())
+                step = Step(search.number, spec, layout, tuple(search.failed), time.monotonic() - search.started)
             try:
                 reply = self._worker.request(step, lambda notice: self._answer(search, notice))
             except WorkerDied as death:

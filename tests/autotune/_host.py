@@ -87,13 +87,17 @@ def fork() -> dict[str, Any]:
 
 def citizenship() -> dict[str, Any]:
     """Tuning leaves the process's logging and warning filters alone and imports no optuna here."""
+    from dylibs.compiler import pipeline_runs
+
     logging.getLogger("optuna").setLevel(logging.DEBUG)
     filters = list(warnings.filters)
     kernel = _kernel()
     x = np.ones(512)
     kernel(x, x, 512)
+    compiled = pipeline_runs()
     kernel.tune(n_trials=6, progress=False)
     return {
+        "pipelines_while_tuning": pipeline_runs() - compiled,
         "optuna_level": logging.getLogger("optuna").level,
         "filters_same": warnings.filters == filters,
         "imported": sorted(m for m in ("optuna", "sqlalchemy", "alembic") if m in sys.modules),

@@ -66,6 +66,7 @@ def test_tuning_leaves_logging_and_warnings_alone_and_imports_no_optuna(private_
     result = run_json("_host", "citizenship", env=_env(private_cache))
     assert result["optuna_level"] == 10 and result["filters_same"]
     assert result["imported"] == [] and int(str(result["trials"])) > 0
+    assert result["pipelines_while_tuning"] == 0  # winners arrive as object code; nothing compiles here
 
 
 def test_stop_stays_stopped_until_start(private_cache: Path) -> None:
