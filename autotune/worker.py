@@ -20,12 +20,14 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from dylibs import abandon_process
 from dylibs.framing import HEADER, encode
 
 from .errors import TuningError
@@ -54,6 +56,7 @@ class Worker:
         self.started = 0
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None
         self._buffer = b""
 
     @property
@@ -78,12 +81,27 @@ class Worker:
                 [sys.executable, "-m", "autotune.server", str(self.nice)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,  # LLVM's remarks; real failures come back as replies
+                stderr=self._stderr(),  # kept only to explain a death (a Python error at start-up, say)
                 env=env,
             )
             self._buffer = b""
             self.started += 1
         return self._process
+
+    def _stderr(self) -> Any:
+        if self._errors is not None:
+            self._errors.close()
+        self._errors = tempfile.TemporaryFile()
+        return self._errors
+
+    def _last_words(self) -> str:
+        """The end of the dead process's stderr, if it said anything."""
+        if self._errors is None:
+            return ""
+        self._errors.seek(0, os.SEEK_END)
+        self._errors.seek(max(self._errors.tell() - 400, 0))
+        text = self._errors.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else ""
 
     def request(self, step: Step, answer: Callable[[Notice], Any]) -> StepReply:
         """Send ``step`` and return the reply; notices are answered with ``answer`` (or timed)."""
@@ -159,7 +177,8 @@ class Worker:
                 return f"signal {signal.Signals(-code).name}"
             except ValueError:
                 return f"signal {-code}"
-        return f"tuning worker exited with status {code}"
+        words = self._last_words()
+        return f"tuning worker exited with status {code}" + (f": {words}" if words else "")
 
     def _kill(self) -> None:
         process, self._process = self._process, None
@@ -207,5 +226,8 @@ class Worker:
     def forget(self) -> None:
         """After ``os.fork()`` in the child: drop the parent's process without touching it."""
         self._lock = threading.Lock()
-        self._process = None
+        process, self._process = self._process, None
+        if process is not None:
+            abandon_process(process)
+        self._errors = None  # the parent's file; the child's copy of the descriptor closes with the object
         self._buffer = b""

@@ -16,7 +16,7 @@ from .options import CompileOptions, OptionsError
 from .session import Session, SessionStats
 from .symbols import LIBM_NAMES, SymbolMap
 from .unit import Unit
-from .workers import CompilerPool
+from .workers import CompilerPool, abandon_process
 
 __all__ = [
     "LIBM_NAMES",
@@ -34,6 +34,7 @@ __all__ = [
     "SymbolMap",
     "Unit",
     "UnitStateError",
+    "abandon_process",
     "compile_ir",
     "default_cache_dir",
     "emit_assembly",

@@ -32,11 +32,11 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from .framing import read_message, write_message
 from .errors import CompileError
+from .framing import read_message, write_message
 from .options import CompileOptions
 
-__all__ = ["CompilerPool"]
+__all__ = ["CompilerPool", "abandon_process"]
 
 
 class CompilerPool:
@@ -121,19 +121,8 @@ class CompilerPool:
     def _abandon(self) -> None:
         """Forget a worker started by the parent of this forked process: never signal it or wait for it."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        null = os.open(os.devnull, os.O_RDWR)
-        try:
-            for stream in (process.stdin, process.stdout):
-                if stream is not None:
-                    try:
-                        # Closing (and flushing) the stream later reaches /dev/null, not the parent's pipe.
-                        os.dup2(null, stream.fileno(), inheritable=False)
-                    except (OSError, ValueError):
-                        pass
-        finally:
-            os.close(null)
+        if process is not None:
+            abandon_process(process)
 
     def close(self) -> None:
         """Stop the worker (safe to call twice). A later compile starts a new one."""
@@ -187,3 +176,21 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def abandon_process(process: subprocess.Popen[bytes]) -> None:
+    """In a forked child: let go of the parent's worker ``process`` without signalling or waiting for it.
+
+    The child's copies of the pipes are pointed at /dev/null, so flushing or closing them later never
+    reaches the parent's worker, and the worker still sees end of input when the parent closes its ends.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                try:
+                    os.dup2(null, stream.fileno(), inheritable=False)
+                except (OSError, ValueError):
+                    pass
+    finally:
+        os.close(null)
