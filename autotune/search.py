@@ -124,7 +124,6 @@ class Search:
             for seed in self._seeds():
                 self._study.enqueue_trial(seed, skip_if_exists=True)
         self._workspace = Workspace(self.arguments, self._sample, self.spec.facts.globals)
-        self._running(None, self.space.default, self.config.trial_timeout * 10)
         self._expected = self._reference_outputs()
         self._incumbent = self._build(dict(self.live))
         self._incumbent_ns = self._per_call(self._incumbent)
@@ -171,6 +170,7 @@ class Search:
         """Outputs of the reference variant; cross-checked against the Python function when that is cheap."""
         workspace = self._require_workspace()
         reference = self._build(self._reference_params())
+        self._running(None, self.space.default, self.config.trial_timeout * 10)  # preparing: a loose limit
         try:
             expected = workspace.run(reference.address)
             if self.spec.facts.globals:
