@@ -107,9 +107,11 @@ def _quiet_optuna() -> None:
 
 
 def _watch_parent(parent: int) -> None:
-    """Exit when the application is gone (its pipes may outlive it in a grandchild's hands)."""
+    """Exit at once when the application is gone: its pipes may outlive it in a forked child's hands, and
+    a trial must not go on (and be recorded) for an application that died. Not ``PR_SET_PDEATHSIG``: that
+    fires when the *thread* that started us ends, and any application thread may start the worker."""
     while True:
-        time.sleep(0.5)
+        time.sleep(0.05)
         if os.getppid() != parent:
             os._exit(3)
 
