@@ -47,9 +47,11 @@ class Config:
     #: OS niceness of the tuning worker process and its compiler (0-19), so the application wins the CPU
     #: whenever both want it: on 2 cores an equal-priority tuner cost callers 6-8 ms scheduler stalls.
     nice: int = 10
-    #: seconds a trial's candidate code may run before the worker is killed and the trial fails
+    #: CPU seconds a trial's candidate code may use before the worker is killed and the trial fails
     #: ("timeout after ..."): at least this floor, or ``trial_timeout_factor`` times what the trial would
-    #: cost at the live variant's speed, whichever is larger.
+    #: cost at the live variant's speed, whichever is larger. CPU time, not wall time: a worker starved by
+    #: a busy application is slow, not faulty (a wall-clock cap of 30 times the limit, at least a minute,
+    #: catches code that blocks).
     trial_timeout: float = 2.0
     trial_timeout_factor: float = 10.0
     #: relative and absolute tolerance when validating a candidate's outputs against the reference.

@@ -2,7 +2,8 @@
 
 One per application process, started lazily (``python -m autotune.server``, niced). A request is one
 :class:`~autotune.messages.Step`; while it runs, the worker's notices arrive here: a
-:class:`~autotune.messages.Running` notice starts the clock on candidate code (its ``limit``), and the
+:class:`~autotune.messages.Running` notice starts the clock on candidate code (its ``limit``, in CPU
+seconds of the worker, with a wall-clock cap), and the
 questions only the host can answer (the expert route's IR, the Python reference) are answered through
 the caller's ``answer`` function. If the process dies (a signal, an exit) or overruns its limit (it is
 then killed), the request raises :class:`WorkerDied` with the reason and the trial that was running, and
@@ -37,6 +38,46 @@ __all__ = ["Worker", "WorkerDied"]
 
 #: How long a request may run before any candidate code has (compiling, opening storage, lowering).
 _SETUP_LIMIT = 600.0
+#: Wall-clock cap on candidate code, as a multiple of its CPU limit (and at least a minute): for code that
+#: blocks without burning CPU.
+_WALL_FACTOR, _WALL_MIN = 30.0, 60.0
+#: How often the host looks at the worker's CPU time while candidate code runs.
+_POLL = 0.25
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of ``pid``'s threads (0 if it is gone), from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class _Budget:
+    """What a request may still spend. Candidate code is limited in the worker's *CPU* time, not wall
+    time: the worker runs at low priority, so an application keeping both cores busy can stall it for a
+    long while, and a starved worker is slow, not faulty; failing its candidate would bar a good variant
+    for ever. A wall-clock cap still catches code that blocks without burning CPU."""
+
+    def __init__(self, pid: int, cpu_limit: float | None, wall: float) -> None:
+        self.pid = pid
+        self.cpu_limit = cpu_limit
+        self.cpu_start = _cpu_seconds(pid) if cpu_limit is not None else 0.0
+        self.wall = wall
+        self.wall_end = time.monotonic() + wall
+
+    def wait(self) -> float:
+        """Seconds to wait for the worker before looking again; TimeoutError (with the reason) once the
+        budget is spent."""
+        if self.cpu_limit is not None and _cpu_seconds(self.pid) - self.cpu_start > self.cpu_limit:
+            raise TimeoutError(f"timeout after {self.cpu_limit:.1f} s")
+        left = self.wall_end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"timeout after {self.wall:.0f} s of wall-clock time")
+        return min(left, _POLL if self.cpu_limit is not None else 1.0)
 
 
 class WorkerDied(TuningError):
@@ -108,24 +149,23 @@ class Worker:
         with self._lock:
             process = self._ensure()
             running: Running | None = None
-            deadline = time.monotonic() + _SETUP_LIMIT
-            limit = _SETUP_LIMIT
+            budget = _Budget(process.pid, None, _SETUP_LIMIT)
             try:
                 self._send(process, step)
                 while True:
-                    kind, message = self._receive(process, deadline)
+                    kind, message = self._receive(process, budget)
                     if kind == "reply":
                         if not isinstance(message, StepReply):
                             raise EOFError(f"unexpected reply {type(message).__name__}")
                         return message
                     if isinstance(message, Running):
                         running, limit = message, message.limit
-                        deadline = time.monotonic() + limit
+                        budget = _Budget(process.pid, limit, max(_WALL_MIN, _WALL_FACTOR * limit))
                         continue
                     self._send(process, answer(message))
-            except TimeoutError:
+            except TimeoutError as exc:
                 self._kill()
-                raise WorkerDied(f"timeout after {limit:.1f} s", running) from None
+                raise WorkerDied(str(exc), running) from None
             except (EOFError, OSError, pickle.UnpicklingError) as exc:
                 reason = self._death(exc)
                 raise WorkerDied(reason, running) from None
@@ -136,21 +176,18 @@ class Worker:
         process.stdin.write(encode(message))
         process.stdin.flush()
 
-    def _receive(self, process: subprocess.Popen[bytes], deadline: float) -> tuple[str, Any]:
-        header = self._read(process, HEADER.size, deadline)
+    def _receive(self, process: subprocess.Popen[bytes], budget: _Budget) -> tuple[str, Any]:
+        header = self._read(process, HEADER.size, budget)
         (size,) = HEADER.unpack(header)
-        kind, message = pickle.loads(self._read(process, size, deadline))
+        kind, message = pickle.loads(self._read(process, size, budget))
         return str(kind), message
 
-    def _read(self, process: subprocess.Popen[bytes], size: int, deadline: float) -> bytes:
+    def _read(self, process: subprocess.Popen[bytes], size: int, budget: _Budget) -> bytes:
         if process.stdout is None:
             raise EOFError("worker has no stdout")
         fd = process.stdout.fileno()
         while len(self._buffer) < size:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            ready, _, _ = select.select([fd], [], [], budget.wait())
             if not ready:
                 continue
             chunk = os.read(fd, max(size - len(self._buffer), 1 << 16))

@@ -37,3 +37,10 @@ def test_faulty_candidates_fail_their_trials_and_the_application_never_notices(p
     assert again["wrong"] == 0
     assert again["events"] == [] and again["faulty_live"] == {"MODE": 0}
     assert int(str(again["workers"])) == 1
+
+
+def test_a_starved_worker_is_slow_not_faulty(private_cache: Path) -> None:
+    env = {**os.environ, "AUTOTUNE_CACHE_DIR": str(private_cache), "AUTOTUNE_BACKGROUND": "0"}
+    result = run_json("_faults", "starved", env=env)
+    assert result["stops"] == 4 and result["done"] and int(str(result["trials"])) >= 4
+    assert result["fails"] == []  # limits count the worker's CPU time, not the time it was stopped
