@@ -5,7 +5,20 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["native_dispatch", "call_overhead", "compile", "memory", "suite", "tuning", "latency"]
+ALL = [
+    "native_dispatch",
+    "call_overhead",
+    "compile",
+    "memory",
+    "suite",
+    "tuning",
+    "latency",
+    "latency_trace",
+    "latency_before_after",
+    "first_call",
+    "throughput",
+    "host_memory",
+]
 
 
 def main(names: list[str]) -> None:

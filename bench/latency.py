@@ -1,8 +1,9 @@
 """Call latency seen by the application while the background tuner runs, against no tuning at all.
 
-Why: tuning happens inside the application's process, so its cost shows up as latency on the
-application's own kernel calls (the tuner thread competes for the GIL and the cores, and compiles and
-measures variants). Issue 4 asks how much.
+Why: tuning runs beside the application, so its cost can show up as latency on the application's own
+kernel calls: the host's tuner thread competes for the GIL when a reply arrives (linking and publishing a
+winner), and the tuning worker process and its compiler compete for the cores. Issue 4 asks how much.
+bench/latency_trace.py looks at where the slow calls come from.
 
 An application thread calls the suite's dot and saxpy (size ``APP_SIZE``) alternately in a tight loop for
 ``SECONDS`` and records each call's latency with ``time.perf_counter_ns`` around it. Every suite kernel
