@@ -29,7 +29,7 @@ from .messages import EventRecord, NeedIR, NeedPython, Notice, Publish, Running,
 from .records import BestRecords
 from .space import Space, Value
 from .spec import KernelSpec
-from .storage import open_study, worker_attrs
+from .storage import STALE_ERROR, open_study, worker_attrs
 from .workspace import Outputs, Workspace, check_outputs
 
 __all__ = ["Candidate", "Measure", "Notify", "Search"]
@@ -119,7 +119,13 @@ class Search:
         sampler = optuna.samplers.TPESampler(multivariate=True, n_startup_trials=8)
         self._study = open_study(self.name, self._storage, sampler)
         finished = self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
-        self._seen = {Space.key(self._complete(t.params)) for t in finished if self._valid(t.params)}
+        # A trial failed only because its process died (killed with the application, say) says nothing
+        # about its parameters: those are measured again. Every other failure is for good.
+        self._seen = {
+            Space.key(self._complete(t.params))
+            for t in finished
+            if self._valid(t.params) and t.user_attrs.get("error") != STALE_ERROR
+        }
         if not finished:
             for seed in self._seeds():
                 self._study.enqueue_trial(seed, skip_if_exists=True)
@@ -361,9 +367,9 @@ class Search:
         if self._duplicates >= _DUPLICATES_BEFORE_SWEEP and not self._sweep:
             unseen = [p for p in self.space.grid() if Space.key(p) not in self._seen]
             random.shuffle(unseen)
-            self._sweep = unseen[: self.config.max_trials]
-            for params in self._sweep:
-                self._study.enqueue_trial(params, skip_if_exists=True)
+            self._sweep = unseen[: max(self.config.max_trials - len(self._seen), 0)]
+            for params in self._sweep:  # unseen by construction: optuna's own check scans every trial per call
+                self._study.enqueue_trial(params, skip_if_exists=False)
             if not self._sweep:
                 self._finish("exhausted")
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT",
+    "STALE_ERROR",
     "fail_stale_trials",
     "kernel_fingerprint",
     "machine_fingerprint",
@@ -57,6 +58,8 @@ __all__ = [
 #: Part of every kernel fingerprint: bump when variants built from the same parameters change meaning.
 FORMAT = "autotune-1"
 _STALE_AFTER = timedelta(hours=1)
+#: The error of a trial failed by :func:`fail_stale_trials` (its parameters are not to blame).
+STALE_ERROR = "the tuning process died during this trial"
 _OWNERLESS_AFTER = timedelta(minutes=2)
 #: How long opening a storage or a study keeps retrying races with other processes before StorageError.
 TIMEOUT = 30.0
@@ -411,9 +414,7 @@ def fail_stale_trials(study: Any) -> int:
             stale = age > _STALE_AFTER
         if stale:
             try:
-                study._storage.set_trial_user_attr(
-                    trial._trial_id, "error", "the tuning process died during this trial"
-                )
+                study._storage.set_trial_user_attr(trial._trial_id, "error", STALE_ERROR)
                 study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             except UpdateFinishedTrialError:  # another process opening the study failed it first
                 continue

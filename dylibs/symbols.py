@@ -29,7 +29,11 @@ LIBM_NAMES: tuple[str, ...] = (*_DOUBLE, *(n + "f" for n in _DOUBLE), "memcpy", 
 
 @cache
 def _libm_addresses() -> Mapping[str, int]:
-    libs = [ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6"), ctypes.CDLL(None)]
+    try:  # glibc's soname first: find_library runs ldconfig in a subprocess (3-7 ms of every first call)
+        libm = ctypes.CDLL("libm.so.6")
+    except OSError:
+        libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libs = [libm, ctypes.CDLL(None)]
     found: dict[str, int] = {}
     for name in LIBM_NAMES:
         for lib in libs:

@@ -208,3 +208,26 @@ def test_stale_trials_are_failed_by_owner_or_by_age(monkeypatch: pytest.MonkeyPa
     states = {t.number: t.state for t in study.get_trials()}
     assert states[dead.number] == states[ownerless.number] == TrialState.FAIL
     assert states[mine.number] == states[remote.number] == TrialState.RUNNING
+
+
+def test_a_trial_failed_only_because_its_process_died_is_measured_again() -> None:
+    import optuna
+
+    from autotune.config import current
+    from autotune.storage import STALE_ERROR, open_storage, storage_url, study_name
+
+    kernel, tuner, clock = make(tk.dot, {"vectorize": [1, 2, 4, 8], "unroll": [1, 2]})
+    x = np.ones(8)
+    kernel(x, x, 8)
+    storage = open_storage(storage_url(current()))
+    study = optuna.create_study(study_name=study_name(kernel, "__default__"), storage=storage)
+    died, broke = {"unroll": 2, "vectorize": 8}, {"unroll": 1, "vectorize": 4}
+    for params, error in ((died, STALE_ERROR), (broke, "LinkError: unresolved symbol(s)")):
+        study.enqueue_trial(params)
+        trial = study.ask(kernel.space.distributions())
+        trial.set_user_attr("error", error)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    tuner.tune(kernel, progress=False)
+    assert Space.key(died) in clock.measured  # the dead process's trial says nothing about its parameters
+    assert Space.key(broke) not in clock.measured  # a real failure is for good
+    assert kernel.live == {"unroll": 2, "vectorize": 8}
