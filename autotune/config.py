@@ -45,7 +45,8 @@ class Config:
     #: target duration of one round, seconds (calls per round are chosen to fill it).
     round_seconds: float = 0.002
     #: OS niceness of the tuning worker process and its compiler (0-19), so the application wins the CPU
-    #: whenever both want it: on 2 cores an equal-priority tuner cost callers 6-8 ms scheduler stalls.
+    #: whenever both want it: on 2 cores an equal-priority tuner cost callers 6-8 ms scheduler stalls. On
+    #: Linux the worker also runs at SCHED_IDLE priority (only on otherwise idle cores).
     nice: int = 10
     #: CPU seconds a trial's candidate code may use before the worker is killed and the trial fails
     #: ("timeout after ..."): at least this floor, or ``trial_timeout_factor`` times what the trial would

@@ -119,6 +119,11 @@ def _watch_parent(parent: int) -> None:
 def main() -> None:
     if len(sys.argv) > 1:  # niceness: the application wins the CPU whenever both want it
         os.nice(int(sys.argv[1]))
+    try:  # Linux: run only on cores the application leaves idle (measured: saxpy's p99.9 while tuning
+        # went from 1.6-2.2x to 1.2x of no tuner). Safe because time limits count CPU time, not wall time.
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the application; it stops us by EOF
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but messages may reach the pipe
