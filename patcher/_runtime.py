@@ -41,8 +41,10 @@ def _runtime() -> Session:
     global _session
     with _lock:
         if _session is None:
-            # Never sealed: trampolines must never move or be reclaimed.
-            session = Session(units_per_generation=sys.maxsize, cache=None)
+            # Never sealed: trampolines must never move or be reclaimed. Their IR and the helpers' hold no
+            # addresses (slots are bound at link time), so the object cache serves them: compiling them
+            # cost every process's first call about 30 ms.
+            session = Session(units_per_generation=sys.maxsize)
             unit = session.load(_ATOMICS_IR + DRAIN_IR, exports=["store_seq_cst", "load_seq_cst", "drained"])
             p, i64 = ctypes.c_void_p, ctypes.c_uint64
             _helpers["store"] = ctypes.CFUNCTYPE(None, p, i64)(unit.address("store_seq_cst"))
