@@ -42,7 +42,7 @@ class Server:
         self._searches: dict[int, Search] = {}
 
     def handle(self, step: Step) -> StepReply:
-        """Run one step of ``step.study``, opening its search first if this process has not seen it."""
+        """Run one step of search ``step.search``, opening it first if this process has not seen it."""
         search = self._searches.get(step.search)
         opening = StepReply()
         if search is None:
