@@ -22,8 +22,10 @@ from .options import CompileOptions
 __all__ = ["FORMAT_VERSION", "CacheStats", "ObjectCache", "default_cache_dir"]
 
 #: Bumped whenever the key or the entry layout changes, so old entries simply miss.
-FORMAT_VERSION = 1
-_MAGIC = b"AUTOTUNE-OBJ1\n"
+FORMAT_VERSION = 2
+# An entry: magic, the key it was stored under, the payload's sha256, the payload. The key inside the entry
+# binds it to its file name: a renamed, copied or swapped entry is another key's code, and is rejected.
+_MAGIC = b"AUTOTUNE-OBJ2\n"
 _SUFFIX = ".obj"
 
 
@@ -98,7 +100,7 @@ class ObjectCache:
         path = self._path(key)
         data = self._read_trusted(path) if self._usable else None
         if data is not None:
-            payload = _unwrap(data)
+            payload = _unwrap(data, key)
             if payload is not None:
                 self._count(hit=True)
                 return payload
@@ -114,7 +116,9 @@ class ObjectCache:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+                out.write(
+                    _MAGIC + key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+                )
             os.replace(tmp, path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)
@@ -162,13 +166,15 @@ class ObjectCache:
                 self._misses += 1
 
 
-def _unwrap(data: bytes) -> bytes | None:
-    if not data.startswith(_MAGIC):
+def _unwrap(data: bytes, key: str) -> bytes | None:
+    """The payload of an entry stored under ``key`` whose hash checks out; None for anything else."""
+    header = _MAGIC + key.encode() + b"\n"
+    if not data.startswith(header):
         return None
-    header_end = len(_MAGIC) + 64
-    if len(data) < header_end + 1 or data[header_end : header_end + 1] != b"\n":
+    digest_end = len(header) + 64
+    if len(data) < digest_end + 1 or data[digest_end : digest_end + 1] != b"\n":
         return None
-    payload = data[header_end + 1 :]
-    if hashlib.sha256(payload).hexdigest().encode() != data[len(_MAGIC) : header_end]:
+    payload = data[digest_end + 1 :]
+    if hashlib.sha256(payload).hexdigest().encode() != data[len(header) : digest_end]:
         return None
     return payload

@@ -48,6 +48,25 @@ def test_damaged_entry_is_deleted_and_rebuilt(tmp_path: Path, damage: str) -> No
     assert _entries(cache) == [entry] and entry.read_bytes() == data  # rebuilt in place
 
 
+@pytest.mark.parametrize("how", ["swapped", "copied"])
+def test_an_entry_holding_another_keys_code_is_rejected_and_rebuilt(tmp_path: Path, how: str) -> None:
+    """Each entry's own hash checks out; only the key inside it says whose code it is."""
+    cache = ObjectCache(tmp_path)
+    with Session(cache=cache) as session:
+        session.load(ADD_IR.format(k=2), exports=["add"])
+        session.load(ADD_IR.format(k=5), exports=["add"])
+    two, five = (cache.directory / (ObjectCache.key(ADD_IR.format(k=k), CompileOptions()) + ".obj") for k in (2, 5))
+    data_two, data_five = two.read_bytes(), five.read_bytes()
+    two.write_bytes(data_five)
+    if how == "swapped":
+        five.write_bytes(data_two)
+    with Session(cache=cache) as session:
+        assert I64_I64(session.load(ADD_IR.format(k=2), exports=["add"]).address("add"))(40) == 42
+        assert I64_I64(session.load(ADD_IR.format(k=5), exports=["add"]).address("add"))(40) == 45
+    assert cache.stats().rejected == (2 if how == "swapped" else 1)
+    assert two.read_bytes() == data_two and five.read_bytes() == data_five  # rebuilt under the right keys
+
+
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to give a file to another user")
 def test_entries_of_other_users_are_ignored_not_deleted(tmp_path: Path) -> None:
     cache = ObjectCache(tmp_path)
