@@ -10,6 +10,7 @@ the native entry, so a call runs no Python bytecode at all (see :mod:`autotune.e
 from __future__ import annotations
 
 import functools
+import numbers
 import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping
@@ -21,7 +22,7 @@ from patcher import Slot
 
 from .arguments import Arguments
 from .entry import fast_path_supported, make_entry
-from .errors import SpaceError, TuningError
+from .errors import KernelTypeError, SpaceError, TuningError
 from .events import EventLog
 from .runtime import runtime
 from .sample import SharedSample
@@ -101,12 +102,18 @@ class Kernel:
         if self.key_fn is not None:  # keyed: one Python call for the key, then the key's native entry
             try:
                 known = self._bindings.get(self.key_fn(*args, **kwargs))
-            except Exception:  # bad arguments: the full check below names the argument
+            except RecursionError:  # caught here, at the deepest call, so no caller above retries it
+                raise KernelTypeError(
+                    None, f"{self.name}: the key= function calls the kernel (re-entrant key=)"
+                ) from None
+            except KernelTypeError:
+                raise
+            except Exception:  # bad arguments (or a bad key): the full check below names the problem
                 known = None
             if known is not None and known.sample is not None:
                 return known.entry(*args, **kwargs)
         checked = self.arguments.check(self.arguments.bind(args, kwargs))
-        key = _NO_KEY if self.key_fn is None else self.key_fn(*args, **kwargs)
+        key = _NO_KEY if self.key_fn is None else _checked_key(self.name, self.key_fn(*args, **kwargs))
         binding = self._bindings.get(key) or self._bind(key, checked)
         if binding.sample is None and checked:  # bound by address() before any call: capture this one
             binding.sample = SharedSample(checked)
@@ -237,6 +244,23 @@ def _check_constants(info: KernelSource, space: Space) -> None:
     for name in consts:
         if name not in space.names and name not in info.const_defaults:
             raise SpaceError(f"{info.name}: Const parameter {name!r} needs values in the space or a default")
+
+
+def _checked_key(name: str, key: Any) -> Hashable:
+    """``key`` if it can name a slot: hashable and equal to itself (a NaN would make a new slot per call)."""
+    try:
+        hash(key)
+    except TypeError:
+        raise KernelTypeError(None, f"{name}: key= returned an unhashable {type(key).__name__}") from None
+    if _has_nan(key):
+        raise KernelTypeError(None, f"{name}: key= returned {key!r}; a NaN key never equals itself")
+    return key  # type: ignore[no-any-return]
+
+
+def _has_nan(key: Any) -> bool:
+    if isinstance(key, tuple | frozenset):
+        return any(_has_nan(k) for k in key)
+    return isinstance(key, numbers.Number) and bool(key != key)
 
 
 def _fast_class(entry: Callable[..., Any]) -> type[Kernel]:

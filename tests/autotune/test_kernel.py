@@ -3,6 +3,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,3 +209,40 @@ def test_captured_calls_hold_no_file_descriptors() -> None:
     for n in range(1, 41):  # (past ~100 live slots generation sealing re-links without end: a known limit)
         assert total(np.ones(n)) == n
     assert len(os.listdir("/proc/self/fd")) - before < 10
+
+
+def test_bad_keys_are_type_errors_for_that_call_only() -> None:
+    bad_keys = {1.0: float("nan"), 2.0: np.float32("nan"), 3.0: (1, float("nan")), 4.0: [1, 2]}
+
+    @autotune.tunable(vectorize=[1, 8], key=lambda x, k: bad_keys.get(k, k))
+    def total(x: f64[:], k: f64) -> f64:
+        s = 0.0
+        for i in range(len(x)):
+            s += x[i]
+        return s
+
+    x = np.ones(10)
+    for which in bad_keys:
+        with pytest.raises(autotune.KernelTypeError, match=r"NaN|unhashable"):
+            total(x, which)
+    assert total(x, 5.0) == 10.0 and total(x, 6.0) == 10.0
+    assert len(total.bindings) == 2  # no slot was made for a bad key
+
+
+def test_a_key_function_that_calls_the_kernel_is_a_clear_error() -> None:
+    import time
+
+    def key(x: Any) -> int:
+        return int(reentrant(x))
+
+    @autotune.tunable(vectorize=[1, 8], key=key)
+    def reentrant(x: f64[:]) -> f64:
+        s = 0.0
+        for i in range(len(x)):
+            s += x[i]
+        return s
+
+    started = time.monotonic()
+    with pytest.raises(autotune.KernelTypeError, match="re-entrant key="):
+        reentrant(np.ones(4))
+    assert time.monotonic() - started < 5  # one descent to the recursion limit, not one per level
