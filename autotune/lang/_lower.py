@@ -348,8 +348,12 @@ class _Lowering(ExprLowerer):
         k = bld.load(counter, typ=I64)
         bld.cbranch(bld.icmp_unsigned("<", k, count), body, done)
         em.position(body)
-        offset = k if step.const == 1 else bld.mul(k, step.value, flags=["nsw"])
-        index = Val(bld.add(start.value, offset, flags=["nsw"]), INT)
+        # start + k*step always fits (it lies in [start, stop)), but k*step alone may not (range(-2**63, 1,
+        # 2**62)), so only a unit step, with no product, may promise LLVM no signed wrap.
+        if step.const == 1:
+            index = Val(bld.add(start.value, k, flags=["nsw"]), INT)
+        else:
+            index = Val(bld.add(start.value, bld.mul(k, step.value)), INT)
         self.assign_local(node.target.id, index, node.target)
         bounds: dict[str, int] = {}
         if not _assigns(node.body, node.target.id):
@@ -368,9 +372,10 @@ class _Lowering(ExprLowerer):
         zero = ir.Constant(I64, 0)
 
         def count(lo: Any, hi: Any, stride: Any, stride_const: int | None) -> Any:
-            span = bld.sub(hi, lo)
-            if stride_const != 1:
-                span = bld.udiv(bld.add(span, bld.sub(stride, ir.Constant(I64, 1))), stride)
+            span = bld.sub(hi, lo)  # exact as unsigned when lo < hi, up to 2**64 - 1
+            if stride_const != 1:  # ceil(span / stride) as (span - 1) / stride + 1: span + stride - 1 may wrap
+                one = ir.Constant(I64, 1)
+                span = bld.add(bld.udiv(bld.sub(span, one), stride), one)
             return bld.select(bld.icmp_signed("<", lo, hi), span, zero)
 
         if isinstance(step.const, int):
