@@ -10,8 +10,8 @@ the native entry, so a call runs no Python bytecode at all (see :mod:`autotune.e
 from __future__ import annotations
 
 import functools
-import numbers
 import logging
+import numbers
 import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
