@@ -55,6 +55,9 @@ class Config:
     #: catches code that blocks).
     trial_timeout: float = 2.0
     trial_timeout_factor: float = 10.0
+    #: CPU seconds the worker may spend running the Python function to cross-check the compiled reference
+    #: (kernel language); past it the check is skipped (a loop that wraps integers can take minutes).
+    reference_seconds: float = 5.0
     #: relative and absolute tolerance when validating a candidate's outputs against the reference.
     rtol: float = 1e-6
     atol: float = 1e-9
@@ -69,6 +72,7 @@ class Config:
             "round_seconds": self.round_seconds > 0,
             "nice": 0 <= self.nice <= 19,
             "trial_timeout": self.trial_timeout > 0,
+            "reference_seconds": self.reference_seconds > 0,
             "trial_timeout_factor": self.trial_timeout_factor >= 1,
             "rtol": self.rtol >= 0,
             "atol": self.atol >= 0,

@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from autotune import i64
+
 from .procs import run_json
 
 
@@ -100,3 +102,30 @@ def test_a_script_without_a_main_guard_is_never_imported_by_the_worker(tmp_path:
     )
     assert done.returncode == 0, done.stderr
     assert len(marker.read_text().split()) == 1  # the script ran once: in its own process only
+
+
+def test_a_slow_python_reference_is_skipped_within_its_budget(private_cache: Path, caplog: object) -> None:
+    """An LCG wraps at 64 bits compiled but grows without bound in Python: the check must give up."""
+    import logging
+    import time
+
+    import autotune
+
+    @autotune.tunable(unroll=[1, 2])
+    def lcg(n: i64) -> i64:
+        x = 1
+        for _ in range(n):
+            x = x * 6364136223846793005 + 1442695040888963407
+        return x
+
+    autotune.configure(reference_seconds=1.0)
+    try:
+        assert lcg(200_000) != 0
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="autotune"):  # type: ignore[attr-defined]
+            lcg.tune(progress=False)
+        took = time.monotonic() - started
+    finally:
+        autotune.configure(reference_seconds=5.0)
+    assert took < 30 and lcg.live is not None
+    assert "Python reference check skipped" in caplog.text  # type: ignore[attr-defined]
