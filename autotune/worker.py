@@ -9,8 +9,7 @@ the caller's ``answer`` function. If the process dies (a signal, an exit) or ove
 then killed), the request raises :class:`WorkerDied` with the reason and the trial that was running, and
 the next request starts a fresh process.
 
-Not ``multiprocessing``: spawn would re-import the application's ``__main__`` (breaking scripts without a
-main guard) and fork is unsafe in a process with threads.
+A plain subprocess (:func:`dylibs.start_process`), never ``multiprocessing``: see there why.
 """
 
 from __future__ import annotations
@@ -20,15 +19,13 @@ import pickle
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
-from dylibs import abandon_process
+from dylibs import abandon_process, end_process, start_process
 from dylibs.framing import HEADER, encode
 
 from .errors import TuningError
@@ -115,16 +112,8 @@ class Worker:
         if self._process is not None and self._process.poll() is not None:
             self._stop()
         if self._process is None:
-            package_root = str(Path(__file__).resolve().parent.parent)
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "autotune.server", str(self.nice)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr(),  # kept only to explain a death (a Python error at start-up, say)
-                env=env,
-            )
+            # stderr is kept only to explain a death (a Python error at start-up, say)
+            self._process = start_process("autotune.server", str(self.nice), stderr=self._stderr())
             self._buffer = b""
             self.started += 1
         return self._process
@@ -219,34 +208,14 @@ class Worker:
 
     def _kill(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.kill()
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        process.wait()
+        if process is not None:
+            end_process(process, grace=0)
 
     def _stop(self) -> None:
         """End the process by closing its input (it finishes what it is doing), killing it if it lingers."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            end_process(process, grace=5.0)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the process (safe twice): after the current request, or killed if that takes ``timeout``."""

@@ -16,7 +16,7 @@ from .options import CompileOptions, OptionsError
 from .session import Session, SessionStats
 from .symbols import LIBM_NAMES, SymbolMap
 from .unit import Unit
-from .workers import CompilerPool, abandon_process
+from .workers import CompilerPool, abandon_process, end_process, start_process
 
 __all__ = [
     "LIBM_NAMES",
@@ -38,7 +38,9 @@ __all__ = [
     "compile_ir",
     "default_cache_dir",
     "emit_assembly",
+    "end_process",
     "optimize_ir",
     "read_message",
+    "start_process",
     "write_message",
 ]

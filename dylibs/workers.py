@@ -36,7 +36,7 @@ from .errors import CompileError
 from .framing import read_message, write_message
 from .options import CompileOptions
 
-__all__ = ["CompilerPool", "abandon_process"]
+__all__ = ["CompilerPool", "abandon_process", "end_process", "start_process"]
 
 
 class CompilerPool:
@@ -67,16 +67,7 @@ class CompilerPool:
         if self._process is not None and (self._process.poll() is not None or self._tasks >= self.tasks_per_worker):
             self._stop()
         if self._process is None:
-            package_root = str(Path(__file__).resolve().parent.parent)
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "dylibs._worker", str(self.nice)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
+            self._process = start_process("dylibs._worker", str(self.nice))
             self._pid = os.getpid()
             self._tasks = 0
             self.started += 1
@@ -107,16 +98,8 @@ class CompilerPool:
 
     def _stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                stream.close()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            end_process(process, grace=5.0)
 
     def _abandon(self) -> None:
         """Forget a worker started by the parent of this forked process: never signal it or wait for it."""
@@ -176,6 +159,44 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def start_process(module: str, *args: str, stderr: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """``python -m module args...`` with pipes on stdin and stdout, importing this checkout's packages.
+
+    A plain subprocess, not multiprocessing: spawn would re-import the host's ``__main__`` (breaking
+    scripts without a main guard), and fork is unsafe in a process with threads.
+    """
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+    )
+
+
+def end_process(process: subprocess.Popen[bytes], *, grace: float) -> None:
+    """Close ``process``'s pipes (end of input: it finishes what it is doing and exits) and reap it,
+    killing it if it is still running after ``grace`` seconds (at once for 0)."""
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+    if grace > 0:
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    if process.poll() is None:
+        process.kill()
+    process.wait()
 
 
 def abandon_process(process: subprocess.Popen[bytes]) -> None:
