@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The last commit with the tuner (optuna, storage, measuring) in the application's process.
@@ -40,3 +43,13 @@ def commit_of(tree: Path) -> str:
         text=True,
     )
     return head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+
+
+def run_in(tree: Path, argv: list[str], env: Mapping[str, str], what: str) -> dict[str, Any]:
+    """Run ``python argv...`` in ``tree`` and return the JSON line it prints last (RuntimeError on failure)."""
+    proc = subprocess.run([sys.executable, *argv], cwd=tree, env=dict(env), capture_output=True, text=True, check=False)
+    if proc.returncode:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise RuntimeError(f"{what} in {tree} failed with exit code {proc.returncode}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result

@@ -14,16 +14,14 @@ Run: python -m bench.latency_before_after [rounds]
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from ._before import BEFORE, ROOT, before_tree, commit_of
+from ._before import BEFORE, ROOT, before_tree, commit_of, run_in
 from ._report import report
 from .suite import child_env
 
@@ -34,19 +32,7 @@ PERCENTILES = ("p50", "p99", "p99.9", "max")
 def _phase(tree: Path, phase: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-latency-ba-") as cache:
         env = child_env(cache, PYTHONPATH=str(tree))
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.latency", "phase", phase],
-            cwd=tree,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if proc.returncode:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise RuntimeError(f"bench.latency phase {phase} in {tree} failed with exit code {proc.returncode}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+        return run_in(tree, ["-m", "bench.latency", "phase", phase], env, f"bench.latency phase {phase}")
 
 
 def main(rounds: int = ROUNDS) -> None:

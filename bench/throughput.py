@@ -32,17 +32,15 @@ Run: python -m bench.throughput [repeats]
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from ._before import BEFORE, ROOT, before_tree, commit_of
+from ._before import BEFORE, ROOT, before_tree, commit_of, run_in
 from ._report import report
 
 CHILD = Path(__file__).resolve().parent / "_throughput_child.py"
@@ -54,18 +52,7 @@ def _run(tree: Path, rounds: int, round_seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as cache:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTUNE_")}
         env.update(PYTHONPATH=str(tree), AUTOTUNE_CACHE_DIR=cache)
-        proc = subprocess.run(
-            [sys.executable, str(CHILD), str(rounds), str(round_seconds)],
-            cwd=tree,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if proc.returncode:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise RuntimeError(f"throughput child for {tree} failed with exit code {proc.returncode}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        result = run_in(tree, [str(CHILD), str(rounds), str(round_seconds)], env, "throughput child")
     if not result["finished"]:
         raise RuntimeError(f"{tree}: the search did not finish: {result}")
     return result
