@@ -60,10 +60,10 @@ class Variants:
                 self._lowered.popitem(last=False)
         return lowered
 
-    def symbols(self, lowered: LoweredKernel, overrides: Mapping[str, int] | None = None) -> SymbolMap:
-        """libm plus the host globals this variant imports (``overrides`` rebinds some, e.g. to scratch copies)."""
+    def symbols(self, overrides: Mapping[str, int] | None = None) -> SymbolMap:
+        """libm plus the kernel's host globals (``overrides`` rebinds some, e.g. to scratch copies)."""
         symbols = SymbolMap.libm()
-        for ref in lowered.globals:
+        for ref in self.info.globals:
             symbols.add(ref.ir_name, (overrides or {}).get(ref.ir_name, ref.address))
         return symbols
 
@@ -82,15 +82,12 @@ class Variants:
         """
         lowered = self.lower(params)
         _, _, options = self.split(params)
-        symbols = self.symbols(lowered, overrides)
+        symbols = self.symbols(overrides)
         return session.load(lowered.ir, exports=[lowered.symbol], symbols=symbols, options=options, compiler=compiler)
 
     def link(self, session: Session, object_code: bytes) -> Unit:
         """Link object code built elsewhere (the tuning worker) to the real host globals: no compile here."""
-        symbols = SymbolMap.libm()
-        for ref in self.info.globals:
-            symbols.add(ref.ir_name, ref.address)
-        return session.load(object_code, exports=["kernel"], symbols=symbols)
+        return session.load(object_code, exports=["kernel"], symbols=self.symbols())
 
     def optimized_ir(self, params: Mapping[str, Any]) -> str:
         """The variant's IR after the optimisation pipeline."""
