@@ -43,9 +43,14 @@ class Session:
     """Owns generations (one LLJIT each) and links variants into the current one.
 
     A generation is sealed after ``units_per_generation`` links and closed once all its units are retired.
-    Live units in a sealed generation are *stale*: their owner (the patch table) re-links them into the
-    current generation with :meth:`migrate` and republishes, so only a small constant number of generations
-    is ever open. ``cache`` is the object cache (``"default"``: on disk in the user cache directory;
+    The few live units left in a mostly drained sealed generation (at most a quarter of its links still
+    live) are *stale*: their owner (the patch table) re-links them into the current generation with
+    :meth:`migrate` and republishes, so the generation closes. A sealed generation that is still mostly
+    live is left alone: re-linking it would fill and seal the next generation with the same units, a
+    migration storm that never ends once more than ``units_per_generation`` units are live. So each
+    migrated unit is paid for by at least three retired ones (migration work is proportional to what
+    changed), an application that stops swapping stops linking, and at most four times the live units'
+    code is held. ``cache`` is the object cache (``"default"``: on disk in the user cache directory;
     ``None``: none).
 
     Where cache misses compile: every optimisation pipeline leaks about 60 KB inside llvmlite that nothing
@@ -178,9 +183,9 @@ class Session:
         return new
 
     def stale_units(self) -> list[Unit]:
-        """Live units that pin a sealed generation (candidates for :meth:`migrate`)."""
+        """Live units that pin a mostly drained sealed generation (candidates for :meth:`migrate`)."""
         with self._lock:
-            return [u for g in self._generations if g.sealed for u in g.live.values()]
+            return [u for g in self._generations if g.sealed and _drained(g) for u in g.live.values()]
 
     def add_seal_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` (outside the session lock) whenever a generation is sealed."""
@@ -246,3 +251,12 @@ class Session:
         with self._lock:
             self._generations.remove(generation)
             self._closed_generations += 1
+
+
+def _drained(generation: Generation) -> bool:
+    """At most a quarter of the generation's links are still live: worth re-linking them to close it."""
+    return len(generation.live) * _DRAINED_RATIO <= generation.linked
+
+
+#: a sealed generation is migrated away from once no more than 1/_DRAINED_RATIO of its links are live
+_DRAINED_RATIO = 4
