@@ -61,6 +61,10 @@ class Config:
     #: relative and absolute tolerance when validating a candidate's outputs against the reference.
     rtol: float = 1e-6
     atol: float = 1e-9
+    #: keys of one kernel (``key=``) that get a slot of their own; each costs well under 64 KB beyond its
+    #: variant's code. A new key beyond the cap shares the slot of the default key (``"__default__"``),
+    #: and runs what that slot runs; the first such key is logged once per kernel, at WARNING.
+    max_keys: int = 1024
 
     def __post_init__(self) -> None:
         checks = {
@@ -76,6 +80,7 @@ class Config:
             "trial_timeout_factor": self.trial_timeout_factor >= 1,
             "rtol": self.rtol >= 0,
             "atol": self.atol >= 0,
+            "max_keys": isinstance(self.max_keys, int) and not isinstance(self.max_keys, bool) and self.max_keys >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -9,6 +9,15 @@ checks type, dtype, ndim, contiguity, alignment, writability and declared shape 
 around the call through the slot's trampoline, and boxes the result. Anything it does not recognise at
 once (keywords, subclasses, numpy scalars, an error to report) goes to a Python *fallback* that checks
 fully, raises ``KernelTypeError`` or makes the call the slow way, so unusual input is never a crash.
+
+One JIT link per entry *shape*, not per key: the entry's code depends only on the native parameters and
+the result type (its IR holds no address), so every key of a kernel, and every kernel of the same shape,
+shares one linked function. What differs per key lives in the function object's ``self``: a small ctypes
+:class:`_Cell` holding the slot's trampoline address and the fallback, which the code reads through the
+cell's buffer pointer (``CDataObject.b_ptr``, at offset 16 since ctypes began; probed by
+:func:`fast_path_supported` like numpy's fields). Measured: a link per key cost about 61 KB of resident
+memory (LLJIT library, symbol tables, code pages); a cell and its function object cost well under 1 KB.
+The call path gains two dependent loads from a cache line the call has just touched.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
 
 # numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
 _DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
+_CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
+_CELL_TARGET, _CELL_FALLBACK = 0, 8  # _Cell field offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 
@@ -179,7 +190,9 @@ def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
 def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     """IR of ``ptr @entry(ptr self, ptr args, i64 nargs, ptr kwnames)`` for these kernel parameters.
 
-    ``self`` is the fallback callable; ``@"kernel.trampoline"`` is bound to the slot's address at link time.
+    ``self`` is a :class:`_Cell`: the code calls the trampoline whose address the cell holds, and hands
+    anything it does not take to the cell's fallback callable. The IR holds no address (the object cache
+    serves it), and one linked copy serves every cell.
     """
     native = [p for p in params if p.kind != "const"]
     b = _IR()
@@ -209,8 +222,10 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     out = "%out"
     if ret is not None:
         call_args.append(f"ptr {out}")
+    cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
+    target = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {cell}, i64 {_CELL_TARGET}')}, align 8")
     state = b.tmp("call ptr @PyEval_SaveThread()")
-    status = b.tmp(f'call i32 @"kernel.trampoline"({", ".join(call_args)})')
+    status = b.tmp(f"call i32 {target}({', '.join(call_args)})")
     b.emit(f"call void @PyEval_RestoreThread(ptr {state})")
     b.emit(f"br i1 {b.tmp(f'icmp eq i32 {status}, 0')}, label %done, label %failed")
     b.emit("done:")
@@ -229,14 +244,16 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     b.emit('call void @PyErr_SetString(ptr @"py.RuntimeError", ptr @msg.other)')
     b.emit("ret ptr null")
     b.emit("slow:")
-    b.emit("%fallback = call ptr @PyObject_Vectorcall(ptr %self, ptr %args, i64 %nargs, ptr %kwnames)")
-    b.emit("ret ptr %fallback")
+    slow_cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
+    fallback = b.tmp(
+        f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {slow_cell}, i64 {_CELL_FALLBACK}')}, align 8"
+    )
+    result = b.tmp(f"call ptr @PyObject_Vectorcall(ptr {fallback}, ptr %args, i64 %nargs, ptr %kwnames)")
+    b.emit(f"ret ptr {result}")
 
-    arg_types = [a.split(" ", 1)[0] for a in call_args]
     header = [decl for _, decl in _API]
     header += [f'@"{name}" = external global i8' for name in _OBJECTS]
     header += [f'@"{_descr_symbol(t)}" = external global i8' for t in _dtypes(native)]
-    header.append(f'declare i32 @"kernel.trampoline"({", ".join(arg_types)})')
     messages = {**{str(c): m for c, (_, m) in STATUS_ERRORS.items()}, "other": "kernel failed with an unknown status"}
     for key, text in messages.items():
         header.append(f'@msg.{key} = private unnamed_addr constant [{len(text) + 1} x i8] c"{text}\\00"')
@@ -274,6 +291,27 @@ def fast_path_supported() -> bool:
         and read(_DESCR, ctypes.c_void_p) == id(probe.dtype)
         and read(_FLAGS, ctypes.c_int32) & (_C_CONTIGUOUS | _ALIGNED | _WRITEABLE) == 0x501
         and ctypes.c_double.from_address(id(1.5) + 16).value == 1.5
+        and _cell_layout_ok()
+    )
+
+
+class _Cell(ctypes.Structure):
+    """An entry's ``self``: the trampoline it calls and the fallback (ctypes keeps the reference)."""
+
+    _fields_ = (("target", ctypes.c_void_p), ("fallback", ctypes.py_object))
+
+
+def _cell_layout_ok() -> bool:
+    """The entry code finds a cell's fields through ``b_ptr`` at offset 16, at these field offsets."""
+    marker = object()
+    cell = _Cell(0x1234, marker)
+    data = ctypes.c_void_p.from_address(id(cell) + _CELL_BUFFER).value
+    return bool(
+        data == ctypes.addressof(cell)
+        and _Cell.target.offset == _CELL_TARGET
+        and _Cell.fallback.offset == _CELL_FALLBACK
+        and ctypes.c_void_p.from_address(data + _CELL_TARGET).value == 0x1234
+        and ctypes.c_void_p.from_address(data + _CELL_FALLBACK).value == id(marker)
     )
 
 
@@ -287,13 +325,16 @@ class _MethodDef(ctypes.Structure):
 
 
 _lock = threading.Lock()
-_keep: list[object] = []  # method defs and names must outlive the function objects that point at them
+#: entry IR -> the linked entry's address (one link per shape, for the life of the process)
+_linked: dict[str, int] = {}
+#: (name, entry IR) -> its method def; defs and their names must outlive the function objects using them
+_methods: dict[tuple[str, str], _MethodDef] = {}
 _new_function = ctypes.pythonapi.PyCFunction_NewEx
 _new_function.restype = ctypes.py_object
 _new_function.argtypes = (ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
 
 
-def _python_symbols(params: Sequence[ParamSpec], trampoline: int) -> SymbolMap:
+def _python_symbols(params: Sequence[ParamSpec]) -> SymbolMap:
     symbols = SymbolMap()
     for name, _ in _API:
         symbols.add(name, ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value or 0)
@@ -301,7 +342,23 @@ def _python_symbols(params: Sequence[ParamSpec], trampoline: int) -> SymbolMap:
         symbols.add(name, id(obj))
     for dtype in _dtypes(params):
         symbols.add(_descr_symbol(dtype), id(np.dtype(dtype.dtype)))
-    return symbols.add("kernel.trampoline", trampoline)
+    return symbols
+
+
+def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None) -> _MethodDef:
+    """The method def of ``name`` over the shared entry of this shape (linked on first use)."""
+    ir = entry_ir(native, ret)
+    with _lock:
+        method = _methods.get((name, ir))
+        if method is not None:
+            return method
+        address = _linked.get(ir)
+        if address is None:
+            unit = permanent_session().load(ir, exports=["entry"], symbols=_python_symbols(native))
+            address = _linked[ir] = unit.address("entry")
+        method = _MethodDef(name.encode(), address, _METH_FASTCALL | _METH_KEYWORDS, None)
+        _methods[(name, ir)] = method
+        return method
 
 
 def make_entry(
@@ -311,13 +368,12 @@ def make_entry(
     trampoline: int,
     fallback: Callable[..., Any],
 ) -> Callable[..., Any]:
-    """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure."""
+    """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure.
+
+    The native code is shared by every entry of the same shape; this entry's own state is its cell.
+    """
     native = [p for p in params if p.kind != "const"]
-    unit = permanent_session().load(
-        entry_ir(native, ret), exports=["entry"], symbols=_python_symbols(native, trampoline)
-    )
-    method = _MethodDef(name.encode(), unit.address("entry"), _METH_FASTCALL | _METH_KEYWORDS, None)
-    with _lock:
-        _keep.append(method)
-    function: Callable[..., Any] = _new_function(ctypes.addressof(method), fallback, None)
+    method = _method(name, native, ret)
+    cell = _Cell(trampoline, fallback)
+    function: Callable[..., Any] = _new_function(ctypes.addressof(method), cell, None)
     return function

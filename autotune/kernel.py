@@ -17,10 +17,11 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dylibs import Unit
+from dylibs import Unit, UnitStateError
 from patcher import Slot
 
 from .arguments import Arguments
+from .config import current
 from .entry import fast_path_supported, make_entry
 from .errors import KernelTypeError, SpaceError, TuningError
 from .events import EventLog
@@ -88,6 +89,8 @@ class Kernel:
         self.arguments = Arguments(func.__name__, self.params, self.ret, self.signature)
         self._lock = threading.RLock()
         self._bindings: dict[Hashable, Binding] = {}
+        self._start_units: dict[str, Unit] = {}  # see _bind: start parameters -> the unit keys share
+        self._folded = False  # a key beyond max_keys was folded onto the default key (logged once)
         self._listeners: list[Callable[[Kernel, Binding], None]] = []
         self.events = EventLog()
         #: ``initial(kernel, key) -> (params, value)``: what a new key starts on (the tuner's stored best and
@@ -122,15 +125,32 @@ class Kernel:
         return self.arguments.call(binding.slot.address, checked)
 
     def _bind(self, key: Hashable, checked: list[Any]) -> Binding:
+        """``key``'s binding, made at its first call: a slot, the key's start variant and a native entry.
+
+        Memory per key is what this decides (a kernel may see thousands of keys): keys that start on the
+        same parameters (the default, or the same stored best) publish one shared unit rather than a link
+        each (see :meth:`_start_unit`), the slot's trampoline comes from a batch (:mod:`patcher.slot`) and
+        the entry shares its code with every entry of the same shape (:mod:`autotune.entry`).
+
+        At most ``max_keys`` (:class:`autotune.config.Config`) keys get a slot of their own. A new key
+        beyond that is *folded*: it gets the default key's binding (``"__default__"``, made then if the
+        kernel has none; it is not counted in the cap) and runs what that slot runs. The first fold is
+        logged once per kernel at WARNING. A folded key is not remembered, so it costs no memory; its
+        calls take the checked Python path.
+        """
         with self._lock:
             existing = self._bindings.get(key)
             if existing is not None:
                 return existing
+            is_default = isinstance(key, str) and key == _NO_KEY
+            own = len(self._bindings) - (_NO_KEY in self._bindings)
+            if not is_default and own >= current().max_keys:
+                return self._fold(key, checked)
             shared = runtime()
             slot = shared.table.slot(f"{self.name}[{key!r}]#{id(self)}", self.signature)
             shared.reclaimed[slot] = lambda unit: self.events.add("reclaim", key, detail=unit.name)
             params, value = self._start_params(key)
-            slot.publish(self.variants.build(shared.session, params), "kernel")
+            self._start_unit(slot, params)
             if params != self.space.default:
                 self.events.add("adopt", key, params=dict(params), value=value, detail="stored best at first call")
 
@@ -148,6 +168,46 @@ class Kernel:
         for listener in listeners:
             listener(self, binding)
         return binding
+
+    def _start_unit(self, slot: Slot, params: dict[str, Value]) -> None:
+        """Publish the variant ``params`` in a new key's slot, sharing the unit earlier keys published.
+
+        A unit counts its holds (one per slot publishing it), and the reclaimer releases a slot's hold
+        only after that slot's grace period and retires the unit when the last hold goes. So sharing is
+        safe, and the entry here is only a hint: a unit already retired (every key that held it has moved
+        on) or refused by ``hold`` (retired meanwhile) is replaced by a fresh build, as is one linked into
+        a sealed generation (new keys then stop pinning a generation the session wants to close).
+        Called with the kernel's lock held.
+        """
+        name = Space.key(params)
+        unit = self._start_units.get(name)
+        if unit is not None and not unit.retired and not unit.generation.sealed:
+            try:
+                slot.publish(unit, "kernel")
+                return
+            except UnitStateError:  # retired since the check: build a fresh one
+                pass
+        for stale in [k for k, u in self._start_units.items() if u.retired]:
+            del self._start_units[stale]
+        unit = self.variants.build(runtime().session, params)
+        slot.publish(unit, "kernel")
+        self._start_units[name] = unit
+
+    def _fold(self, key: Hashable, checked: list[Any]) -> Binding:
+        """The default key's binding, for ``key`` beyond ``max_keys`` (called with the lock held)."""
+        default = self._bindings.get(_NO_KEY) or self._bind(_NO_KEY, checked)
+        if not self._folded:
+            self._folded = True
+            logging.getLogger("autotune").warning(
+                "%s: key %r runs in the default key's slot (variant %s): the kernel already has "
+                "max_keys=%d keys with a slot of their own (autotune.configure(max_keys=...)); every later "
+                "new key is folded the same way (logged once)",
+                self.name,
+                key,
+                Space.key(default.live),
+                current().max_keys,
+            )
+        return default
 
     def _start_params(self, key: Hashable) -> tuple[dict[str, Value], float | None]:
         """The stored best for ``key`` (with its recorded value) when there is a valid one, else the default."""

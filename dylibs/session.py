@@ -114,9 +114,8 @@ class Session:
         names = tuple(exports)
         if not names or any(not isinstance(n, str) or not n for n in names):
             raise LinkError(f"exports must be a non-empty list of names, got {names!r}")
-        symbols = SymbolMap() if symbols is None else symbols.copy()
         code = self._object_code(ir, options or CompileOptions(), compiler or self._compile)
-        return self._link(code, names, symbols)
+        return self._link(code, names, SymbolMap() if symbols is None else symbols)
 
     def _object_code(
         self, ir: str | bytes, options: CompileOptions, compiler: Callable[[str, CompileOptions], bytes]
@@ -161,11 +160,15 @@ class Session:
             raise LinkError(
                 f"unresolved symbol(s) not in the unit's SymbolMap: {', '.join(unresolved)}", tuple(unresolved)
             )
+        # The unit keeps (for migration) only the bindings it imports, not a copy of the whole map: a
+        # variant's map holds libm's ~200 names, which cost about 8 KB per unit.
+        imports = sorted(table.undefined)
+        kept = symbols.subset(imports)
         with self._lock:
             if self._closed:
                 raise DylibError("session is closed")
             sealed = self._seal_if_full()
-            unit = self._current().link(code, exports, symbols, sorted(table.undefined))
+            unit = self._current().link(code, exports, kept, imports)
             self._loaded += 1
         if sealed:
             for listener in list(self._seal_listeners):

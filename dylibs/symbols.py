@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 
 from .errors import LinkError
@@ -90,6 +90,17 @@ class SymbolMap:
     def copy(self) -> SymbolMap:
         """An independent map with the same bindings."""
         return SymbolMap().update(self)
+
+    def subset(self, names: Iterable[str]) -> SymbolMap:
+        """An independent map with only the bindings of ``names`` (each must be bound here), keeping the
+        host globals among them alive."""
+        part = SymbolMap()
+        for name in names:
+            part._symbols[name] = self._symbols[name]
+            owned = self._owned.get(name)
+            if owned is not None:
+                part._owned[name] = owned
+        return part
 
     def items(self) -> Iterator[tuple[str, int]]:
         """(name, address) pairs."""

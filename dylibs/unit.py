@@ -76,12 +76,22 @@ class Unit:
                 raise UnitStateError(f"unit {self.name} is retired and cannot be held")
             self._holds += 1
 
-    def release(self) -> None:
-        """Undo one :meth:`hold`."""
+    def release(self, *, retire: bool = False) -> bool:
+        """Undo one :meth:`hold`; returns True when that was the last hold.
+
+        With ``retire=True`` the last release also retires the unit, atomically: no :meth:`hold` can come
+        between the count reaching zero and the code being freed (a unit shared by several slots is
+        freed exactly once, by whichever lets go last, and a new holder either gets it first or is
+        refused).
+        """
         with self.generation.lock:
             if self._holds == 0:
                 raise UnitStateError(f"unit {self.name} is not held")
             self._holds -= 1
+            last = self._holds == 0
+            if last and retire:
+                self.generation.free(self)
+            return last
 
     def retire(self) -> None:
         """Free the unit's code now. Safe to call twice; refused while the unit is held.

@@ -3,7 +3,9 @@
 Measured: freeing a variant right after a swap while two threads call it segfaults within seconds. A
 grace period per slot flips the epoch and waits for the old epoch to drain, twice: the second flip
 catches a caller that read the epoch just before the first flip but counted itself in just after it.
-Retirement is explicit and happens here, never in the garbage collector.
+Retirement is explicit and happens here, never in the garbage collector. A unit published in several slots
+(a kernel's keys that start on the same variant share one unit) is released once per slot that replaced
+it, each after that slot's own grace period, and retired when its last hold goes.
 """
 
 from __future__ import annotations
@@ -117,9 +119,9 @@ class Reclaimer:
                 state.epoch, state.flips = slot._flip(), 2
                 continue
             for unit in state.batch:
-                unit.release()
-                if unit.holds == 0:
-                    unit.retire()
+                # One hold per publish: a unit shared by several slots is retired by the last of them to
+                # let go, and only then (atomically, so a slot publishing it meanwhile keeps it alive).
+                unit.release(retire=True)
                 if self._on_reclaim is not None:
                     try:
                         self._on_reclaim(slot, unit)

@@ -63,18 +63,28 @@ class PatchTable:
         self.reclaimer.drain(timeout)
 
     def migrate_stale(self) -> int:
-        """Re-link published units that pin sealed generations; returns how many moved."""
+        """Re-link published units that pin sealed generations; returns how many slots moved.
+
+        A unit published in several slots is re-linked once and the copy published in each of them, so
+        sharing survives migration (one link, not one per slot). The copy is retired at once if no slot
+        took it (each had been republished meanwhile; the old unit is already on its way out).
+        """
         stale = {id(u) for u in self.session.stale_units()}
-        moved = 0
+        holders: dict[int, list[tuple[Slot, Unit, str]]] = {}
         for slot in self.slots:
             live, symbol = slot.live, slot.live_symbol
-            if live is None or symbol is None or id(live) not in stale:
-                continue
-            fresh = self.session.migrate(live)
-            if slot._swap(live, fresh, symbol, check=True):
-                moved += 1
-            else:
-                fresh.retire()  # someone published meanwhile; the old unit is already on its way out
+            if live is not None and symbol is not None and id(live) in stale:
+                holders.setdefault(id(live), []).append((slot, live, symbol))
+        moved = 0
+        for group in holders.values():
+            fresh = self.session.migrate(group[0][1])
+            took = 0
+            for slot, live, symbol in group:
+                if slot._swap(live, fresh, symbol, check=True):
+                    took += 1
+            moved += took
+            if not took:
+                fresh.retire()
         return moved
 
     def add_reclaim_listener(self, listener: Callable[[Slot, Unit], None]) -> None:

@@ -15,14 +15,15 @@ with locked atomic increments instead.
 
 Slot memory (64-bit words): line 0 holds 0 function pointer, 1 epoch (0 or 1), 2-3 shared enter counts
 per epoch, 4-5 shared exit counts per epoch. Then RECORDS lines, one per thread: 0 owner thread pointer,
-1-2 enter counts, 3-4 exit counts.
+1-2 enter counts, 3-4 exit counts. Trampolines are generated in batches (:func:`trampoline_ir`, used by
+:mod:`patcher.slot`): trampoline ``i`` of a batch owns the ``WORDS`` words at ``i * WORDS`` of one array.
 """
 
 from __future__ import annotations
 
 from .signature import Signature
 
-__all__ = ["DRAIN_IR", "EPOCH", "FUNCTION", "RECORDS", "WORDS", "enter_words", "trampoline_ir"]
+__all__ = ["DRAIN_IR", "EPOCH", "FUNCTION", "RECORDS", "WORDS", "enter_words", "trampoline_ir", "trampoline_name"]
 
 FUNCTION, EPOCH, SHARED_ENTER, SHARED_EXIT = 0, 1, 2, 4
 RECORDS = 64
@@ -40,26 +41,59 @@ def _zero(ir_type: str) -> str:
     return {"void": "", "double": "0.0", "float": "0.0", "ptr": "null"}.get(ir_type, "0")
 
 
-def trampoline_ir(signature: Signature, *, per_thread: bool) -> str:
-    """IR defining ``@trampoline`` (the counting entry) and ``@stub`` (returns zero until a publish).
+def trampoline_name(index: int) -> str:
+    """The exported name of the ``index``-th trampoline of a batch."""
+    return f"trampoline{index}"
 
-    ``per_thread`` selects the lock-free per-thread records; it is only sound when the reclaimer issues
-    membarrier, so the caller passes False where that syscall is unavailable.
+
+def trampoline_ir(signature: Signature, *, per_thread: bool, count: int = 1) -> str:
+    """IR of a batch: ``@trampoline0`` .. ``@trampoline{count-1}`` (counting entries) and one ``@stub``.
+
+    Trampoline ``i`` uses the slot memory at word ``i * WORDS`` of the external global ``@slots`` (one host
+    array for the batch, bound at link time), so the IR holds no address and the object cache serves it:
+    one text per (signature, per_thread, count). ``@stub`` returns zero; a slot calls it until its first
+    publish. ``per_thread`` selects the lock-free per-thread records; it is only sound when the reclaimer
+    issues membarrier, so the caller passes False where that syscall is unavailable.
     """
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive int, got {count!r}")
+    ret = signature.ret.ir
+    ret_attr = f"{signature.ret.ext} " if signature.ret.ext else ""
+    args = ", ".join(f"{a.ir} {a.ext + ' ' if a.ext else ''}%a{i}" for i, a in enumerate(signature.args))
+    stub_ret = "ret void" if ret == "void" else f"ret {ret} {_zero(ret)}"
+    body = _trampoline_body(signature, per_thread=per_thread)
+    functions = [
+        f"""define {ret_attr}{ret} @{trampoline_name(i)}({args}) nounwind {{
+entry:
+  %slot = getelementptr inbounds i64, ptr @slots, i64 {i * WORDS}
+{body}}}
+"""
+        for i in range(count)
+    ]
+    return f"""@slots = external global [{count * WORDS} x i64]
+
+{chr(10).join(functions)}
+define {ret_attr}{ret} @stub({args}) nounwind {{
+  {stub_ret}
+}}
+"""
+
+
+def _trampoline_body(signature: Signature, *, per_thread: bool) -> str:
+    """The instructions of one trampoline after ``entry:``; ``%slot`` points at its slot memory."""
     ret = signature.ret.ir
     ret_attr = f"{signature.ret.ext} " if signature.ret.ext else ""
     args = ", ".join(f"{a.ir} {a.ext + ' ' if a.ext else ''}%a{i}" for i, a in enumerate(signature.args))
     fn_type = f"{ret} ({', '.join(a.ir for a in signature.args)})"
     result = "" if ret == "void" else "%r = "
     ret_stmt = "ret void" if ret == "void" else f"ret {ret} %r"
-    stub_ret = "ret void" if ret == "void" else f"ret {ret} {_zero(ret)}"
     record_lookup = (
         f"""  %tp = call i64 asm "movq %fs:0, $0", "=r"()
   %hash = mul i64 %tp, -7046029254386353131
   %h = lshr i64 %hash, 58
   %line = add i64 %h, 1
   %base = mul i64 %line, 8
-  %rec = getelementptr inbounds i64, ptr @slot, i64 %base
+  %rec = getelementptr inbounds i64, ptr %slot, i64 %base
   %key = load atomic i64, ptr %rec monotonic, align 8
   %mine = icmp eq i64 %key, %tp
   br i1 %mine, label %private, label %claim
@@ -74,7 +108,7 @@ private:
   %n1 = add i64 %n, 1
   store atomic i64 %n1, ptr %pe monotonic, align 8
   fence syncscope("singlethread") seq_cst
-  %pf = load atomic ptr, ptr @slot acquire, align 8
+  %pf = load atomic ptr, ptr %slot acquire, align 8
   {result.replace("%r", "%pr")}call {ret_attr}{fn_type} %pf({args})
   %xi = add i64 %e, {_EXIT}
   %px = getelementptr inbounds i64, ptr %rec, i64 %xi
@@ -86,27 +120,18 @@ private:
         if per_thread
         else "  br label %shared\n"
     )
-    return f"""@slot = external global [{WORDS} x i64]
-
-define {ret_attr}{ret} @trampoline({args}) nounwind {{
-entry:
-  %ep = getelementptr inbounds i64, ptr @slot, i64 {EPOCH}
+    return f"""  %ep = getelementptr inbounds i64, ptr %slot, i64 {EPOCH}
   %e = load atomic i64, ptr %ep acquire, align 8
 {record_lookup}shared:
   %si = add i64 %e, {SHARED_ENTER}
-  %se = getelementptr inbounds i64, ptr @slot, i64 %si
+  %se = getelementptr inbounds i64, ptr %slot, i64 %si
   %0 = atomicrmw add ptr %se, i64 1 seq_cst, align 8
-  %sf = load atomic ptr, ptr @slot seq_cst, align 8
+  %sf = load atomic ptr, ptr %slot seq_cst, align 8
   {result}call {ret_attr}{fn_type} %sf({args})
   %sxi = add i64 %e, {SHARED_EXIT}
-  %sx = getelementptr inbounds i64, ptr @slot, i64 %sxi
+  %sx = getelementptr inbounds i64, ptr %slot, i64 %sxi
   %1 = atomicrmw add ptr %sx, i64 1 release, align 8
   {ret_stmt}
-}}
-
-define {ret_attr}{ret} @stub({args}) nounwind {{
-  {stub_ret}
-}}
 """
 
 
