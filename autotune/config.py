@@ -56,8 +56,14 @@ class Config:
     trial_timeout: float = 2.0
     trial_timeout_factor: float = 10.0
     #: CPU seconds the worker may spend running the Python function to cross-check the compiled reference
-    #: (kernel language); past it the check is skipped (a loop that wraps integers can take minutes).
+    #: (kernel language; for the expert route the host's thread, on its wall clock); past it the check is
+    #: skipped (a loop that wraps integers can take minutes). A ``tune(timeout=)`` shortens it.
     reference_seconds: float = 5.0
+    #: captured calls kept per key for validation (the first one, which trials are timed on, included).
+    samples: int = 4
+    #: how often (seconds) the live variant of a called key is checked again on a freshly captured call;
+    #: 0 never. A mismatch rolls the key back to the default and revokes the variant.
+    revalidate_seconds: float = 30.0
     #: relative and absolute tolerance when validating a candidate's outputs against the reference.
     rtol: float = 1e-6
     atol: float = 1e-9
@@ -77,6 +83,8 @@ class Config:
             "nice": 0 <= self.nice <= 19,
             "trial_timeout": self.trial_timeout > 0,
             "reference_seconds": self.reference_seconds > 0,
+            "samples": self.samples >= 1,
+            "revalidate_seconds": self.revalidate_seconds >= 0,
             "trial_timeout_factor": self.trial_timeout_factor >= 1,
             "rtol": self.rtol >= 0,
             "atol": self.atol >= 0,

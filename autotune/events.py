@@ -24,7 +24,8 @@ def rss_kb() -> int:
 
 @dataclass(frozen=True)
 class Event:
-    """One thing that happened. ``kind``: trial, fail, swap, adopt, reclaim, done or error.
+    """One thing that happened. ``kind``: trial, fail, swap, adopt, rollback (the live variant failed a check),
+    check (the live variant re-validated on fresh calls), reclaim, done or error.
 
     ``value`` is the variant's time relative to the default variant (lower is faster).
     """

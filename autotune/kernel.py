@@ -14,7 +14,7 @@ import logging
 import numbers
 import threading
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dylibs import Unit, UnitStateError
@@ -39,13 +39,18 @@ _NO_KEY: Hashable = "__default__"
 @dataclass
 class Binding:
     """One slot of a kernel: the key it serves, its native entry, the live parameters and the captured
-    call that tuning runs on (copied into shared memory for the tuning worker)."""
+    calls that tuning runs on (copied into shared memory for the tuning worker): ``sample`` (the first,
+    which trials are timed on), ``captures`` (later ones the worker already has) and ``fresh`` (captured
+    since the tuner last asked, not yet checked)."""
 
     key: Hashable
     slot: Slot
     entry: Callable[..., Any]
     live: dict[str, Value]
     sample: SharedSample | None = None
+    captures: list[SharedSample] = field(default_factory=list)
+    fresh: list[SharedSample] = field(default_factory=list)
+    capture_wanted: bool = False
 
 
 class Tuning(Protocol):
@@ -113,14 +118,16 @@ class Kernel:
                 raise
             except Exception:  # bad arguments (or a bad key): the full check below names the problem
                 known = None
-            if known is not None and known.sample is not None:
+            if known is not None and known.sample is not None and not known.capture_wanted:
                 return known.entry(*args, **kwargs)
         checked = self.arguments.check(self.arguments.bind(args, kwargs))
         key = _NO_KEY if self.key_fn is None else _checked_key(self.name, self.key_fn(*args, **kwargs))
         binding = self._bindings.get(key) or self._bind(key, checked)
         if binding.sample is None and checked:  # bound by address() before any call: capture this one
             binding.sample = SharedSample(checked)
-        if self.key_fn is None and fast_path_supported() and type(self) is Kernel:
+        elif binding.capture_wanted and checked:
+            self._capture(binding, checked)
+        if self.key_fn is None and fast_path_supported() and type(self) is Kernel and not binding.capture_wanted:
             self.__class__ = _fast_class(binding.entry)
         return self.arguments.call(binding.slot.address, checked)
 
@@ -218,6 +225,21 @@ class Kernel:
         except Exception as exc:  # a stale or unreadable record must never break a call
             logging.getLogger("autotune").warning("%s: ignoring stored parameters: %s", self.name, exc)
         return self.space.default, None
+
+    def _capture(self, binding: Binding, checked: list[Any]) -> None:
+        with self._lock:
+            if not binding.capture_wanted:
+                return
+            binding.capture_wanted = False
+            binding.fresh.append(SharedSample(checked))
+
+    def recapture(self, binding: Binding) -> None:
+        """Capture ``binding``'s next call (into ``binding.fresh``) for the tuner to check the live variant
+        on. A kernel on its native fast path goes back to the Python path for that one call."""
+        with self._lock:
+            binding.capture_wanted = True
+            if type(self) is not Kernel:
+                self.__class__ = Kernel
 
     # -- tuning ----------------------------------------------------------------------------------------
     def tune(

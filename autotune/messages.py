@@ -29,26 +29,36 @@ __all__ = [
 @dataclass(frozen=True)
 class Step:
     """Run one trial of search ``search`` (a host-wide id: one study may be searched by several kernels
-    or cache directories). ``spec`` and ``sample`` come along when this worker has not seen the search
-    yet; ``failed`` lists trials an earlier worker died in, as (trial number, reason), to be recorded as
-    FAIL before anything else touches the study; ``elapsed`` is how long the search has run in earlier
-    workers (its time budget carries over)."""
+    or cache directories). ``spec`` and ``samples`` (captured calls, the first one timed) come along when
+    this worker has not seen the search yet; ``failed`` lists trials an earlier worker died in, as (trial
+    number, reason), to be recorded as FAIL before anything else touches the study, and ``revoked`` live
+    variants the host rolled back after the worker died checking them; ``elapsed`` is how long the search
+    has run in earlier workers (its time budget carries over). With ``fresh`` captures the step checks the
+    live variant on them instead of running a trial. ``extents`` is False once the reference crashed on
+    inputs cut to other extents; ``time_left`` is what remains of a caller's ``tune(timeout=)``."""
 
     search: int
     spec: KernelSpec | None = None
-    sample: SampleLayout | None = None
+    samples: tuple[SampleLayout, ...] = ()
     failed: tuple[tuple[int, str], ...] = ()
     elapsed: float = 0.0
+    fresh: tuple[SampleLayout, ...] = ()
+    revoked: tuple[tuple[dict[str, Value], str], ...] = ()
+    extents: bool = True
+    time_left: float | None = None
 
 
 @dataclass(frozen=True)
 class Running:
-    """Candidate code is about to run: ``trial`` (None while preparing) must finish within ``limit``."""
+    """Candidate code is about to run: ``trial`` (None while preparing) must finish within ``limit``.
+    ``phase`` says what runs outside a trial: ``"extents"`` (the reference on inputs cut to other extents),
+    ``"live"`` (the live variant being checked), or ``""``."""
 
     search: int
     trial: int | None
     params: dict[str, Value]
     limit: float
+    phase: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,11 @@ class NeedIR:
 
 @dataclass(frozen=True)
 class NeedPython:
-    """The worker asks for the reference outputs of the Python function on the sample (expert route)."""
+    """The worker asks for the reference outputs of the Python function on the sample (expert route), to
+    be given up after ``budget`` seconds of CPU (the answer is then a string saying so)."""
 
     search: int
+    budget: float = 5.0
 
 
 Notice = Running | NeedIR | NeedPython

@@ -1,44 +1,47 @@
 """``Search``: the tuning of one (kernel, key) — an optuna study driven by ask/tell, one trial per step.
 
 Runs in the tuning worker process (see :mod:`autotune.server`), never in the application. A trial: ask ->
-build the variant (object cache) -> validate its outputs against the reference on private copies of a
-real call -> measure it against the incumbent in interleaved rounds -> tell -> publish only a clear win
+build the variant (object cache) -> validate its outputs against the reference (:mod:`autotune.reference`)
+on guarded copies of every validation input (:mod:`autotune.validation`) -> measure it against the
+incumbent in interleaved rounds -> tell -> publish only a clear win
 (median ratio below ``1 - margin`` and a majority of rounds won): the reply carries the winner's object
 code, which the host links and swaps in. Any failure becomes a FAIL trial with its reason; identical
 parameters are never built or measured twice, across processes too (parameters already in the study
 count as seen, failed ones included). Before candidate code runs, the search says so with a
 :class:`~autotune.messages.Running` notice and a time limit, so a crash or hang is blamed on the trial.
 Values are times relative to the default variant.
+
+The live variant is validated too: when the search opens (a stored best adopted at the first call) and
+on calls the host captures later (:meth:`Search.revalidate`). One that fails is rolled back to the
+default and revoked: recorded as a FAIL trial marked ``revoked``, so it is never adopted again.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dylibs import CompileOptions, Session, Unit
 
+from .cases import Case
 from .errors import TuningError, ValidationError
-from .lang import rebuild_function
 from .measure import Comparison, compare
-from .messages import EventRecord, NeedIR, NeedPython, Notice, Publish, Running, StepReply
+from .messages import EventRecord, NeedIR, Notice, Publish, Running, StepReply
 from .records import BestRecords
+from .reference import Reference
 from .space import Space, Value
 from .spec import KernelSpec
 from .storage import STALE_ERROR, open_study, worker_attrs
-from .workspace import Outputs, Workspace, check_outputs
+from .validation import Validation
+from .workspace import Workspace, check_outputs
 
 __all__ = ["Candidate", "Measure", "Notify", "Search"]
 
 _DUPLICATES_BEFORE_SWEEP = 8
-_PYTHON_REFERENCE_BUDGET_NS = 5e6  # check the default against Python when one native call takes < 5 ms
 
 
 @dataclass
@@ -61,30 +64,6 @@ Notify = Callable[[Notice], Any]
 _EXTRA_CALLS = 32
 
 
-class _OverBudget(Exception):
-    """The Python reference ran past its CPU budget."""
-
-
-@contextmanager
-def _cpu_budget(seconds: float) -> Iterator[None]:
-    """Raise :class:`_OverBudget` in this code once it has used ``seconds`` of CPU (SIGPROF timer). Only the
-    worker's main thread can take signals; elsewhere (the in-process logic tests) the code runs unbounded."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise _OverBudget
-
-    previous = signal.signal(signal.SIGPROF, expire)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
-
-
 class Search:
     """Tunes one binding of one kernel. Not thread-safe: the tuner runs one step at a time per search."""
 
@@ -92,7 +71,7 @@ class Search:
         self,
         number: int,
         spec: KernelSpec,
-        sample: list[Any],
+        samples: list[list[Any]],
         storage: Any,
         session: Session,
         *,
@@ -101,6 +80,8 @@ class Search:
         measure: Measure | None = None,
         records: BestRecords | None = None,
         compiler: Callable[[str, CompileOptions], bytes] | None = None,
+        extents: bool = True,
+        time_left: float | None = None,
     ) -> None:
         self.number = number
         self.spec = spec
@@ -116,7 +97,9 @@ class Search:
         self.reason = ""
         self._storage = storage
         self._session = session
-        self._sample = sample
+        self._samples = samples  # captured calls; the first is the one trials are timed on
+        self._extents = extents  # False once the reference crashed on inputs cut to other extents
+        self.time_left = time_left  # seconds until a caller's tune(timeout=) ends (None: no deadline)
         self._notify = notify
         self._reply = StepReply()
         self._incumbent_ns = 0.0
@@ -134,7 +117,8 @@ class Search:
         self._since_best = 0  # finished trials since the study's best (patience), kept here, not re-read
         self._study: Any = None
         self._workspace: Workspace | None = None
-        self._expected: Outputs | None = None
+        self._validation: Validation | None = None
+        self._reference: Reference | None = None
 
     # -- setup -----------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -156,9 +140,15 @@ class Search:
         if not finished:
             for seed in self._seeds():
                 self._study.enqueue_trial(seed, skip_if_exists=True)
-        self._workspace = Workspace(self.arguments, self._sample, self.spec.facts.globals)
-        self._expected = self._reference_outputs()
+        reference = self._build(self._reference_params())
+        try:
+            self._validation = self._ensure_reference().validation(
+                reference.address, self._samples, extents=self._extents
+            )
+        finally:
+            reference.unit.retire()
         self._incumbent = self._build(dict(self.live))
+        self._check_live()
         self._incumbent_ns = self._per_call(self._incumbent)
         self._incumbent_value = self._value_of_live()
         self._adopt_stored_best()
@@ -194,58 +184,39 @@ class Search:
         return list(unique.values())
 
     def _reference_params(self) -> dict[str, Value]:
-        params = self.space.default
-        if "fastmath" in self.space.names and False in self.space.values("fastmath"):
-            params["fastmath"] = False
-        return params
+        return dict(self._ensure_reference().params)
 
-    def _reference_outputs(self) -> Outputs:
-        """Outputs of the reference variant; cross-checked against the Python function when that is cheap."""
-        workspace = self._require_workspace()
-        reference = self._build(self._reference_params())
-        self._running(None, self.space.default, self.config.trial_timeout * 10)  # preparing: a loose limit
-        try:
-            expected = workspace.run(reference.address)
-            if self.spec.facts.globals:
-                return expected
-            workspace.reset()
-            if workspace.time(reference.address, 1) > _PYTHON_REFERENCE_BUDGET_NS:
-                return expected
-            python = self._python_outputs()
-            if python is None:
-                return expected
-            try:
-                check_outputs(expected, python, rtol=self.config.rtol, atol=self.config.atol)
-            except ValidationError as exc:
-                self._log(
-                    logging.ERROR,
-                    f"{self.name}: the compiled reference disagrees with Python ({exc}); no variant will pass",
-                )
-                self._event("error", detail=f"reference differs from Python: {exc}")
-                return python
-            return expected
-        finally:
-            reference.unit.retire()
+    def _loose_limit(self) -> float:
+        """The time limit while preparing (no incumbent speed is known yet)."""
+        return self.config.trial_timeout * 10
 
-    def _python_outputs(self) -> Outputs | None:
-        """The Python semantics on the sample: rebuilt here for the kernel language, asked of the host for
-        the expert route (its reference is user code, which this process never imports)."""
-        info = self.spec.info
-        if info is None:
-            answer = self._notify(NeedPython(self.number))
-            return Outputs(answer) if isinstance(answer, dict) else None
-        _, consts, _ = self.variants.split(self._reference_params())
-        declared = {p.name for p in self.spec.facts.params if p.kind == "const"}
-        function = rebuild_function(info)
+    def _ensure_workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace(self.arguments, self._samples[0], self.spec.facts.globals)
+        return self._workspace
+
+    def _ensure_reference(self) -> Reference:
+        if self._reference is None:
+            self._reference = Reference(
+                self.number,
+                self.spec,
+                self.variants,
+                self._ensure_workspace(),
+                notify=self._notify,
+                running=lambda params, limit, phase: self._running(None, params, limit, phase),
+                log=self._log,
+                event=self._event,
+                budget=self._python_budget,
+                limit=self._loose_limit(),
+            )
+        return self._reference
+
+    def _python_budget(self) -> float:
+        """CPU seconds the Python reference may take: ``reference_seconds``, less near a tune() deadline."""
         budget = self.config.reference_seconds
-        try:
-            with _cpu_budget(budget):
-                return self._require_workspace().run_python(
-                    function, {k: v for k, v in consts.items() if k in declared}
-                )
-        except _OverBudget:
-            self._log(logging.INFO, f"{self.name}: Python reference check skipped: over its {budget:g} s budget")
-            return None
+        if self.time_left is not None:
+            budget = min(budget, max(self.time_left / 4, 0.01))
+        return budget
 
     def _ir_for(self, params: Any) -> str:
         """The expert route's IR for ``params``, generated by the host."""
@@ -255,6 +226,94 @@ class Search:
         if not isinstance(answer, str):
             raise TuningError(f"the host sent no IR for {Space.key(params)}")
         return answer
+
+    # -- the live variant: checked at start and on fresh inputs, rolled back on a mismatch ---------------
+    def _check_live(self) -> None:
+        """Validate the live variant (a stored best adopted at the first call, say) like a candidate; roll
+        back to the default if it fails."""
+        incumbent = self._require_incumbent()
+        if incumbent.params == self._reference_params():
+            return
+        self._running(None, incumbent.params, self._loose_limit(), phase="live")
+        try:
+            self._check(incumbent)
+        except ValidationError as exc:
+            self._rollback(str(exc))
+
+    def revalidate(self, samples: list[list[Any]]) -> StepReply:
+        """Check the live variant against the reference on freshly captured calls; keep them as cases for
+        later candidates. A mismatch rolls the slot back to the default and revokes the variant."""
+        self._reply = StepReply()
+        try:
+            self._revalidate(samples)
+        except Exception as exc:  # a broken check must not retire the search; say so and go on
+            self._log(logging.ERROR, f"{self.name}: re-validation failed: {type(exc).__name__}: {exc}")
+        reply, self._reply = self._reply, StepReply()
+        reply.done, reply.reason = self.done, self.reason
+        return reply
+
+    def _revalidate(self, samples: list[list[Any]]) -> None:
+        workspace = self._ensure_workspace()
+        reference = self._build(self._reference_params())
+        live_params = self.space.validate(self.live)
+        live = self._incumbent if self._incumbent is not None else self._build(live_params)
+        failure = ""
+        try:
+            self._running(None, live_params, self._loose_limit(), phase="live")
+            for values in samples:
+                case = Case("a freshly captured call", values)
+                expected = workspace.run(reference.address, values)
+                if self._validation is not None:
+                    self._validation.add(case, expected)
+                if failure or live_params == self._reference_params():
+                    continue
+                try:
+                    got = workspace.run(live.address, values)
+                    check_outputs(got, expected, rtol=self.config.rtol, atol=self.config.atol)
+                except ValidationError as exc:
+                    failure = f"on {case.label}: {exc}"
+                except (ArithmeticError, IndexError, ValueError) as exc:
+                    failure = f"on {case.label}: raised {type(exc).__name__}: {exc}"
+        finally:
+            reference.unit.retire()
+            if live is not self._incumbent:
+                live.unit.retire()
+        if live_params != self._reference_params():
+            self._event("check", params=live_params, detail=failure or f"{len(samples)} fresh call(s) agree")
+        if failure:
+            self._rollback(failure)
+
+    def _rollback(self, reason: str) -> None:
+        """The live variant is wrong: publish the default, revoke the variant for good, say so loudly."""
+        bad = self.space.validate(self.live)
+        self._revoke(bad, reason)
+        default = self._build(self.space.default)
+        self._log(
+            logging.WARNING,
+            f"{self.name}: live variant {Space.key(bad)} failed validation ({reason}); rolled back to the default",
+        )
+        self._publish(default, 1.0, kind="rollback", trial=None, detail=f"{Space.key(bad)} failed: {reason}")
+
+    def _revoke(self, params: dict[str, Value], reason: str) -> None:
+        """Record ``params`` as a FAIL trial marked revoked: never adopted, never tried again."""
+        from optuna.trial import TrialState, create_trial
+
+        study = self._study if self._study is not None else open_study(self.name, self._storage, None)
+        study.add_trial(
+            create_trial(
+                state=TrialState.FAIL,
+                params=params,
+                distributions=self.space.distributions(),
+                user_attrs={"error": f"revoked: {reason}"[:2000], "revoked": True},
+            )
+        )
+        self._seen.add(Space.key(params))
+
+    def record_revoked(self, revoked: tuple[tuple[dict[str, Value], str], ...]) -> None:
+        """Revoke variants the host rolled back because the worker died checking them."""
+        for params, reason in revoked:
+            if self._valid(params):
+                self._revoke(self._complete(params), reason)
 
     def _value_of_live(self) -> float:
         """Time of the live variant relative to the default (1.0 when the default is live)."""
@@ -279,10 +338,18 @@ class Search:
             self._best_number = self._study.best_trial.number
         except ValueError:
             return
+        revoked = {
+            Space.key(self._complete(t.params))
+            for t in self._study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            if t.user_attrs.get("revoked") and self._valid(t.params)
+        }
         published = [
             t
             for t in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get("published") and t.value is not None and self._valid(t.params)
+            if t.user_attrs.get("published")
+            and t.value is not None
+            and self._valid(t.params)
+            and Space.key(self._complete(t.params)) not in revoked
         ]
         if not published:
             return
@@ -475,15 +542,13 @@ class Search:
         expected = _EXTRA_CALLS * per_call + 2 * self.config.rounds * 2 * block
         return max(self.config.trial_timeout, self.config.trial_timeout_factor * expected)
 
-    def _running(self, trial: int | None, params: dict[str, Value], limit: float) -> None:
-        self._notify(Running(self.number, trial, dict(params), limit))
+    def _running(self, trial: int | None, params: dict[str, Value], limit: float, phase: str = "") -> None:
+        self._notify(Running(self.number, trial, dict(params), limit, phase))
 
     def _check(self, candidate: Candidate) -> None:
-        workspace = self._require_workspace()
-        if self._expected is None:
+        if self._validation is None:
             raise TuningError("search used before prepare()")
-        got = workspace.run(candidate.address)
-        check_outputs(got, self._expected, rtol=self.config.rtol, atol=self.config.atol)
+        self._validation.check(candidate.address)
 
     def _measure(self, candidate: Candidate, incumbent: Candidate) -> Comparison:
         if self._measure_fn is not None:
@@ -500,7 +565,14 @@ class Search:
         )
 
     def _publish(
-        self, candidate: Candidate, value: float, *, kind: str, trial: int | None, comparison: Comparison | None = None
+        self,
+        candidate: Candidate,
+        value: float,
+        *,
+        kind: str,
+        trial: int | None,
+        comparison: Comparison | None = None,
+        detail: str = "",
     ) -> None:
         """Make ``candidate`` the incumbent and hand its object code to the host, which links and swaps it."""
         self._reply.publish = Publish(dict(candidate.params), value, candidate.unit.object_code)
@@ -512,13 +584,16 @@ class Search:
         if previous is not None:
             previous.unit.retire()
         self.records.save(self.name, candidate.params, value)
-        detail = f"{1 / comparison.ratio:.2f}x faster than the previous variant" if comparison else "stored best"
+        if not detail:
+            detail = f"{1 / comparison.ratio:.2f}x faster than the previous variant" if comparison else "stored best"
         ns = comparison.candidate_ns if comparison else None
         self._event(kind, trial=trial, params=dict(candidate.params), value=value, ns_per_call=ns, detail=detail)
         self._log(logging.INFO, f"{self.name}: {kind} {Space.key(candidate.params)} ({value:.3f} of default)")
 
     def _finish(self, reason: str) -> None:
         self.done, self.reason = True, reason
+        if self._validation is not None:
+            self._validation.close()
         if self._incumbent is not None:
             self._incumbent.unit.retire()
             self._incumbent = None

@@ -46,19 +46,28 @@ class Server:
         search = self._searches.get(step.search)
         opening = StepReply()
         if search is None:
-            if step.spec is None or step.sample is None:
+            if step.spec is None or not step.samples:
                 return StepReply(error=f"search {step.search} is not open in this worker", done=True, reason="error")
             search = self._open(step, opening)
         os.environ["AUTOTUNE_CACHE_DIR"] = search.spec.cache_dir  # where this search's host keeps its files
-        reply = search.step()
+        search.time_left = step.time_left
+        if step.revoked:
+            try:
+                search.record_revoked(step.revoked)
+            except Exception as exc:  # storage down: the host has rolled back already; the record can wait
+                opening.logs.append((logging.ERROR, f"{search.spec.label}: could not revoke a variant: {exc}"))
+        if step.fresh:
+            reply = search.revalidate([open_sample(layout) for layout in step.fresh])
+        else:
+            reply = search.step()
         reply.events[:0] = opening.events
         reply.logs[:0] = opening.logs
         return reply
 
     def _open(self, step: Step, opening: StepReply) -> Search:
-        spec, sample = step.spec, step.sample
-        if spec is None or sample is None:
-            raise ValueError("opening a search needs its spec and sample")
+        spec = step.spec
+        if spec is None or not step.samples:
+            raise ValueError("opening a search needs its spec and samples")
         os.environ["AUTOTUNE_CACHE_DIR"] = spec.cache_dir
         url = storage_url(spec.config)
         try:
@@ -72,7 +81,7 @@ class Server:
         search = Search(
             step.search,
             spec,
-            open_sample(sample),
+            [open_sample(layout) for layout in step.samples],
             storage,
             self._session,
             elapsed=step.elapsed,
@@ -80,6 +89,8 @@ class Server:
             measure=self._measure,
             records=self._records,
             compiler=self._pool.compile if self._pool is not None else None,
+            extents=step.extents,
+            time_left=step.time_left,
         )
         if step.failed:
             try:

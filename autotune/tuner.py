@@ -25,12 +25,14 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .budget import OverBudget, cpu_budget
 from .config import Config, current
 from .errors import TuningError
 from .kernel import Binding, Kernel
 from .messages import EventRecord, NeedIR, NeedPython, Notice, Step, StepReply
 from .records import BestRecords
 from .runtime import runtime
+from .sample import SharedSample
 from .search import Measure
 from .space import Value
 from .spec import kernel_spec
@@ -75,6 +77,11 @@ class _Search:
     failed: list[tuple[int, str]] = field(default_factory=list)
     number: int = field(default_factory=lambda: next(_numbers))  # how the worker knows this search
     started: float | None = None  # monotonic time of its first step
+    extents: bool = True  # False once the reference crashed the worker on inputs cut to other extents
+    revoked: list[tuple[dict[str, Value], str]] = field(default_factory=list)  # rolled back, to record
+    checked: float = 0.0  # monotonic time the live variant was last sent to be checked on a fresh call
+    calls_at_check: int = 0
+    deadline: float | None = None  # a caller's tune(timeout=) ends then
 
 
 class _Channel(Protocol):
@@ -123,6 +130,7 @@ class Tuner:
         self._stopping = False
         self._stopped = False  # stop() was called: new kernels do not restart the thread
         self._warned: set[tuple[str, str]] = set()
+        self._scanned = 0.0  # when _request_captures last looked
 
     @property
     def config(self) -> Config:
@@ -175,11 +183,12 @@ class Tuner:
 
     def _loop(self) -> None:
         while True:
+            self._request_captures()  # outside the condition: it takes kernel locks, which come first
             with self._cond:
-                search = self._next()
-                while search is None and not self._stopping:
+                search = None if self._stopping else self._next()
+                if search is None and not self._stopping:
                     self._cond.wait(0.5)
-                    search = self._next()
+                    continue
                 if self._stopping or search is None:
                     return
                 search_key = (id(search.kernel), search.binding.key)
@@ -202,33 +211,76 @@ class Tuner:
         as often as another is never starved until the other finishes. Searches being stepped elsewhere or
         without a captured call wait.
         """
-        active = [s for k, s in self._searches.items() if not s.done and k not in self._stepping and s.binding.sample]
+        idle = [(k, s) for k, s in self._searches.items() if k not in self._stepping]
+        checks = [s for _, s in idle if s.binding.fresh and s.binding.sample]
+        if checks:  # checking what is live comes before finding something faster
+            return checks[0]
+        active = [s for _, s in idle if not s.done and s.binding.sample]
         return max(active, key=lambda s: s.binding.slot.calls / (s.trials_run + 1), default=None)
+
+    def _request_captures(self) -> None:
+        """Ask each key whose live variant is not the default, and that was called since, for a fresh
+        call to check the variant on, every ``revalidate_seconds`` (looking at most once a second, and only
+        at tuned keys: an idle application costs nothing here)."""
+        period = self.config.revalidate_seconds
+        now = time.monotonic()
+        if not period or now - self._scanned < 1.0:
+            return
+        self._scanned = now
+        with self._cond:
+            searches = list(self._searches.values())
+        for search in searches:
+            binding = search.binding
+            if binding.capture_wanted or binding.fresh or binding.sample is None or now - search.checked < period:
+                continue
+            if binding.live == search.kernel.space.default:
+                continue
+            calls = binding.slot.calls
+            if calls != search.calls_at_check:
+                search.checked, search.calls_at_check = now, calls
+                search.kernel.recapture(binding)
 
     # -- one step --------------------------------------------------------------------------------------
     def _step(self, search: _Search) -> bool:
         """Ask the worker for one trial of ``search`` and apply the reply; False once the search is done."""
-        if search.done:
+        binding = search.binding
+        fresh = list(binding.fresh)
+        if search.done and not fresh:
             return False
-        sample = search.binding.sample
+        sample = binding.sample
         if sample is None:
             raise TuningError(f"{search.kernel.name}: no captured call to tune on")
         with self._step_lock, contextlib.ExitStack() as shared:
             generation = self._worker.start()
-            step = Step(search.number)
-            if search.generation != generation:  # a new worker: send the kernel, the sample, what happened
+            left = None if search.deadline is None else max(search.deadline - time.monotonic(), 0.0)
+            options: dict[str, Any] = {"revoked": tuple(search.revoked), "extents": search.extents, "time_left": left}
+            if fresh:
+                options["fresh"] = tuple(shared.enter_context(f.shared()) for f in fresh)
+            if search.generation != generation:  # a new worker: send the kernel, the samples, what happened
                 search.started = time.monotonic() if search.started is None else search.started
-                spec = kernel_spec(search.kernel, search.binding, search.study, self.config)
-                layout = shared.enter_context(sample.shared())
-                step = Step(search.number, spec, layout, tuple(search.failed), time.monotonic() - search.started)
+                options["spec"] = kernel_spec(search.kernel, binding, search.study, self.config)
+                options["samples"] = tuple(shared.enter_context(x.shared()) for x in [sample, *binding.captures])
+                options["failed"] = tuple(search.failed)
+                options["elapsed"] = time.monotonic() - search.started
             try:
-                reply = self._worker.request(step, lambda notice: self._answer(search, notice))
+                reply = self._worker.request(Step(search.number, **options), lambda n: self._answer(search, n))
             except WorkerDied as death:
                 self._died(search, death)
                 return not search.done
-            search.generation, search.failed = generation, []
+            finally:
+                self._keep(binding, fresh)
+            search.generation, search.failed, search.revoked = generation, [], []
         self._apply(search, reply)
         return not search.done
+
+    def _keep(self, binding: Binding, fresh: list[SharedSample]) -> None:
+        """Fresh captures the worker has seen become validation samples; the oldest beyond the cap go."""
+        if not fresh:
+            return
+        binding.fresh[: len(fresh)] = []
+        binding.captures.extend(fresh)
+        while len(binding.captures) > self.config.samples - 1:
+            binding.captures.pop(0).close()
 
     def _answer(self, search: _Search, notice: Notice) -> Any:
         """What only the host can tell the worker: the expert route's IR, the Python reference outputs."""
@@ -237,7 +289,11 @@ class Tuner:
             if isinstance(notice, NeedIR):
                 return kernel.variants.lower(notice.params).ir
             if isinstance(notice, NeedPython) and search.binding.sample is not None:
-                return python_outputs(kernel.arguments, kernel.py_func, search.binding.sample.values(), {})
+                values = search.binding.sample.values()
+                with cpu_budget(notice.budget, trace=True):
+                    return python_outputs(kernel.arguments, kernel.py_func, values, {})
+        except OverBudget:
+            return "the Python reference ran over its CPU budget"
         except Exception as exc:  # user code (the generator, the reference): its failure fails the trial
             return TuningError(f"{type(exc).__name__}: {exc}")
         return None
@@ -245,6 +301,14 @@ class Tuner:
     def _died(self, search: _Search, death: WorkerDied) -> None:
         """The worker died in ``search``'s step: fail the trial it was running, or count a failed start."""
         kernel, key, running = search.kernel, search.binding.key, death.running
+        mine = running is not None and running.search == search.number
+        if mine and running is not None and running.trial is None and running.phase == "extents":
+            search.extents = False  # the kernel itself crashes on smaller inputs: validate on captured ones
+            _log.info("%s: the reference crashed on inputs cut to other extents (%s)", search.study, death.reason)
+            return
+        if mine and running is not None and running.trial is None and running.phase == "live":
+            self._roll_back(search, running.params, f"crashed the tuning worker while checked: {death.reason}")
+            return
         if running is not None and running.trial is not None and running.search == search.number:
             search.failed.append((running.trial, death.reason))
             search.trials_run += 1
@@ -256,6 +320,21 @@ class Tuner:
         _log.error("%s: the tuning worker died while preparing the search: %s", search.study, death.reason)
         if search.deaths >= _PREPARE_DEATHS:
             search.done, search.reason = True, f"error: the tuning worker died {search.deaths} times ({death.reason})"
+
+    def _roll_back(self, search: _Search, params: dict[str, Value], reason: str) -> None:
+        """The live variant killed the worker while it was checked: publish the default here, and have the
+        next worker revoke the variant in the study."""
+        kernel, binding = search.kernel, search.binding
+        default = kernel.space.default
+        try:
+            kernel.publish(binding, kernel.variants.build(runtime().session, default), default)
+        except Exception as exc:
+            _log.error("%s: could not roll back to the default: %s", search.study, exc)
+            return
+        self._records.save(search.study, default, 1.0)
+        search.revoked.append((dict(params), reason))
+        kernel.events.add("rollback", binding.key, params=default, value=1.0, detail=f"{params} {reason}")
+        _log.warning("%s: live variant %s %s; rolled back to the default", search.study, params, reason)
 
     def _apply(self, search: _Search, reply: StepReply) -> None:
         kernel, binding = search.kernel, search.binding
@@ -344,6 +423,7 @@ class Tuner:
                 while search_key in self._stepping:
                     self._cond.wait(0.1)
                 self._stepping.add(search_key)
+                search.deadline = deadline
             try:
                 ran = 0
                 while (n_trials is None or ran < n_trials) and (deadline is None or time.monotonic() < deadline):
@@ -355,6 +435,7 @@ class Tuner:
                         _progress(kernel, binding, search, ran, n_trials)
             finally:
                 with self._cond:
+                    search.deadline = None
                     self._stepping.discard(search_key)
                     self._cond.notify_all()
                 if progress:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .arguments import Arguments
 from .errors import ValidationError
+from .guard import GuardedCopies
 from .lang import GlobalRef
 from .measure import Timer, native_types, pack_arguments
 from .sample import placed_copy
@@ -65,18 +66,30 @@ class Workspace:
         for name, scratch in self._global_scratch.items():
             np.copyto(scratch, self._globals[name])
 
-    def run(self, address: int) -> Outputs:
-        """Run the function at ``address`` once on fresh copies; collect its outputs."""
-        self.reset()
-        fresh = [placed_copy(v) for v in self._pristine]
-        values = self._outputs(self.arguments.call(address, fresh), fresh)
-        for name, scratch in self._global_scratch.items():
-            values[name] = scratch.copy()
-        return Outputs(values)
+    def run(self, address: int, values: Sequence[Any] | None = None) -> Outputs:
+        """Run the function at ``address`` once on guarded copies of ``values`` (default: the captured
+        call); collect its outputs (see :meth:`run_on`)."""
+        with GuardedCopies(self.arguments.params, self._pristine if values is None else values) as copies:
+            return self.run_on(address, copies)
 
-    def run_python(self, func: Any, consts: dict[str, Any]) -> Outputs:
-        """Run the undecorated Python function on fresh copies (only for kernels without host globals)."""
-        return Outputs(python_outputs(self.arguments, func, self._pristine, consts))
+    def run_on(self, address: int, copies: GuardedCopies) -> Outputs:
+        """Run the function at ``address`` on ``copies`` (refilled) with the scratch globals restored. Raises
+        :class:`ValidationError` when the run wrote outside an array or into one that is not an output."""
+        for name, scratch in self._global_scratch.items():
+            np.copyto(scratch, self._globals[name])
+        copies.refill()
+        result = self.arguments.call(address, copies.values)
+        copies.check()
+        written = self._outputs(result, copies.values)
+        outputs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in written.items()}
+        for name, scratch in self._global_scratch.items():
+            outputs[name] = scratch.copy()
+        return Outputs(outputs)
+
+    def run_python(self, func: Any, consts: dict[str, Any], values: Sequence[Any] | None = None) -> Outputs:
+        """Run the undecorated Python function on fresh copies of ``values`` (default: the captured call;
+        only for kernels without host globals)."""
+        return Outputs(python_outputs(self.arguments, func, self._pristine if values is None else values, consts))
 
     def _outputs(self, result: Any, arguments: Sequence[Any]) -> dict[str, Any]:
         return _written(self.arguments, result, arguments)

@@ -9,7 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
-from autotune import i64
+import numpy as np
+
+from autotune import f64, i64
 
 from .procs import run_json
 
@@ -128,4 +130,50 @@ def test_a_slow_python_reference_is_skipped_within_its_budget(private_cache: Pat
     finally:
         autotune.configure(reference_seconds=5.0)
     assert took < 30 and lcg.live is not None
+    assert "Python reference check skipped" in caplog.text  # type: ignore[attr-defined]
+
+
+def test_tune_timeout_bounds_the_python_reference_check(private_cache: Path) -> None:
+    """tune(timeout=2) with the default 5 s reference budget: the check shortens to fit the timeout."""
+    import time
+
+    import autotune
+
+    @autotune.tunable(unroll=[1, 2, 4])
+    def lcg2(n: i64) -> i64:
+        x = 1
+        for _ in range(n):
+            x = x * 6364136223846793005 + 1442695040888963407
+        return x
+
+    assert lcg2(200_000) != 0
+    started = time.monotonic()
+    lcg2.tune(timeout=2.0, progress=False)
+    assert time.monotonic() - started < 6  # was ~5 s of Python before the first trial could even start
+
+
+def test_an_expert_route_reference_that_never_returns_is_given_up(private_cache: Path, caplog: object) -> None:
+    """The expert route's Python reference runs in the host's tuner thread: a budget stops it there too."""
+    import logging
+    import time
+
+    import autotune
+
+    from .fault_kernels import faulty_ir
+
+    def endless_reference(a: f64, x: f64["n"], y: f64["n"]) -> None:
+        while True:
+            pass
+
+    kernel = autotune.tunable_ir(reference=endless_reference, writes=["y"], MODE=[0, 4])(faulty_ir)
+    autotune.configure(reference_seconds=0.5)
+    try:
+        kernel(2.0, np.ones(100), np.ones(100))
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="autotune"):  # type: ignore[attr-defined]
+            kernel.tune(n_trials=1, progress=False)
+        took = time.monotonic() - started
+    finally:
+        autotune.configure(reference_seconds=5.0)
+    assert took < 20
     assert "Python reference check skipped" in caplog.text  # type: ignore[attr-defined]

@@ -8,15 +8,19 @@ COUNTS = Global(i64, shape=(4,))
 
 
 def slow_default_sum(x: f64[:], REPEAT: Const) -> f64:
-    """Mean-of-repeats of sum(x): the default REPEAT=8 does 8x the work for (nearly) the same result.
+    """sum(x), computed REPEAT times: the default REPEAT=8 does 8x the work for exactly the same result.
 
-    The repeats accumulate into one strict floating-point sum, so LLVM cannot delete them.
+    Each repeat feeds the next through ``t * 0.0``, which strict floating point cannot fold (``t`` might be
+    NaN or infinite), so LLVM cannot delete the repeats; the result is the last repeat's sum, bit for bit
+    the same for every REPEAT (validation's cancelling inputs allow no more than that).
     """
-    s = 0.0
+    t = 0.0
     for _ in range(REPEAT):
+        s = 0.0
         for i in range(len(x)):
             s += x[i]
-    return s / REPEAT
+        t = t * 0.0 + s
+    return t
 
 
 def strided_sum(x: f64[:], STEP: Const) -> f64:
