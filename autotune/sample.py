@@ -79,6 +79,20 @@ class SharedSample:
         finally:
             os.close(fd)
 
+    def same_as(self, other: SharedSample) -> bool:
+        """Whether ``other`` holds the same call, byte for byte (a repeated call adds nothing to validate)."""
+        if self._memory is None or other._memory is None or len(self.entries) != len(other.entries):
+            return False
+        with memoryview(self._memory) as mine, memoryview(other._memory) as theirs:
+            for a, b in zip(self.entries, other.entries, strict=True):
+                if a[0] != b[0] or (a[0] == "value" and a[1] != b[1]) or (a[0] == "array" and a[2:4] != b[2:4]):
+                    return False
+                if a[0] == "array":  # same dtype and shape; the page offset may differ
+                    size = int(np.prod(a[3], dtype=np.int64)) * np.dtype(a[2]).itemsize
+                    if mine[a[1] : a[1] + size] != theirs[b[1] : b[1] + size]:
+                        return False
+        return True
+
     def close(self) -> None:
         """Release the memory."""
         memory, self._memory = self._memory, None

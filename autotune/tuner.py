@@ -79,7 +79,7 @@ class _Search:
     started: float | None = None  # monotonic time of its first step
     extents: bool = True  # False once the reference crashed the worker on inputs cut to other extents
     revoked: list[tuple[dict[str, Value], str]] = field(default_factory=list)  # rolled back, to record
-    checked: float = 0.0  # monotonic time the live variant was last sent to be checked on a fresh call
+    checked: float = field(default_factory=time.monotonic)  # when a fresh call was last asked for
     calls_at_check: int = 0
     deadline: float | None = None  # a caller's tune(timeout=) ends then
 
@@ -219,32 +219,35 @@ class Tuner:
         return max(active, key=lambda s: s.binding.slot.calls / (s.trials_run + 1), default=None)
 
     def _request_captures(self) -> None:
-        """Ask each key whose live variant is not the default, and that was called since, for a fresh
-        call to check the variant on, every ``revalidate_seconds`` (looking at most once a second, and only
-        at tuned keys: an idle application costs nothing here)."""
+        """Ask one key a second for a fresh call to validate on: a key still being tuned (its candidates
+        then meet more than the first call) or one whose live variant is not the default (which is then
+        checked again). Each key is looked at once per ``revalidate_seconds`` at most, and only if it was
+        called since: an idle application costs a comparison per key per period."""
         period = self.config.revalidate_seconds
         now = time.monotonic()
         if not period or now - self._scanned < 1.0:
             return
         self._scanned = now
         with self._cond:
-            searches = list(self._searches.values())
-        for search in searches:
+            due = [s for s in self._searches.values() if now - s.checked >= period and s.binding.sample is not None]
+        for search in sorted(due, key=lambda s: s.checked):
             binding = search.binding
-            if binding.capture_wanted or binding.fresh or binding.sample is None or now - search.checked < period:
+            search.checked = now
+            if binding.capture_wanted or binding.fresh:
                 continue
-            if binding.live == search.kernel.space.default:
+            if search.done and binding.live == search.kernel.space.default:
                 continue
             calls = binding.slot.calls
             if calls != search.calls_at_check:
-                search.checked, search.calls_at_check = now, calls
+                search.calls_at_check = calls
                 search.kernel.recapture(binding)
+                return
 
     # -- one step --------------------------------------------------------------------------------------
     def _step(self, search: _Search) -> bool:
         """Ask the worker for one trial of ``search`` and apply the reply; False once the search is done."""
         binding = search.binding
-        fresh = list(binding.fresh)
+        fresh = self._distinct(binding)
         if search.done and not fresh:
             return False
         sample = binding.sample
@@ -273,11 +276,25 @@ class Tuner:
         self._apply(search, reply)
         return not search.done
 
+    def _distinct(self, binding: Binding) -> list[SharedSample]:
+        """``binding``'s fresh captures, less those that repeat a call it already holds (closed here)."""
+        kept: list[SharedSample] = []
+        for capture in list(binding.fresh):
+            held = [binding.sample, *binding.captures, *kept]
+            if any(h is not None and h.same_as(capture) for h in held):
+                binding.fresh.remove(capture)
+                capture.close()
+            else:
+                kept.append(capture)
+        return kept
+
     def _keep(self, binding: Binding, fresh: list[SharedSample]) -> None:
         """Fresh captures the worker has seen become validation samples; the oldest beyond the cap go."""
         if not fresh:
             return
-        binding.fresh[: len(fresh)] = []
+        for capture in fresh:
+            if capture in binding.fresh:
+                binding.fresh.remove(capture)
         binding.captures.extend(fresh)
         while len(binding.captures) > self.config.samples - 1:
             binding.captures.pop(0).close()

@@ -177,3 +177,37 @@ def test_an_expert_route_reference_that_never_returns_is_given_up(private_cache:
         autotune.configure(reference_seconds=5.0)
     assert took < 20
     assert "Python reference check skipped" in caplog.text  # type: ignore[attr-defined]
+
+
+def test_fresh_calls_become_validation_inputs_and_repeats_are_dropped(private_cache: Path) -> None:
+    """While a key is tuned, a call is captured every revalidate_seconds: a repeat of a call already held
+    is dropped, a new one is kept (and its inputs checked in the worker)."""
+    import time
+
+    import autotune
+
+    @autotune.tunable(vectorize=[1, 2, 4, 8], interleave=[1, 2, 4], unroll=[1, 2, 4])
+    def twice_plus_one(x: f64["n"], y: f64["n"]) -> None:
+        for i in range(x.shape[0]):
+            y[i] = 2.0 * x[i] + 1.0
+
+    autotune.configure(revalidate_seconds=0.5, max_trials=1000, patience=1000)
+    rng = np.random.default_rng(0)
+    x, y = rng.random(1000), np.zeros(1000)
+    try:
+        twice_plus_one(x, np.zeros(1000))
+        autotune.tuner.start()
+        binding = twice_plus_one.bindings[0]
+        end = time.monotonic() + 4
+        while time.monotonic() < end:
+            twice_plus_one(x, np.zeros(1000))  # the same call again and again
+            time.sleep(0.001)
+        assert binding.captures == []
+        end = time.monotonic() + 6
+        while time.monotonic() < end and not binding.captures:
+            twice_plus_one(rng.random(1000), y)
+            time.sleep(0.001)
+        assert len(binding.captures) >= 1
+    finally:
+        autotune.tuner.stop()
+        autotune.configure(revalidate_seconds=30.0, max_trials=200, patience=40)
