@@ -18,6 +18,8 @@ ALL = [
     "first_call",
     "throughput",
     "host_memory",
+    "keys_memory",
+    "validation_cost",
 ]
 
 

@@ -1,7 +1,7 @@
 """Memory per live key of a keyed kernel, and the CPU an idle application with many live variants uses.
 
 Why: a kernel with ``key=`` gets a slot, a native entry and a start variant per key, and applications key
-on shapes, so thousands of keys are plausible. Target (issue 9): at most 64 KB per live key beyond its
+on shapes, so thousands of keys are plausible. Target: at most 64 KB per live key beyond its
 variant's code, and an idle application with 1,000 live variants using under 0.1 s of CPU in 5 s.
 
 Each measurement is a fresh child process (so RSS and CPU are the child's own) running, with the tuner
