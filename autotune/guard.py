@@ -1,12 +1,15 @@
 """``GuardedCopies``: copies of a call's arrays that candidate code cannot overrun or scribble on unseen.
 
-Validation runs every candidate on these copies. Each array gets its own mapping: an inaccessible guard
-page on either side, the data placed 64-byte aligned as close to the end guard as alignment allows, and
-canary bytes filling the rest of its pages. A store of 64 bytes or more past either end faults at once
-(the tuning worker dies with SIGSEGV and the trial fails with that reason); a smaller one changes a canary,
-which :meth:`GuardedCopies.check` finds after the run. Arrays the kernel may not write (not in ``writes=``,
-or never stored to in the kernel language's code) are mapped read-only, so writing one faults too, and
-are compared with their originals after the run as well.
+Validation runs every candidate on these copies. Each array gets its own mapping: inaccessible guard
+pages on either side (64 KiB before, 1 MiB after: address space only, no memory), the data placed 64-byte
+aligned as close to the end guard as alignment allows, and canary bytes filling the rest of its pages.
+A store of 64 bytes or more past the end faults at once (the tuning worker dies with SIGSEGV and the
+trial fails with that reason); a smaller one, or one just before the start, changes a canary, which
+:meth:`GuardedCopies.check` finds after the run. Reads past the end fault too, so a reference run on an
+input cut to a smaller extent that it indexes past (an index argument that was not cut with it) crashes
+instead of reading whatever memory follows. Arrays the kernel may not write (not in ``writes=``, or
+never stored to in the kernel language's code) are mapped read-only, so writing one faults too, and are
+compared with their originals after the run as well.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .lang import ParamSpec
 __all__ = ["GuardedCopies"]
 
 _PAGE = mmap.PAGESIZE
+_GUARD_BEFORE, _GUARD_AFTER = 64 * 1024, 1024 * 1024
 _ALIGN = 64
 _CANARY = 0xA5
 _PROT_NONE = 0  # not in the mmap module
@@ -41,13 +45,13 @@ class _Mapping:
     def __init__(self, source: np.ndarray[Any, Any], writable: bool) -> None:
         nbytes = source.nbytes
         data_pages = max(1, -(-(nbytes + _ALIGN) // _PAGE))
-        self.size = (data_pages + 2) * _PAGE
+        self.size = _GUARD_BEFORE + data_pages * _PAGE + _GUARD_AFTER
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
         address = _libc.mmap(None, self.size, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
         if address in (None, _MAP_FAILED):
             raise MemoryError(f"mmap of {self.size} bytes for a guarded copy failed (errno {ctypes.get_errno()})")
         self.address = int(address)
-        data = self.address + _PAGE
+        data = self.address + _GUARD_BEFORE
         end = data + data_pages * _PAGE
         self.start = (end - nbytes) // _ALIGN * _ALIGN
         self.region = (ctypes.c_ubyte * (data_pages * _PAGE)).from_address(data)
@@ -59,8 +63,8 @@ class _Mapping:
         flat = np.frombuffer(memoryview(buffer), dtype=source.dtype, count=source.size)
         self.array = flat.reshape(source.shape)
         self.array[...] = source
-        self._protect(self.address, _PAGE, _PROT_NONE)
-        self._protect(end, _PAGE, _PROT_NONE)
+        self._protect(self.address, _GUARD_BEFORE, _PROT_NONE)
+        self._protect(end, _GUARD_AFTER, _PROT_NONE)
         if not writable:
             self._protect(data, data_pages * _PAGE, mmap.PROT_READ)
             self.array.flags.writeable = False

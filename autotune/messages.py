@@ -51,8 +51,9 @@ class Step:
 @dataclass(frozen=True)
 class Running:
     """Candidate code is about to run: ``trial`` (None while preparing) must finish within ``limit``.
-    ``phase`` says what runs outside a trial: ``"extents"`` (the reference on inputs cut to other extents),
-    ``"live"`` (the live variant being checked), or ``""``."""
+    ``phase`` says what runs outside a trial: ``"reference"`` (the reference variant on the captured call),
+    ``"extents"`` (the reference on inputs cut to other extents), ``"live"`` (the live variant being
+    checked), or ``""``."""
 
     search: int
     trial: int | None

@@ -323,6 +323,18 @@ class Tuner:
             search.extents = False  # the kernel itself crashes on smaller inputs: validate on captured ones
             _log.info("%s: the reference crashed on inputs cut to other extents (%s)", search.study, death.reason)
             return
+        if mine and running is not None and running.trial is None and running.phase == "reference":
+            # Deterministic: the kernel's own default crashes on the call it was captured from. For the
+            # expert route, most likely the IR writes an array not in writes= (those are read-only here).
+            search.done, search.reason = True, f"error: the reference variant crashed: {death.reason}"
+            kernel.events.add("error", key, detail=search.reason)
+            _log.error(
+                "%s: the reference variant (default parameters) crashed on the captured call (%s); not tuning "
+                "this key. Does it write an array that is not an output (writes=)?",
+                search.study,
+                death.reason,
+            )
+            return
         if mine and running is not None and running.trial is None and running.phase == "live":
             self._roll_back(search, running.params, f"crashed the tuning worker while checked: {death.reason}")
             return

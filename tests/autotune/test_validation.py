@@ -62,3 +62,20 @@ def test_a_stored_best_adopted_at_start_is_checked_and_rolled_back(private_cache
     kinds = [e[0] for e in restart["events"]]  # type: ignore[union-attr]
     assert kinds[:2] == ["adopt", "rollback"], restart["events"]
     assert restart["live"] == {"MODE": 0} and restart["wrong_after"] == 0
+
+
+def test_a_default_that_writes_an_input_not_in_writes_ends_its_search_once(private_cache: Path) -> None:
+    """Inputs are read-only in the worker: a default variant that writes one crashes there, every time,
+    so the search ends at the first crash with a reason that says so (not after three worker deaths)."""
+    import numpy as np
+
+    import autotune
+
+    from .wrong_kernels import saxpy_reference, wrong_ir
+
+    kernel = autotune.tunable_ir(reference=saxpy_reference, writes=["y"], MODE=[4, 0], name="writes_x")(wrong_ir)
+    kernel(2.0, np.ones(100), np.ones(100))
+    kernel.tune(progress=False)
+    (status,) = [s for s in autotune.tuner.status() if s.kernel == kernel.name]
+    assert status.done and "reference variant crashed: signal SIGSEGV" in status.reason, status
+    assert [e.kind for e in kernel.events.events()].count("error") == 1
