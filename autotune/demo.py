@@ -47,7 +47,7 @@ def _compact(params: dict[str, Any], space_default: dict[str, Any]) -> str:
 
 
 def _speedup(kernel: Kernel) -> float:
-    values = [e.value for e in kernel.events.events() if e.kind in ("swap", "adopt") and e.value]
+    values = [e.value for e in kernel.events.events() if e.kind in ("swap", "adopt", "rollback") and e.value]
     return 1.0 / values[-1] if values else 1.0
 
 

@@ -494,7 +494,8 @@ def _progress(kernel: Kernel, binding: Binding, search: _Search, ran: int, total
     width = 30
     done = width if not total else min(width, width * ran // total)
     bar = "#" * done + "." * (width - done)
-    best = min((e.value for e in kernel.events.events() if e.kind in ("swap", "adopt") and e.value), default=1.0)
+    live = [e.value for e in kernel.events.events() if e.kind in ("swap", "adopt", "rollback") and e.value]
+    best = live[-1] if live else 1.0
     print(
         f"\rtuning {kernel.info.name}[{binding.key!r}] [{bar}] {ran}/{total or '?'} trials, "
         f"live {1 / best:.2f}x default{' (' + search.reason + ')' if search.done else ''}   ",
