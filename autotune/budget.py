@@ -1,10 +1,11 @@
 """``cpu_budget``: stop Python code that runs past a budget of CPU seconds (the reference checks).
 
 The Python function of a kernel is run to cross-check the compiled reference, and it can take minutes (an
-LCG whose Python integers grow without bound). On a process's main thread a ``SIGPROF`` timer interrupts
-it, at no cost until it fires; elsewhere (the host's tuner thread runs the expert route's reference) a
-trace function checks the thread's CPU time every few thousand lines, which slows the function but is
-the only way to stop pure-Python code in another thread.
+LCG whose Python integers grow without bound). In the tuning worker's main thread a ``SIGPROF`` timer
+interrupts it, at no cost until it fires. In the application (the expert route's reference runs in the
+tuner's thread, or in the thread that called ``tune()``) a trace function checks the thread's CPU time
+every few thousand events instead: it slows the function, but it stops pure-Python code on any thread
+and leaves the application's signal handlers alone.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ class OverBudget(Exception):
 
 @contextmanager
 def cpu_budget(seconds: float, *, trace: bool = False) -> Iterator[None]:
-    """Raise :class:`OverBudget` in the block once it has used ``seconds`` of CPU. Off the main thread
-    only with ``trace=True`` (else the block runs unbounded)."""
-    if threading.current_thread() is threading.main_thread():
-        with _timer(seconds):
-            yield
-    elif trace:
+    """Raise :class:`OverBudget` in the block once it has used ``seconds`` of CPU: with ``trace=True``
+    through a trace function on any thread (an application's threads: its signal handlers are not ours to
+    replace); otherwise through a SIGPROF timer on the main thread (the tuning worker), and not at all on
+    other threads."""
+    if trace:
         with _traced(seconds):
+            yield
+    elif threading.current_thread() is threading.main_thread():
+        with _timer(seconds):
             yield
     else:
         yield
