@@ -51,6 +51,9 @@ class Binding:
     captures: list[SharedSample] = field(default_factory=list)
     fresh: list[SharedSample] = field(default_factory=list)
     capture_wanted: bool = False
+    #: the kernel class whose ``__call__`` is this binding's entry (made once: a recapture leaves it and
+    #: the next call returns to it)
+    fast_class: type[Kernel] | None = None
 
 
 class Tuning(Protocol):
@@ -128,7 +131,9 @@ class Kernel:
         elif binding.capture_wanted and checked:
             self._capture(binding, checked)
         if self.key_fn is None and fast_path_supported() and type(self) is Kernel and not binding.capture_wanted:
-            self.__class__ = _fast_class(binding.entry)
+            if binding.fast_class is None:
+                binding.fast_class = _fast_class(binding.entry)
+            self.__class__ = binding.fast_class
         return self.arguments.call(binding.slot.address, checked)
 
     def _bind(self, key: Hashable, checked: list[Any]) -> Binding:
