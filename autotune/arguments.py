@@ -3,7 +3,8 @@
 The native entry handles the common case without Python; everything it is unsure about comes here. This
 module decides what is acceptable (numpy scalars for scalars, array subclasses, equal-but-not-identical
 dtypes), raises :class:`KernelTypeError` naming the argument for everything else, and performs the call
-through ctypes with the GIL released.
+through ctypes with the GIL released. The calling convention and the meaning of a nonzero status are
+:mod:`autotune.abi`'s.
 """
 
 from __future__ import annotations
@@ -14,27 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from patcher import Signature
-
-from .entry import STATUS_ERRORS
+from .abi import BUILTIN_TABLE, StatusTable, ctypes_of, ctypes_prototype
 from .errors import KernelTypeError
 from .lang import ParamSpec
 from .types import ScalarType
 
 __all__ = ["Arguments"]
 
-_CTYPES = {
-    "f64": ctypes.c_double,
-    "f32": ctypes.c_float,
-    "i64": ctypes.c_int64,
-    "i32": ctypes.c_int32,
-    "boolean": ctypes.c_uint8,
-}
 _INT_RANGE = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
-
-
-def _ctype(dtype: ScalarType) -> Any:
-    return _CTYPES[dtype.name]
 
 
 def _dtype_of(param: ParamSpec) -> ScalarType:
@@ -44,13 +32,26 @@ def _dtype_of(param: ParamSpec) -> ScalarType:
 
 
 class Arguments:
-    """Checks calls against the kernel's parameters and converts them to native arguments."""
+    """Checks calls against the kernel's parameters and converts them to native arguments.
 
-    def __init__(self, name: str, params: Sequence[ParamSpec], ret: ScalarType | None, signature: str) -> None:
+    ``signature`` is the kernel's C declaration (:func:`autotune.abi.c_signature` of the parameters);
+    ``statuses`` maps the nonzero statuses it returns to exceptions (its own raises included).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        params: Sequence[ParamSpec],
+        ret: ScalarType | None,
+        signature: str,
+        statuses: StatusTable = BUILTIN_TABLE,
+    ) -> None:
         self.name = name
         self.params = tuple(p for p in params if p.kind != "const")
         self.ret = ret
-        self.prototype = Signature.parse(signature).ctypes_prototype()  # the kernel's C declaration
+        self.signature = signature
+        self.statuses = statuses
+        self.prototype = ctypes_prototype(self.params, ret)
 
     def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
         """Match positional and keyword arguments to parameters; returns the values in order."""
@@ -103,14 +104,13 @@ class Arguments:
 
     def call(self, address: int, checked: Sequence[Any]) -> Any:
         """Call the function at ``address`` (ctypes releases the GIL) and box its result or raise."""
-        out = _ctype(self.ret)() if self.ret is not None else None
+        out = ctypes_of(self.ret)() if self.ret is not None else None
         flat = self.native(checked)
         if out is not None:
             flat.append(ctypes.addressof(out))
         status = self.prototype(address)(*flat)
         if status:
-            exc, message = STATUS_ERRORS.get(status, (RuntimeError, f"kernel failed with status {status}"))
-            raise exc(message)
+            raise self.statuses.error(status)
         if out is None or self.ret is None:
             return None
         if self.ret.kind == "bool":

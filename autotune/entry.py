@@ -6,7 +6,9 @@ https://docs.python.org/3/c-api/structures.html#c.PyMethodDef) compiled from LLV
 ``PyArrayObject`` fields directly (data, nd, dimensions, descr, flags: the layout numpy documents as
 ``PyArrayObject_fields`` and keeps across 1.x and 2.x; :func:`fast_path_supported` probes it at run time),
 checks type, dtype, ndim, contiguity, alignment, writability and declared shape relations, releases the GIL
-around the call through the slot's trampoline, and boxes the result. Anything it does not recognise at
+around the call through the slot's trampoline, and boxes the result. A nonzero status (:mod:`autotune.abi`)
+raises its exception: a built-in one directly, a kernel's own ``raise``/``assert`` through the cell's
+*raiser*, which looks the code up in the kernel's status table. Anything it does not recognise at
 once (keywords, subclasses, numpy scalars, an error to report) goes to a Python *fallback* that checks
 fully, raises ``KernelTypeError`` or makes the call the slow way, so unusual input is never a crash.
 
@@ -33,6 +35,7 @@ import numpy as np
 
 from dylibs import SymbolMap
 
+from .abi import BUILTIN_TABLE, Status
 from .lang import ParamSpec
 from .runtime import permanent_session
 from .types import ScalarType
@@ -42,15 +45,13 @@ __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
 # numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
 _DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
 _CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
-_CELL_TARGET, _CELL_FALLBACK = 0, 8  # _Cell field offsets
+_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER = 0, 8, 16  # _Cell field offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 
-#: Kernel status codes (see ``autotune.lang.LoweredKernel``) and the exception each raises.
+#: The built-in status codes and the exception each raises (from :class:`autotune.abi.Status`).
 STATUS_ERRORS: dict[int, tuple[type[Exception], str]] = {
-    1: (ZeroDivisionError, "integer division or modulo by zero"),
-    2: (IndexError, "index out of range"),
-    3: (ValueError, "range() arg 3 must not be zero"),
+    int(s): (s.exception, s.message) for s in Status if s.exception is not None
 }
 _API = [
     ("PyEval_SaveThread", "declare ptr @PyEval_SaveThread()"),
@@ -64,7 +65,9 @@ _API = [
     ("PyErr_Clear", "declare void @PyErr_Clear()"),
     ("PyErr_SetString", "declare void @PyErr_SetString(ptr, ptr)"),
     ("PyObject_Vectorcall", "declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr)"),
+    ("PyObject_CallFunction", "declare ptr @PyObject_CallFunction(ptr, ptr, ...)"),
     ("Py_IncRef", "declare void @Py_IncRef(ptr)"),
+    ("Py_DecRef", "declare void @Py_DecRef(ptr)"),
 ]
 _OBJECTS: dict[str, object] = {
     "py.ndarray": np.ndarray,
@@ -240,7 +243,17 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
         b.emit(f"status.{code}:")
         b.emit(f'call void @PyErr_SetString(ptr @"py.{exc.__name__}", ptr @msg.{code})')
         b.emit("ret ptr null")
-    b.emit("status.other:")
+    b.emit("status.other:")  # a kernel's own raise: the cell's raiser raises what its table says
+    raise_cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
+    raiser = b.tmp(
+        f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {raise_cell}, i64 {_CELL_RAISER}')}, align 8"
+    )
+    returned = b.tmp(f"call ptr (ptr, ptr, ...) @PyObject_CallFunction(ptr {raiser}, ptr @fmt.status, i32 {status})")
+    b.emit(f"br i1 {b.tmp(f'icmp eq ptr {returned}, null')}, label %status.raised, label %status.returned")
+    b.emit("status.raised:")
+    b.emit("ret ptr null")
+    b.emit("status.returned:")  # a raiser that does not raise: never, but never a result either
+    b.emit(f"call void @Py_DecRef(ptr {returned})")
     b.emit('call void @PyErr_SetString(ptr @"py.RuntimeError", ptr @msg.other)')
     b.emit("ret ptr null")
     b.emit("slow:")
@@ -255,12 +268,21 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     header += [f'@"{name}" = external global i8' for name in _OBJECTS]
     header += [f'@"{_descr_symbol(t)}" = external global i8' for t in _dtypes(native)]
     messages = {**{str(c): m for c, (_, m) in STATUS_ERRORS.items()}, "other": "kernel failed with an unknown status"}
+    messages["fmt.status"] = "i"
     for key, text in messages.items():
-        header.append(f'@msg.{key} = private unnamed_addr constant [{len(text) + 1} x i8] c"{text}\\00"')
+        name = key if key.startswith("fmt.") else f"msg.{key}"
+        header.append(f"@{name} = private unnamed_addr constant {_c_string(text)}")
     body = "\n".join(b.lines)
     alloca = f"  %out = alloca {ret.llvm}, align 8\n" if ret is not None else ""
     body = body.replace("entry:\n", "entry:\n" + alloca, 1)
     return "\n".join(header) + f"\n\ndefine ptr @entry(ptr %self, ptr %args, i64 %nargs, ptr %kwnames) {{\n{body}\n}}\n"
+
+
+def _c_string(text: str) -> str:
+    """An LLVM ``[n x i8] c"..."`` constant of ``text`` as NUL-terminated UTF-8."""
+    data = text.encode() + b"\0"
+    body = "".join(chr(c) if 32 <= c < 127 and c not in (34, 92) else f"\\{c:02X}" for c in data)
+    return f'[{len(data)} x i8] c"{body}"'
 
 
 def _dtypes(params: Sequence[ParamSpec]) -> list[ScalarType]:
@@ -296,22 +318,25 @@ def fast_path_supported() -> bool:
 
 
 class _Cell(ctypes.Structure):
-    """An entry's ``self``: the trampoline it calls and the fallback (ctypes keeps the reference)."""
+    """An entry's ``self``: the trampoline it calls, the fallback and the raiser (``raiser(status)`` raises a
+    kernel's own nonzero status; ctypes keeps the references)."""
 
-    _fields_ = (("target", ctypes.c_void_p), ("fallback", ctypes.py_object))
+    _fields_ = (("target", ctypes.c_void_p), ("fallback", ctypes.py_object), ("raiser", ctypes.py_object))
 
 
 def _cell_layout_ok() -> bool:
     """The entry code finds a cell's fields through ``b_ptr`` at offset 16, at these field offsets."""
-    marker = object()
-    cell = _Cell(0x1234, marker)
+    marker, other = object(), object()
+    cell = _Cell(0x1234, marker, other)
     data = ctypes.c_void_p.from_address(id(cell) + _CELL_BUFFER).value
     return bool(
         data == ctypes.addressof(cell)
         and _Cell.target.offset == _CELL_TARGET
         and _Cell.fallback.offset == _CELL_FALLBACK
+        and _Cell.raiser.offset == _CELL_RAISER
         and ctypes.c_void_p.from_address(data + _CELL_TARGET).value == 0x1234
         and ctypes.c_void_p.from_address(data + _CELL_FALLBACK).value == id(marker)
+        and ctypes.c_void_p.from_address(data + _CELL_RAISER).value == id(other)
     )
 
 
@@ -367,13 +392,16 @@ def make_entry(
     ret: ScalarType | None,
     trampoline: int,
     fallback: Callable[..., Any],
+    raiser: Callable[[int], Any] = BUILTIN_TABLE.raise_for,
 ) -> Callable[..., Any]:
     """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure.
 
-    The native code is shared by every entry of the same shape; this entry's own state is its cell.
+    ``raiser(status)`` raises the exception of a status that is not built in (the kernel's own raises:
+    pass its ``StatusTable.raise_for``). The native code is shared by every entry of the same shape; this
+    entry's own state is its cell.
     """
     native = [p for p in params if p.kind != "const"]
     method = _method(name, native, ret)
-    cell = _Cell(trampoline, fallback)
+    cell = _Cell(trampoline, fallback, raiser)
     function: Callable[..., Any] = _new_function(ctypes.addressof(method), cell, None)
     return function

@@ -94,7 +94,9 @@ class Kernel:
         self.signature: str = default.c_signature
         self.params = default.params
         self.ret = default.ret
-        self.arguments = Arguments(func.__name__, self.params, self.ret, self.signature)
+        #: what each nonzero status of :meth:`address`'s ABI raises (``statuses.error(code)``)
+        self.statuses = default.statuses
+        self.arguments = Arguments(func.__name__, self.params, self.ret, self.signature, self.statuses)
         self._lock = threading.RLock()
         self._bindings: dict[Hashable, Binding] = {}
         self._start_units: dict[str, Unit] = {}  # see _bind: start parameters -> the unit keys share
@@ -172,7 +174,8 @@ class Kernel:
 
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
-                entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback)
+                raiser = self.statuses.raise_for
+                entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback, raiser)
             sample = SharedSample(checked) if checked or not self.arguments.params else None
             binding = Binding(key, slot, entry, params, sample)
             self._bindings[key] = binding
@@ -267,8 +270,10 @@ class Kernel:
     def address(self, key: Hashable = _NO_KEY) -> int:
         """The stable native entry point (the slot's trampoline) for ``key``; publishes the default if needed.
 
-        Native callers use the ABI of :attr:`signature`: arrays as data pointer plus extents, an ``int32_t``
-        status result, and a trailing result pointer when the kernel returns a value.
+        Native callers use the ABI of :attr:`signature` (:mod:`autotune.abi`): arrays as data pointer plus
+        extents, an ``int32_t`` status result, and a trailing result pointer when the kernel returns a value.
+        ``kernel.statuses.error(status)`` is the exception a nonzero status stands for (the kernel's own
+        ``raise``/``assert`` statements included).
         """
         binding = self._bindings.get(key)
         if binding is None:

@@ -17,9 +17,10 @@ import numpy as np
 
 from dylibs import default_cache_dir
 
+from .abi import BUILTIN_TABLE
 from .arguments import Arguments
 from .config import Config
-from .lang import GlobalRef, HostArray, KernelInfo, Knobs, LoweredKernel, ParamSpec, lower
+from .lang import GlobalRef, HostArray, KernelInfo, Knobs, LoweredKernel, ParamSpec, lower, status_table
 from .space import Space, Value
 from .types import ScalarType
 from .variant import Variants
@@ -67,7 +68,8 @@ class KernelSpec:
         return f"{self.kernel}[{self.key}]"
 
     def arguments(self) -> Arguments:
-        return Arguments(self.facts.name, self.facts.params, self.facts.ret, self.signature)
+        statuses = status_table(self.info.tree) if self.info is not None else BUILTIN_TABLE
+        return Arguments(self.facts.name, self.facts.params, self.facts.ret, self.signature, statuses)
 
     def variants(self, ir_for: IRSource) -> Variants:
         """Variants built in the worker: lowered here, or with IR from ``ir_for`` for the expert route."""

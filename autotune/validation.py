@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .abi import KERNEL_EXCEPTIONS
 from .cases import Case
 from .errors import ValidationError
 from .guard import GuardedCopies
@@ -49,7 +50,7 @@ class Validation:
                 check_outputs(got, expected, rtol=self.rtol, atol=self.atol)
             except ValidationError as exc:
                 raise ValidationError(f"on {case.label}: {exc}") from None
-            except (ArithmeticError, IndexError, ValueError) as exc:  # a status the reference did not raise
+            except KERNEL_EXCEPTIONS as exc:  # a status (built-in or the kernel's raise) the reference did not raise
                 raise ValidationError(f"on {case.label}: raised {type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:

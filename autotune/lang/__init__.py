@@ -14,10 +14,18 @@ Semantics in brief (divergences from plain Python are marked *):
 - Locals are typed by the join of all values assigned to them (an int local that is also assigned a
   float is a float everywhere); a local read before any assignment reads 0 (*: UnboundLocalError).
 - Indexing wraps negative indexes like Python (``a[-1]`` is the last element); indexes are not
-  bounds-checked (*: out of bounds is undefined behaviour; status 2 is reserved for a future check).
-- ``//`` and ``%`` round toward negative infinity; integer ``//``/``%`` by zero return status 1
-  (ZeroDivisionError). ``range`` with step 0, a negative shift count and a negative runtime exponent of
-  an int power return status 3 (ValueError; * for the power: Python returns a float).
+  bounds-checked (*: out of bounds is undefined behaviour; ``Status.INDEX_ERROR`` is reserved for a
+  future check).
+- Errors are statuses (:mod:`autotune.abi`), raised as Python exceptions at the call. ``//`` and ``%``
+  round toward negative infinity; integer ``//``/``%`` by zero raises ZeroDivisionError. ``range`` with
+  step 0, a negative shift count and a negative runtime exponent of an int power raise ValueError (* for
+  the power: Python returns a float).
+- ``raise E`` / ``raise E("a string literal")`` for E in ValueError, IndexError, ZeroDivisionError,
+  ArithmeticError, OverflowError, RuntimeError, AssertionError, and ``assert cond`` /
+  ``assert cond, "a string literal"``, raise that exception with that message at the call (no variables,
+  f-strings, other classes, bare ``raise`` or ``raise ... from``). Asserts are always checked, like
+  numba's (* ``python -O`` does not remove them): each costs a compare and a branch, and one inside a
+  loop whose condition depends on the loop can keep LLVM from vectorizing it (hoist such checks).
 - * Integers wrap at their width (64 bits for Python ints); ``int(x)`` truncates toward zero and
   saturates (NaN gives 0); float division by zero, math domain errors and complex powers give IEEE
   inf/nan; int/float comparisons convert the int to float.
@@ -30,6 +38,7 @@ from ._lower import lower
 from ._model import GlobalRef, HostArray, KernelInfo, LoweredKernel, ParamSpec
 from ._parse import parse_kernel, parse_kernel_source
 from ._rebuild import rebuild_function
+from ._validate import status_table
 
 __all__ = [
     "BUILTIN_KNOBS",
@@ -43,4 +52,5 @@ __all__ = [
     "parse_kernel",
     "parse_kernel_source",
     "rebuild_function",
+    "status_table",
 ]

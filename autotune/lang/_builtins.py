@@ -1,4 +1,4 @@
-"""The functions and constants kernels may call: supported builtins and the ``math`` module subset.
+"""The functions and constants kernels may call: supported builtins, the ``math`` and ``numpy`` subsets.
 
 One table serves the checker (names, arity), the type rules (result kind) and the lowering (intrinsic
 or libm name), so the three cannot disagree.
@@ -11,7 +11,21 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["BUILTIN_ARITY", "BUILTIN_FUNCS", "MATH_CONSTS", "MATH_FUNCS", "MathSpec"]
+from ..types import ScalarType, boolean, f32, f64, i32, i64
+
+__all__ = [
+    "BUILTIN_ARITY",
+    "BUILTIN_FUNCS",
+    "MATH_CONSTS",
+    "MATH_FUNCS",
+    "NUMPY_CASTS",
+    "NUMPY_CONSTS",
+    "NUMPY_FUNCS",
+    "NUMPY_SUPPORTED",
+    "MathSpec",
+    "NumpySpec",
+    "numpy_arity",
+]
 
 
 @dataclass(frozen=True)
@@ -88,3 +102,90 @@ BUILTIN_ARITY: dict[str, tuple[int, int | None]] = {
 
 #: The builtin function objects, to recognise them by identity whatever name they are bound to.
 BUILTIN_FUNCS: dict[int, str] = {id(getattr(builtins, name)): name for name in BUILTIN_ARITY}
+
+
+@dataclass(frozen=True)
+class NumpySpec:
+    """How ``np.<name>`` (a ufunc on scalars) is typed and lowered.
+
+    ``rule`` gives the result type from the promoted argument type (numpy's, NEP 50; always a strong
+    numpy scalar): ``"float"`` computes in the float type (ints give f64, f32 stays f32); ``"round"``
+    (``floor``/``ceil``/``trunc``) keeps ints as they are and floats as floats; ``"bool"`` is a predicate;
+    ``"same"`` keeps the promoted type (``abs``, ``power``, ``fmod``, ``minimum``, ``sign``...). ``math``
+    names the :data:`MATH_FUNCS` entry that computes a float, ``None`` where the lowering open-codes it.
+    Unlike ``math``, these follow numpy on scalars: ``np.sqrt(-1.0)`` is NaN, ``np.floor(2.5)`` is a float,
+    ``np.minimum``/``np.maximum`` propagate NaN, integer ``np.power`` wraps and a negative integer exponent
+    raises ValueError, integer ``np.fmod`` by zero is 0. A bool argument is rejected (numpy would compute in
+    float16 or int8).
+    """
+
+    arity: int
+    rule: Literal["float", "round", "bool", "same"]
+    math: str | None = None
+
+
+def _np(math_name: str, arity: int = 1, rule: Literal["float", "round", "bool"] = "float") -> NumpySpec:
+    return NumpySpec(arity, rule, math_name)
+
+
+NUMPY_FUNCS: dict[str, NumpySpec] = {
+    **{name: _np(name) for name in ("sqrt", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1")},
+    **{name: _np(name) for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "fabs")},
+    "arcsin": _np("asin"),
+    "arccos": _np("acos"),
+    "arctan": _np("atan"),
+    "arctan2": _np("atan2", 2),
+    "hypot": _np("hypot", 2),
+    "copysign": _np("copysign", 2),
+    "floor": _np("floor", rule="round"),
+    "ceil": _np("ceil", rule="round"),
+    "trunc": _np("trunc", rule="round"),
+    "isnan": _np("isnan", rule="bool"),
+    "isinf": _np("isinf", rule="bool"),
+    "isfinite": _np("isfinite", rule="bool"),
+    "abs": NumpySpec(1, "same"),
+    "absolute": NumpySpec(1, "same"),
+    "sign": NumpySpec(1, "same"),
+    "power": NumpySpec(2, "same", "pow"),
+    "fmod": NumpySpec(2, "same", "fmod"),
+    "minimum": NumpySpec(2, "same"),
+    "maximum": NumpySpec(2, "same"),
+}
+
+#: numpy scalar types usable as casts (``np.float32(x)``), by attribute name. Casts convert like ``int()``
+#: and ``float()`` in kernels: float to int truncates toward zero; NaN gives 0 and out-of-range values
+#: saturate, where numpy raises (a Python float argument) or gives INT_MIN (a numpy float on x86): undefined
+#: in numpy, a documented divergence. Int to int wraps (numpy raises for an out-of-range Python int).
+NUMPY_CASTS: dict[str, ScalarType] = {
+    "float64": f64,
+    "float32": f32,
+    "int64": i64,
+    "int32": i32,
+    "bool_": boolean,
+    "bool": boolean,
+}
+
+NUMPY_CONSTS: dict[str, float] = {
+    "pi": math.pi,
+    "e": math.e,
+    "inf": math.inf,
+    "nan": math.nan,
+    "euler_gamma": 0.5772156649015329,
+}
+
+NUMPY_SUPPORTED = (
+    "kernels support np.pi/e/inf/nan/euler_gamma, the casts np.float64/float32/int64/int32/bool_ and "
+    "scalar ufuncs such as np.sqrt, np.exp, np.minimum, np.power (no arrays are created in a kernel)"
+)
+
+
+def numpy_arity(name: str) -> int:
+    """How many arguments ``np.<name>(...)`` takes in a kernel; ``ValueError`` saying why it is unsupported."""
+    if name in NUMPY_CASTS:
+        return 1
+    spec = NUMPY_FUNCS.get(name)
+    if spec is not None:
+        return spec.arity
+    if name in ("empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like", "arange"):
+        raise ValueError(f"np.{name} is not supported in kernels: kernels cannot create arrays yet ({NUMPY_SUPPORTED})")
+    raise ValueError(f"np.{name} is not supported in kernels ({NUMPY_SUPPORTED})")

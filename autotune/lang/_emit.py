@@ -1,7 +1,8 @@
 """IR emission primitives with Python semantics, on top of ``llvmlite.ir``.
 
 Where Python and C disagree the emitted code follows Python: ``//`` and ``%`` round toward negative
-infinity (for ints and floats), integer ``//``/``%`` by zero returns status 1 instead of trapping and
+infinity (for ints and floats), integer ``//``/``%`` by zero returns a status (``autotune.abi.Status``,
+ZeroDivisionError at the call) instead of trapping and
 ``INT_MIN // -1`` wraps, ``!=`` is true for NaN, ``int(x)`` truncates toward zero. Integer overflow
 wraps at the width of the type (64 bits for Python ints): a documented divergence, as is IEEE behaviour
 for float division by zero, math domain errors and float powers with a complex result (inf/nan instead
@@ -16,6 +17,7 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..abi import Status
 from ..types import f32
 from ._builtins import MATH_FUNCS
 from ._knobs import FASTMATH_FLAGS, LoopProperty
@@ -26,8 +28,9 @@ __all__ = ["I1", "I8", "I32", "I64", "STATUS_VALUE_ERROR", "STATUS_ZERO_DIVISION
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
 
-STATUS_ZERO_DIVISION = 1
-STATUS_VALUE_ERROR = 3
+# The status codes are :class:`autotune.abi.Status`; these names stay for existing importers.
+STATUS_ZERO_DIVISION = Status.ZERO_DIVISION
+STATUS_VALUE_ERROR = Status.RANGE_STEP_ZERO
 
 _INF = float("inf")
 
@@ -105,6 +108,8 @@ class Emitter:
         return slot
 
     def status_block(self, code: int) -> Any:
+        """The block returning status ``code`` (one per code and function)."""
+        code = int(code)
         block = self._status.get(code)
         if block is None:
             block = self.block(f"status{code}")
@@ -261,12 +266,12 @@ class Emitter:
         zero = ir.Constant(typ, 0)
         is_floordiv = isinstance(op, ast.FloorDiv)
         if b.const == 0:
-            self.fail(STATUS_ZERO_DIVISION)
+            self.fail(Status.ZERO_DIVISION)
             return Val(zero, result)
         if b.const == -1:
             return Val(bld.sub(zero, x) if is_floordiv else zero, result)
         if b.const is None:
-            self.check(bld.icmp_signed("==", y, zero), STATUS_ZERO_DIVISION)
+            self.check(bld.icmp_signed("==", y, zero), Status.ZERO_DIVISION)
             minus_one = bld.icmp_signed("==", y, ir.Constant(typ, -1))
             divisor = bld.select(minus_one, ir.Constant(typ, 1), y)
         else:
@@ -287,7 +292,7 @@ class Emitter:
         """``a ** b`` for ints by squaring (no ``llvm.powi``: it needs a compiler-rt helper).
 
         A negative exponent known at compile time was typed as a float power; at run time it returns
-        status 3 (the int result type cannot hold Python's float answer).
+        ``Status.NEGATIVE_POWER`` (the int result type cannot hold Python's float answer).
         """
         bld, typ = self.builder, a.value.type
         if isinstance(b.const, int):
@@ -299,7 +304,7 @@ class Emitter:
                 if exponent:
                     base = bld.mul(base, base)
             return Val(value, result)
-        self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), STATUS_VALUE_ERROR)
+        self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), Status.NEGATIVE_POWER)
         acc, base, exp = (self.alloca(typ, n) for n in ("pow.acc", "pow.base", "pow.exp"))
         bld.store(ir.Constant(typ, 1), acc)
         bld.store(a.value, base)
@@ -320,13 +325,13 @@ class Emitter:
         return Val(bld.load(acc, typ=typ), result)
 
     def _shift(self, op: ast.operator, a: Val, b: Val, result: Ty) -> Val:
-        """Shifts: a negative count is status 3 (ValueError); counts >= the width act as Python's would
-        modulo 2**bits (``<<`` gives 0, ``>>`` gives the sign)."""
+        """Shifts: a negative count is ``Status.NEGATIVE_SHIFT`` (ValueError); counts >= the width act as
+        Python's would modulo 2**bits (``<<`` gives 0, ``>>`` gives the sign)."""
         bld, typ = self.builder, a.value.type
         width = ir.Constant(typ, typ.width)
         if isinstance(b.const, int):
             if b.const < 0:
-                self.fail(STATUS_VALUE_ERROR)
+                self.fail(Status.NEGATIVE_SHIFT)
                 return Val(ir.Constant(typ, 0), result)
             count = min(b.const, typ.width - 1)
             if isinstance(op, ast.LShift):
@@ -336,7 +341,7 @@ class Emitter:
             return Val(
                 bld.ashr(a.value, ir.Constant(typ, count)), result, lo=0 if a.lo is not None and a.lo >= 0 else None
             )
-        self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), STATUS_VALUE_ERROR)
+        self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), Status.NEGATIVE_SHIFT)
         too_big = bld.icmp_unsigned(">=", b.value, width)
         if isinstance(op, ast.LShift):
             shifted = bld.shl(a.value, bld.select(too_big, ir.Constant(typ, 0), b.value))

@@ -13,11 +13,24 @@ from typing import Any
 
 from llvmlite import ir
 
+from ..abi import Status
 from ..errors import KernelSyntaxError
 from ..types import ScalarType
+from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
 from ._emit import I64, Emitter, Val, reg_type
-from ._model import Builtin, KernelInfo, MathFunc
-from ._typing import BOOL, INT, Ty, Typer, TypingProblem, binop_types, compare_type, const_type, math_types
+from ._model import Builtin, KernelInfo, MathFunc, NumpyFunc
+from ._typing import (
+    BOOL,
+    INT,
+    Ty,
+    Typer,
+    TypingProblem,
+    binop_types,
+    compare_type,
+    const_type,
+    math_types,
+    numpy_types,
+)
 
 __all__ = ["ArrayRef", "ExprLowerer", "Local"]
 
@@ -81,6 +94,8 @@ class ExprLowerer:
             return self._subscript(node)
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.Attribute) and node.attr == "size":
+            return self._size(node)
         raise self.error(node, f"'{ast.unparse(node)}' cannot be used as a value")
 
     # ---- names and arrays ----------------------------------------------------------------------
@@ -155,6 +170,20 @@ class ExprLowerer:
             )
         extent = ref.shape[k]
         return Val(extent.value, INT, lo=0, const=extent.const)
+
+    def _size(self, node: ast.Attribute) -> Val:
+        """``a.size``: the product of the extents (``a.ndim`` is a constant, folded by the typer)."""
+        self.type_of(node)
+        ref = self.array_ref(node.value)
+        if all(isinstance(e.const, int) for e in ref.shape):
+            size = 1
+            for extent in ref.shape:
+                size *= int(extent.const or 0)
+            return self.em.const(INT, size)
+        value: Any = ir.Constant(I64, 1)
+        for extent in ref.shape:
+            value = self.em.builder.mul(value, extent.value, flags=["nuw", "nsw"])
+        return Val(value, INT, lo=0)
 
     # ---- operators -----------------------------------------------------------------------------
     def binop(self, op: ast.operator, left: Val, right: Val, right_node: ast.expr, node: ast.AST) -> Val:
@@ -254,7 +283,9 @@ class ExprLowerer:
     def _call(self, node: ast.Call) -> Val:
         result = self.type_of(node)
         func = node.func
-        callee = self.typer.resolved(func.id) if isinstance(func, ast.Name) else None
+        callee = self.typer.callee(func)
+        if isinstance(callee, NumpyFunc):
+            return self._numpy(callee.name, [self.expr(a) for a in node.args], result)
         if isinstance(callee, Builtin):
             if callee.name == "len":
                 return self.shape(node.args[0], None)
@@ -264,15 +295,65 @@ class ExprLowerer:
             if callee.name == "abs":
                 return self._abs(self.em.convert(args[0], result))
             return self.em.convert(args[0], result)
-        if isinstance(func, ast.Attribute):
-            name = func.attr
-        elif isinstance(callee, MathFunc):
+        if isinstance(callee, MathFunc):
             name = callee.name
         else:
             raise self.error(node, f"call to unsupported function '{ast.unparse(func)}'")
         args = [self.expr(a) for a in node.args]
         arg, res = math_types(name, [a.ty for a in args])
         return self.em.math(name, args, arg, res)
+
+    def _numpy(self, name: str, args: list[Val], result: Ty) -> Val:
+        """``np.<name>(*args)`` on scalars, as numpy computes it for the types :func:`numpy_types` picks."""
+        em, bld = self.em, self.em.builder
+        arg, _ = numpy_types(name, [a.ty for a in args])
+        if name in NUMPY_CASTS:
+            return em.convert(args[0], result)
+        xs = [em.convert(a, arg) for a in args]
+        spec = NUMPY_FUNCS[name]
+        if arg.kind == "int":
+            if spec.rule == "round":
+                return xs[0]
+            if name == "power":
+                if isinstance(xs[1].const, int) and xs[1].const < 0:
+                    em.fail(Status.NEGATIVE_POWER)  # numpy: integers to negative integer powers are not allowed
+                    return em.const(result, 0)
+                return em.binop(ast.Pow(), xs[0], xs[1], arg, result)
+            if name == "fmod":  # C remainder; numpy gives 0 for a zero divisor (and INT_MIN % -1)
+                x, y = xs[0].value, xs[1].value
+                zero, one = ir.Constant(x.type, 0), ir.Constant(x.type, 1)
+                trivial = bld.or_(bld.icmp_signed("==", y, zero), bld.icmp_signed("==", y, ir.Constant(x.type, -1)))
+                return Val(bld.select(trivial, zero, bld.srem(x, bld.select(trivial, one, y))), result)
+        if name in ("abs", "absolute"):
+            return self._abs(xs[0])
+        if name in ("minimum", "maximum"):
+            return self._np_minmax(name, xs[0], xs[1], result)
+        if name == "sign":
+            return self._sign(xs[0])
+        if spec.math is None:  # table invariant: every other entry computes through a math function
+            raise NotImplementedError(name)
+        return em.math(spec.math, xs, arg, result)
+
+    def _np_minmax(self, name: str, x: Val, y: Val, result: Ty) -> Val:
+        """``np.minimum``/``np.maximum``: a NaN in either argument gives NaN (unlike ``min``/``max``)."""
+        em, bld = self.em, self.em.builder
+        op: ast.cmpop = ast.Lt() if name == "minimum" else ast.Gt()
+        chosen = bld.select(em.compare(op, x, y), x.value, y.value)
+        if result.kind == "float":
+            chosen = bld.select(bld.fcmp_unordered("uno", x.value, x.value), x.value, chosen)
+        return Val(chosen, result)
+
+    def _sign(self, x: Val) -> Val:
+        """``np.sign``: -1, 0 or 1 in the argument's type; NaN for NaN; ``sign(-0.0)`` is ``0.0``."""
+        bld, typ = self.em.builder, x.value.type
+        if x.ty.kind == "int":
+            positive = bld.zext(bld.icmp_signed(">", x.value, ir.Constant(typ, 0)), typ)
+            negative = bld.zext(bld.icmp_signed("<", x.value, ir.Constant(typ, 0)), typ)
+            return Val(bld.sub(positive, negative), x.ty)
+        value = bld.select(bld.fcmp_ordered("<", x.value, ir.Constant(typ, 0.0)), ir.Constant(typ, -1.0), x.value)
+        value = bld.select(bld.fcmp_ordered(">", x.value, ir.Constant(typ, 0.0)), ir.Constant(typ, 1.0), value)
+        value = bld.select(bld.fcmp_ordered("==", x.value, ir.Constant(typ, 0.0)), ir.Constant(typ, 0.0), value)
+        return Val(value, x.ty)
 
     def _minmax(self, name: str, args: list[Val], result: Ty) -> Val:
         """Python's ``min``/``max``: the first of equal values wins, ``min(nan, 1)`` is nan (select form)."""

@@ -1,14 +1,17 @@
 """``lower``: one variant of a parsed kernel as LLVM IR text, plus its native ABI.
 
-ABI of the generated function (what the dispatcher calls)::
+ABI of the generated function (what the dispatcher calls; :mod:`autotune.abi` owns it)::
 
     define i32 @kernel(<args>) nounwind
 
 Arguments follow the Python parameters, ``Const`` ones omitted: a scalar is one argument of its C type
 (a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension.
 A kernel that returns a value takes one more pointer, where the result is stored. The ``i32`` result is
-a status: 0 ok, 1 ZeroDivisionError, 2 IndexError (reserved), 3 ValueError (``range`` step 0, negative
-shift count, negative runtime exponent of an int power); on a nonzero status nothing more is executed.
+a status: 0 ok, a built-in :class:`autotune.abi.Status` (division by zero, ``range`` step 0, negative
+shift count, negative runtime exponent of an int power), or from ``autotune.abi.FIRST_RAISE`` on an entry
+of the kernel's own table (its ``raise`` and ``assert`` statements, numbered from the source alone, so
+every variant returns the same codes); on a nonzero status nothing more is executed. Asserts are always
+checked (``python -O`` does not remove them).
 
 Loops keep i64 induction variables and a precomputed trip count so LLVM's loop vectorizer accepts them;
 knob metadata goes on innermost loops only. The IR has no triple, data layout or absolute address: host
@@ -25,13 +28,14 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 
+from ..abi import Status, StatusTable, c_signature, native_args
 from ..errors import ConfigError
-from ..types import i64
-from ._emit import I8, I32, I64, PTR, STATUS_VALUE_ERROR, Emitter, Val, reg_type
+from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
 from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
 from ._typing import INT, Ty, Typer, binop_types, infer_locals, promote, wrap_int
+from ._validate import raise_of, status_table
 
 __all__ = ["lower"]
 
@@ -51,17 +55,19 @@ def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> L
     typer = Typer(info, values, types)
     module = ir.Module(name=info.name)
     fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info)), name=_SYMBOL)
-    _Lowering(info, typer, types, module, fn, knobs).run()
+    statuses = status_table(info.tree)
+    _Lowering(info, typer, types, module, fn, knobs, statuses).run()
     text = "\n".join(
         line for line in str(module).splitlines() if not line.startswith(("target triple", "target datalayout"))
     )
     return LoweredKernel(
         ir=text + "\n",
         symbol=_SYMBOL,
-        c_signature=_c_signature(info),
+        c_signature=c_signature(info.params, info.ret),
         params=info.params,
         ret=info.ret,
         globals=info.globals,
+        statuses=statuses,
     )
 
 
@@ -89,27 +95,7 @@ def _check_consts(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[st
 
 
 def _arg_types(info: KernelInfo) -> list[Any]:
-    args: list[Any] = []
-    for p in info.params:
-        if p.kind == "scalar" and p.dtype is not None:
-            args.append(p.dtype.ir_type)
-        elif p.kind == "array":
-            args.extend([PTR] + [I64] * p.ndim)
-    if info.ret is not None:
-        args.append(PTR)
-    return args
-
-
-def _c_signature(info: KernelInfo) -> str:
-    parts: list[str] = []
-    for p in info.params:
-        if p.kind == "scalar" and p.dtype is not None:
-            parts.append(p.dtype.c_name)
-        elif p.kind == "array" and p.dtype is not None:
-            parts.extend([p.dtype.c_name + "*"] + [i64.c_name] * p.ndim)
-    if info.ret is not None:
-        parts.append(info.ret.c_name + "*")
-    return f"int32_t({', '.join(parts)})"
+    return [PTR if a.pointer else a.dtype.ir_type for a in native_args(info.params, info.ret)]
 
 
 class _Loop:
@@ -124,9 +110,17 @@ class _Lowering(ExprLowerer):
     """Emits the function: the frame (arguments, locals, host arrays), then the statements."""
 
     def __init__(
-        self, info: KernelInfo, typer: Typer, types: Mapping[str, Ty], module: Any, fn: Any, knobs: Knobs
+        self,
+        info: KernelInfo,
+        typer: Typer,
+        types: Mapping[str, Ty],
+        module: Any,
+        fn: Any,
+        knobs: Knobs,
+        statuses: StatusTable,
     ) -> None:
         super().__init__(info, typer, Emitter(module, fn, fastmath=knobs.fastmath))
+        self.statuses = statuses
         self.module = module
         self.fn = fn
         self.knobs = knobs
@@ -247,8 +241,19 @@ class _Lowering(ExprLowerer):
             self.em.builder.branch(self.loops[-1].latch)
         elif isinstance(node, ast.Return):
             self.return_(node)
+        elif isinstance(node, ast.Raise):
+            self.em.builder.branch(self.em.status_block(self._status_of(node)))
+        elif isinstance(node, ast.Assert):
+            holds = self.em.truthy(self.expr(node.test))
+            self.em.check(self.em.builder.not_(holds), self._status_of(node))
         elif not isinstance(node, ast.Pass):
             raise self.error(node, f"'{type(node).__name__}' statements are not supported in kernels")
+
+    def _status_of(self, node: ast.Raise | ast.Assert) -> int:
+        found = raise_of(node)
+        if isinstance(found, str):  # the checker rejected these when the kernel was parsed
+            raise self.error(node, found)
+        return self.statuses.code(found)
 
     def assign(self, target: ast.expr, value: Val, node: ast.AST) -> None:
         if isinstance(target, ast.Name):
@@ -337,7 +342,7 @@ class _Lowering(ExprLowerer):
         zero, one = em.const(INT, 0), em.const(INT, 1)
         start, stop, step = (zero, args[0], one) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else one)
         if step.const == 0:
-            em.fail(STATUS_VALUE_ERROR)
+            em.fail(Status.RANGE_STEP_ZERO)
             return
         count = self._trip_count(start, stop, step)
         counter = em.alloca(I64, "range.k")
@@ -382,7 +387,7 @@ class _Lowering(ExprLowerer):
             if step.const > 0:
                 return count(start.value, stop.value, step.value, step.const)
             return count(stop.value, start.value, ir.Constant(I64, -step.const), -step.const)
-        em.check(bld.icmp_signed("==", step.value, zero), STATUS_VALUE_ERROR)
+        em.check(bld.icmp_signed("==", step.value, zero), Status.RANGE_STEP_ZERO)
         up = count(start.value, stop.value, step.value, None)
         down = count(stop.value, start.value, bld.sub(zero, step.value), None)
         return bld.select(bld.icmp_signed(">", step.value, zero), up, down)

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..abi import BUILTIN_TABLE, StatusTable
 from ..errors import KernelSyntaxError
 from ..globals import Global
 from ..types import ScalarType
@@ -27,6 +28,8 @@ __all__ = [
     "LoweredKernel",
     "MathFunc",
     "MathModule",
+    "NumpyFunc",
+    "NumpyModule",
     "ParamSpec",
     "Resolved",
 ]
@@ -69,8 +72,9 @@ class GlobalRef:
 class LoweredKernel:
     """One variant's IR and native ABI.
 
-    ``symbol`` is always ``"kernel"``: ``i32 kernel(args..., [result ptr])`` returning a status (0 ok,
-    1 ZeroDivisionError, 2 IndexError (reserved), 3 ValueError). ``params`` repeats the Python parameters
+    ``symbol`` is always ``"kernel"``: ``i32 kernel(args..., [result ptr])`` returning a status (see
+    :mod:`autotune.abi`); ``statuses`` maps its nonzero statuses, the kernel's own raises included, to
+    exceptions (the same table for every variant of a kernel). ``params`` repeats the Python parameters
     (``Const`` ones included, with kind ``"const"``, though they have no native argument).
     """
 
@@ -80,6 +84,7 @@ class LoweredKernel:
     params: tuple[ParamSpec, ...]
     ret: ScalarType | None
     globals: tuple[GlobalRef, ...]
+    statuses: StatusTable = BUILTIN_TABLE
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +123,19 @@ class Builtin:
     name: str
 
 
-Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin
+@dataclass(frozen=True)
+class NumpyModule:
+    """The ``numpy`` module (under any name: ``np``, ``numpy``)."""
+
+
+@dataclass(frozen=True)
+class NumpyFunc:
+    """A supported numpy ufunc or scalar type, by its numpy name (``np.sqrt``, ``from numpy import float32``)."""
+
+    name: str
+
+
+Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc
 
 
 @dataclass(frozen=True, eq=False)

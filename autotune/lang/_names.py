@@ -3,7 +3,7 @@
 Python looks a free name up in the closure, then the module, then builtins; so do we, once, at parse time.
 Numbers become constants inlined into every variant; numpy arrays and :class:`Global` objects become host
 globals (their shape is captured now and baked into the code); ``math`` and the supported builtins are
-recognised by identity, whatever name they are bound to.
+recognised by identity, whatever name they are bound to, and so are ``numpy`` and its supported functions.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import numpy as np
 from ..errors import KernelTypeError
 from ..globals import Global
 from ..types import scalar_type_of
-from ._builtins import BUILTIN_FUNCS, MATH_FUNCS
-from ._model import Builtin, HostArray, HostConst, MathFunc, MathModule, Resolved
+from ._builtins import BUILTIN_FUNCS, MATH_FUNCS, NUMPY_CASTS, NUMPY_FUNCS, NUMPY_SUPPORTED
+from ._model import Builtin, HostArray, HostConst, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["MISSING", "lookup", "resolve_value"]
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _MATH_BY_ID = {id(getattr(math, name)): name for name in MATH_FUNCS}
+_NUMPY_BY_ID = {id(getattr(np, name)): name for name in [*NUMPY_FUNCS, *NUMPY_CASTS] if hasattr(np, name)}
 
 
 class _Missing:
@@ -52,6 +53,10 @@ def resolve_value(name: str, value: Any) -> Resolved:
         return MathModule()
     if callable(value) and id(value) in _MATH_BY_ID and getattr(math, _MATH_BY_ID[id(value)]) is value:
         return MathFunc(_MATH_BY_ID[id(value)])
+    if value is np:
+        return NumpyModule()
+    if callable(value) and id(value) in _NUMPY_BY_ID and getattr(np, _NUMPY_BY_ID[id(value)]) is value:
+        return NumpyFunc(_NUMPY_BY_ID[id(value)])
     if callable(value) and id(value) in BUILTIN_FUNCS and getattr(builtins, BUILTIN_FUNCS[id(value)]) is value:
         return Builtin(BUILTIN_FUNCS[id(value)])
     if isinstance(value, bool | np.bool_):
@@ -77,4 +82,6 @@ def resolve_value(name: str, value: Any) -> Resolved:
         if value.ndim > 3:
             raise ValueError(f"module array '{name}' has {value.ndim} dimensions (at most 3)")
         return HostArray(f"g.{name}", value, dtype, tuple(int(n) for n in value.shape))
+    if callable(value) and str(getattr(value, "__module__", None) or "").split(".")[0] == "numpy":
+        raise ValueError(f"name '{name}' refers to numpy's {getattr(value, '__name__', name)}, which {NUMPY_SUPPORTED}")
     raise ValueError(f"name '{name}' refers to a {type(value).__name__} object, which kernels cannot use")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,7 +38,7 @@ def parse_kernel(func: Callable[..., Any]) -> KernelInfo:
     try:
         lines, firstlineno = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
-        raise KernelSyntaxError(filename, code.co_firstlineno, 0, f"cannot read the kernel's source: {exc}") from None
+        raise KernelSyntaxError(filename, code.co_firstlineno, 0, _no_source(func, exc)) from None
     closure: dict[str, Any] = {}
     for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
         try:
@@ -45,6 +46,25 @@ def parse_kernel(func: Callable[..., Any]) -> KernelInfo:
         except ValueError:  # an empty cell: the name is not bound yet
             continue
     return _parse("".join(lines), filename, firstlineno, closure, func.__globals__)
+
+
+def _no_source(func: Callable[..., Any], exc: Exception) -> str:
+    """Why ``func``'s source cannot be read (named from where it was compiled) and what to do instead."""
+    where = func.__code__.co_filename
+    if where == "<stdin>":
+        why = "it was defined in the interactive interpreter (<stdin>), which keeps no source text"
+    elif where == "<string>" and func.__module__ == "__main__" and sys.argv[:1] == ["-c"]:
+        why = "it was defined in a 'python -c' command, which keeps no source text"
+    elif where.startswith("<") and where.endswith(">"):
+        why = f"it was compiled from a string ({where}, e.g. by exec()), which keeps no source text"
+    else:
+        why = f"{exc}"
+    name = func.__name__
+    return (
+        f"the source of kernel '{name}' is not available: {why}. Put the kernel in a module file and import "
+        f"it, or pass its source text instead of the function: "
+        f"{name} = autotune.tunable(source='''def {name}(a: f64['n']) -> f64: ...''', vectorize=[0, 4])"
+    )
 
 
 def parse_kernel_source(

@@ -16,7 +16,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ._model import Builtin, HostArray, HostConst, KernelInfo, MathFunc, MathModule, Resolved
+import numpy as np
+
+from ._model import Builtin, HostArray, HostConst, KernelInfo, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["rebuild_function"]
 
@@ -28,6 +30,10 @@ def _value(resolved: Resolved) -> Any:
         return math
     if isinstance(resolved, MathFunc):
         return getattr(math, resolved.name)
+    if isinstance(resolved, NumpyModule):
+        return np
+    if isinstance(resolved, NumpyFunc):
+        return getattr(np, resolved.name)
     if isinstance(resolved, HostConst):
         return resolved.value
     if isinstance(resolved, HostArray):
@@ -47,6 +53,7 @@ def rebuild_function(info: KernelInfo) -> Callable[..., Any]:
     arguments.kw_defaults = [None for _ in arguments.kwonlyargs]
     module = ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[]))
     namespace: dict[str, Any] = {"__builtins__": builtins, **{n: _value(r) for n, r in info.names.items()}}
-    exec(compile(module, info.filename, "exec"), namespace)  # the kernel's own, already validated code
+    # optimize=0: asserts stay, as in the compiled kernel, even under ``python -O``
+    exec(compile(module, info.filename, "exec", optimize=0), namespace)  # the kernel's own, validated code
     function: Callable[..., Any] = namespace[info.name]
     return function

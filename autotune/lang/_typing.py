@@ -13,6 +13,9 @@ The rules follow what the undecorated kernel does when run with numpy arrays (NE
   a float (Python: ``2 ** -1 == 0.5``).
 - ``math.*`` functions give f32 for an f32 argument (like numpy ufuncs; Python's ``math`` would compute in
   double: a documented divergence) and a Python float otherwise; ``floor``/``ceil``/``trunc`` give ints.
+- ``np.*`` ufuncs and casts give strong numpy scalars (``np.sqrt(2.0)`` is an ``np.float64``): the
+  arguments promote as above, an integer becomes f64 for a float function, ``floor``/``ceil``/``trunc``,
+  ``abs``, ``sign``, ``power``, ``fmod``, ``minimum`` and ``maximum`` keep integers integers.
 
 A local's type is the promotion (join) of the types of every value assigned to it, so ``s = 0`` followed
 by ``s += x[i]`` makes ``s`` a float everywhere; that is computed by a fixed point over the body.
@@ -26,8 +29,19 @@ from dataclasses import dataclass
 
 from ..errors import KernelSyntaxError
 from ..types import ScalarType, boolean, f32, f64, i64
-from ._builtins import MATH_CONSTS, MATH_FUNCS
-from ._model import Builtin, ConstValue, HostArray, HostConst, KernelInfo, MathFunc, MathModule, Resolved
+from ._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
+from ._model import (
+    Builtin,
+    ConstValue,
+    HostArray,
+    HostConst,
+    KernelInfo,
+    MathFunc,
+    MathModule,
+    NumpyFunc,
+    NumpyModule,
+    Resolved,
+)
 
 __all__ = [
     "BOOL",
@@ -42,6 +56,7 @@ __all__ = [
     "const_type",
     "infer_locals",
     "math_types",
+    "numpy_types",
     "promote",
     "wrap_int",
 ]
@@ -155,6 +170,25 @@ def math_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     return arg, INT if spec.result == "int" else arg
 
 
+def numpy_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
+    """(argument type, result type) of ``np.<name>(*args)`` on scalars (a ufunc or a cast): numpy's loop
+    selection for f64/f32/i64/i32 under NEP 50, with a strong numpy scalar as the result."""
+    cast = NUMPY_CASTS.get(name)
+    if cast is not None:
+        return args[0], Ty(cast)
+    if any(t.kind == "bool" for t in args):
+        raise TypingProblem(f"np.{name} of a bool is not supported in kernels (convert it with int() or float())")
+    spec = NUMPY_FUNCS[name]
+    common = args[0]
+    for t in args[1:]:
+        common = promote(common, t)
+    strong = Ty(common.scalar)
+    if spec.rule == "same" or (spec.rule == "round" and common.kind == "int"):
+        return strong, strong
+    arg = strong if common.kind == "float" else Ty(f64)
+    return arg, BOOL if spec.rule == "bool" else arg
+
+
 _OP_SYMBOLS: dict[type[ast.AST], str] = {
     ast.Add: "+",
     ast.Sub: "-",
@@ -213,6 +247,18 @@ class Typer:
         host = self.resolved(node.id)
         return (host.dtype, len(host.shape)) if isinstance(host, HostArray) else None
 
+    def callee(self, func: ast.expr) -> Resolved | None:
+        """What a call's function names: a builtin, ``math.f``/``f``, ``np.f``/``f``; ``None`` otherwise."""
+        if isinstance(func, ast.Name):
+            return self.resolved(func.id)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            module = self.resolved(func.value.id)
+            if isinstance(module, MathModule):
+                return MathFunc(func.attr)
+            if isinstance(module, NumpyModule):
+                return NumpyFunc(func.attr)
+        return None
+
     # ---- constants -----------------------------------------------------------------------------
     def const_of(self, node: ast.expr) -> ConstValue | None:
         """The compile-time value of ``node`` if it is a constant expression (folded like the code would)."""
@@ -225,9 +271,13 @@ class Typer:
             host = self.resolved(node.id)
             return host.value if isinstance(host, HostConst) else None
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if isinstance(self.resolved(node.value.id), MathModule):
+            module = self.resolved(node.value.id)
+            if isinstance(module, MathModule):
                 return MATH_CONSTS.get(node.attr)
-            return None
+            if isinstance(module, NumpyModule):
+                return NUMPY_CONSTS.get(node.attr)
+            array = self.array(node.value)
+            return array[1] if array is not None and node.attr == "ndim" else None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             value = self.const_of(node.operand)
             if value is None or isinstance(value, bool):
@@ -281,6 +331,8 @@ class Typer:
             return self._subscript(node)
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.Attribute) and node.attr == "size" and self.array(node.value) is not None:
+            return INT
         raise TypingProblem(f"cannot type '{ast.unparse(node)}'")
 
     def _join(self, types: Sequence[Ty]) -> Ty:
@@ -321,11 +373,7 @@ class Typer:
 
     def _call(self, node: ast.Call) -> Ty:
         func = node.func
-        callee: Resolved | None = None
-        if isinstance(func, ast.Name):
-            callee = self.resolved(func.id)
-        elif isinstance(func, ast.Attribute):
-            callee = MathFunc(func.attr)
+        callee = self.callee(func)
         if isinstance(callee, Builtin):
             if callee.name == "len":
                 return INT
@@ -337,6 +385,8 @@ class Typer:
             return {"float": FLOAT, "int": INT, "bool": BOOL}[callee.name]
         if isinstance(callee, MathFunc):
             return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
+        if isinstance(callee, NumpyFunc):
+            return numpy_types(callee.name, [self.type_of(a) for a in node.args])[1]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
 
 

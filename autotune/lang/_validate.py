@@ -9,11 +9,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable, Mapping
 
+from ..abi import RAISABLE, Raise, StatusTable
 from ..errors import KernelSyntaxError
-from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS
-from ._model import Builtin, HostArray, MathFunc, MathModule, Resolved
+from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
+from ._model import Builtin, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
-__all__ = ["Checker", "assigned_names"]
+__all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
 
 ErrorFn = Callable[[ast.AST, str], KernelSyntaxError]
 ResolveFn = Callable[[str, ast.AST], Resolved]
@@ -23,8 +24,6 @@ _STATEMENTS: dict[type[ast.AST], str] = {
     ast.AsyncWith: "'async with' statements",
     ast.Try: "'try' statements",
     ast.TryStar: "'try' statements",
-    ast.Raise: "'raise' statements",
-    ast.Assert: "'assert' statements",
     ast.Delete: "'del' statements",
     ast.Import: "'import' statements",
     ast.ImportFrom: "'import' statements",
@@ -76,6 +75,49 @@ _CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 def _unsupported(what: str) -> str:
     return f"{what} are not supported in kernels"
+
+
+_RAISE_FORMS = (
+    f"kernels raise only {', '.join(sorted(RAISABLE))}, as 'raise ValueError' or "
+    "'raise ValueError(\"a string literal\")'"
+)
+
+
+def raise_of(node: ast.Raise | ast.Assert) -> Raise | str:
+    """The exception and message a validated ``raise``/``assert`` stands for, or why it is not supported."""
+    if isinstance(node, ast.Assert):
+        if node.msg is None:
+            return Raise(AssertionError, None)
+        if isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str):
+            return Raise(AssertionError, node.msg.value)
+        return "the message of an 'assert' must be a string literal (f-strings and variables are not supported)"
+    if node.exc is None:
+        return "a bare 'raise' (re-raising) is not supported in kernels; " + _RAISE_FORMS
+    if node.cause is not None:
+        return "'raise ... from ...' is not supported in kernels; " + _RAISE_FORMS
+    exc = node.exc
+    call = exc if isinstance(exc, ast.Call) else None
+    name = call.func if call is not None else exc
+    if not isinstance(name, ast.Name) or name.id not in RAISABLE:
+        return f"cannot raise {ast.unparse(name)!r}: " + _RAISE_FORMS
+    if call is None:
+        return Raise(RAISABLE[name.id], None)
+    if call.keywords or len(call.args) > 1:
+        return f"{name.id}(...) in a kernel takes at most one argument, a string literal; " + _RAISE_FORMS
+    if not call.args:
+        return Raise(RAISABLE[name.id], None)
+    arg = call.args[0]
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return Raise(RAISABLE[name.id], arg.value)
+    return f"the message of {name.id}(...) must be a string literal (not an f-string or a variable); " + _RAISE_FORMS
+
+
+def status_table(tree: ast.FunctionDef) -> StatusTable:
+    """The kernel's own status codes: its raises and asserts in source order (a function of the source
+    alone, so every variant, whatever its constants and knobs, returns the same codes)."""
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Raise | ast.Assert)]
+    nodes.sort(key=lambda n: (n.lineno, n.col_offset))
+    return StatusTable.of(r for r in map(raise_of, nodes) if isinstance(r, Raise))
 
 
 def assigned_names(body: Iterable[ast.stmt]) -> list[str]:
@@ -169,6 +211,8 @@ class Checker:
                 raise self._error(node, "'break'/'continue' outside a loop")
         elif isinstance(node, ast.Return):
             self._return(node)
+        elif isinstance(node, ast.Raise | ast.Assert):
+            self._raise(node)
         elif isinstance(node, ast.Expr):
             if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                 raise self._error(node, _unsupported("strings"))
@@ -207,6 +251,17 @@ class Checker:
         if not self._returns_value:
             raise self._error(node, "kernel annotated '-> None' returns a value")
         self._expr(node.value)
+
+    def _raise(self, node: ast.Raise | ast.Assert) -> None:
+        found = raise_of(node)
+        if isinstance(found, str):
+            raise self._error(node, found)
+        if isinstance(node, ast.Assert):
+            self._expr(node.test)
+            return
+        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        if isinstance(exc, ast.Name) and (exc.id in self._params or exc.id in self._locals):
+            raise self._error(exc, f"cannot raise '{exc.id}', a parameter or local of the kernel: " + _RAISE_FORMS)
 
     def _target(self, node: ast.expr) -> None:
         if isinstance(node, ast.Name):
@@ -278,7 +333,7 @@ class Checker:
         kind = self._lookup(node.id, node)
         if kind == "array" or isinstance(kind, HostArray):
             raise self._error(node, f"array '{node.id}' cannot be used as a value (index it, or use len()/.shape)")
-        if isinstance(kind, MathModule | MathFunc | Builtin):
+        if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc):
             raise self._error(node, f"'{node.id}' can only be called, not used as a value")
 
     def _call(self, node: ast.Call) -> None:
@@ -290,7 +345,7 @@ class Checker:
             try:
                 kind = self._lookup(func.id, func)
             except KernelSyntaxError as exc:
-                if "is not defined" in exc.message:
+                if "is not defined" in exc.message or "refers to numpy's" in exc.message:
                     raise
                 kind = "other"
             if isinstance(kind, Builtin):
@@ -302,6 +357,14 @@ class Checker:
                 return
             if isinstance(kind, MathFunc):
                 name = kind.name
+            if isinstance(kind, NumpyFunc):
+                return self._numpy_call(node, kind.name)
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and isinstance(self._lookup(func.value.id, func.value), NumpyModule)
+        ):
+            return self._numpy_call(node, func.attr)
         elif (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
@@ -313,10 +376,17 @@ class Checker:
         if name is None:
             raise self._error(
                 node,
-                f"call to unsupported function '{ast.unparse(func)}' (kernels call only math.*, "
+                f"call to unsupported function '{ast.unparse(func)}' (kernels call only math.*, np.*, "
                 "min, max, abs, len, int, float and bool)",
             )
         self._call_args(node, name, MATH_FUNCS[name].arity, MATH_FUNCS[name].arity)
+
+    def _numpy_call(self, node: ast.Call, name: str) -> None:
+        try:
+            arity = numpy_arity(name)
+        except ValueError as exc:
+            raise self._error(node.func, str(exc)) from None
+        self._call_args(node, f"np.{name}", arity, arity)
 
     def _call_args(self, node: ast.Call, name: str, low: int | None = None, high: int | None = None) -> None:
         if node.keywords:
@@ -342,9 +412,20 @@ class Checker:
                 if node.attr in MATH_CONSTS:
                     return
                 raise self._error(node, f"math.{node.attr} is not supported in kernels")
+            if isinstance(kind, NumpyModule):
+                if node.attr in NUMPY_CONSTS:
+                    return
+                try:
+                    numpy_arity(node.attr)
+                except ValueError as exc:
+                    raise self._error(node, str(exc)) from None
+                raise self._error(node, f"np.{node.attr} can only be called, not used as a value")
+            if node.attr in ("size", "ndim") and (kind == "array" or isinstance(kind, HostArray)):
+                return
             if node.attr == "shape" and (kind == "array" or isinstance(kind, HostArray)):
                 raise self._error(node, "x.shape must be indexed: x.shape[k]")
-        raise self._error(node, f"attribute '.{node.attr}' is not supported in kernels (only x.shape[k] and math.*)")
+        only = "only x.shape[k], x.size, x.ndim, math.* and np.*"
+        raise self._error(node, f"attribute '.{node.attr}' is not supported in kernels ({only})")
 
     def _subscript(self, node: ast.Subscript) -> None:
         base = node.value
@@ -354,6 +435,8 @@ class Checker:
             self._expr(node.slice)
             return
         if not self._is_array(base):
+            if isinstance(base, ast.Call):
+                self._call(base)  # an unsupported function (np.zeros(3)[0]) says so first
             raise self._error(base, "only arrays can be indexed (a[i], a[i, j], x.shape[k])")
         indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         for index in indexes:

@@ -29,14 +29,13 @@ _C_TYPES: dict[str, Any] = {
     "int32_t": ctypes.c_int32,
     "uint8_t": ctypes.c_uint8,
 }
-_STATUS: dict[int, type[Exception]] = {1: ZeroDivisionError, 2: IndexError, 3: ValueError}
 
 _session: Session | None = None
 _units: dict[tuple[str, int, tuple[tuple[str, int], ...]], tuple[Unit, Callable[..., int]]] = {}
 
 
 class KernelStatusError(Exception):
-    """An unknown nonzero status."""
+    """An unknown nonzero status (kept for importers: unknown statuses now raise RuntimeError)."""
 
 
 def _get_session() -> Session:
@@ -104,7 +103,7 @@ def run_lowered(lowered: LoweredKernel, *args: Any, opt: int = 3, veclib: bool =
         native.append(ctypes.addressof(result))
     status = func(*native)
     if status:
-        raise _STATUS.get(status, KernelStatusError)(f"kernel returned status {status}")
+        raise lowered.statuses.error(status)  # autotune.abi: built-in statuses and the kernel's own raises
     if result is None:
         return None
     value = result.value

@@ -54,7 +54,7 @@ def k_call_unknown(a: f64[:]) -> None:
 
 
 def k_attribute(a: f64[:]) -> None:
-    a[0] = a.size  # ERR
+    a[0] = a.itemsize  # ERR
 
 
 def k_string(a: f64[:]) -> None:
@@ -104,7 +104,7 @@ def k_for_else(a: f64[:]) -> None:
 
 
 def k_assert(a: f64[:]) -> None:
-    assert a[0] > 0  # ERR
+    assert a[0] > 0, a[0]  # ERR
 
 
 def k_unknown_name(a: f64[:]) -> None:
@@ -186,7 +186,7 @@ SYNTAX_CASES: list[tuple[Callable[..., Any], str]] = [
     (k_lambda, "lambda"),
     (k_listcomp, "list comprehensions"),
     (k_call_unknown, "unsupported function 'helper'"),
-    (k_attribute, "'.size'"),
+    (k_attribute, "'.itemsize'"),
     (k_string, "strings"),
     (k_tuple, "tuple"),
     (k_kwargs, "keyword arguments"),
@@ -196,7 +196,7 @@ SYNTAX_CASES: list[tuple[Callable[..., Any], str]] = [
     (k_slice, "slices"),
     (k_for_list, "range(...)"),
     (k_for_else, "'else' clauses on loops"),
-    (k_assert, "'assert' statements"),
+    (k_assert, "the message of an 'assert' must be a string literal"),
     (k_unknown_name, "'undefined_name' is not defined"),
     (k_bad_global, "object, which kernels cannot use"),
     (k_math_unknown, "math.gamma"),

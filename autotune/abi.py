@@ -1,0 +1,258 @@
+"""The native calling convention of kernels and their status codes, written down once.
+
+Every variant of a kernel is a function ``int32_t kernel(args...)``:
+
+- arguments follow the Python parameters, ``Const`` ones omitted: a scalar is passed by value in its C type
+  (a boolean is a ``uint8_t`` 0/1), an array as its data pointer followed by one ``int64_t`` extent per
+  dimension;
+- a kernel that returns a value takes one more pointer, where the result is stored;
+- the ``int32_t`` result is a status: 0 ok, otherwise the Python exception the call raises, and nothing
+  more of the kernel ran. Codes below :data:`FIRST_RAISE` are the built-in :class:`Status` codes (the same
+  for every kernel); a code ``FIRST_RAISE + i`` is entry ``i`` of the kernel's own :class:`StatusTable`
+  (its ``raise`` and ``assert`` statements, numbered when it is lowered, the same for every variant).
+
+This module owns that description in its three spellings (C declaration, LLVM IR types, ctypes) and the
+mapping from a status to an exception; the lowering (``autotune.lang``), the native entry
+(:mod:`autotune.entry`) and the checked slow path (:mod:`autotune.arguments`) call it instead of deriving
+them again. It imports nothing from ``autotune.lang``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn, Protocol
+
+from patcher import Signature
+
+from .types import ScalarType, i64
+
+__all__ = [
+    "BUILTIN_TABLE",
+    "FIRST_RAISE",
+    "KERNEL_EXCEPTIONS",
+    "RAISABLE",
+    "STATUS_C",
+    "STATUS_LLVM",
+    "NativeArg",
+    "NativeParam",
+    "Raise",
+    "Status",
+    "StatusTable",
+    "c_signature",
+    "ctypes_of",
+    "ctypes_prototype",
+    "llvm_arg_types",
+    "llvm_signature",
+    "native_args",
+]
+
+#: The C type of the status a kernel returns, and its LLVM spelling.
+STATUS_C, STATUS_LLVM = "int32_t", "i32"
+
+
+class Status(enum.IntEnum):
+    """The built-in status codes: what the language's own checks return (one message and exception each)."""
+
+    OK = 0
+    ZERO_DIVISION = 1
+    INDEX_ERROR = 2  # reserved: indexes are not bounds-checked yet
+    RANGE_STEP_ZERO = 3
+    NEGATIVE_SHIFT = 4
+    NEGATIVE_POWER = 5
+
+    @property
+    def exception(self) -> type[Exception] | None:
+        """The exception type this status raises (None for OK)."""
+        return _BUILTIN[self][0]
+
+    @property
+    def message(self) -> str:
+        """The message of the exception (Python's own wording where Python raises the same)."""
+        return _BUILTIN[self][1]
+
+    def error(self) -> Exception:
+        """A fresh exception for this status."""
+        exc = self.exception
+        if exc is None:
+            raise ValueError("Status.OK is not an error")
+        return exc(self.message)
+
+
+_BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
+    Status.OK: (None, "ok"),
+    Status.ZERO_DIVISION: (ZeroDivisionError, "integer division or modulo by zero"),
+    Status.INDEX_ERROR: (IndexError, "index out of range"),
+    Status.RANGE_STEP_ZERO: (ValueError, "range() arg 3 must not be zero"),
+    Status.NEGATIVE_SHIFT: (ValueError, "negative shift count"),
+    Status.NEGATIVE_POWER: (ValueError, "negative exponent of an integer power (the result would be a float)"),
+}
+
+#: Codes from here on index a kernel's :class:`StatusTable` (room is left for more built-in codes).
+FIRST_RAISE = 16
+
+#: The exceptions a kernel may ``raise`` (``assert`` raises AssertionError), by name.
+RAISABLE: dict[str, type[Exception]] = {
+    exc.__name__: exc
+    for exc in (
+        ValueError,
+        IndexError,
+        ZeroDivisionError,
+        ArithmeticError,
+        OverflowError,
+        RuntimeError,
+        AssertionError,
+    )
+}
+
+#: Every exception type a kernel call can raise for a nonzero status (unknown codes raise RuntimeError).
+KERNEL_EXCEPTIONS: tuple[type[Exception], ...] = tuple(
+    dict.fromkeys([*(e for e, _ in _BUILTIN.values() if e is not None), *RAISABLE.values(), RuntimeError])
+)
+
+
+@dataclass(frozen=True)
+class Raise:
+    """One ``raise``/``assert`` of a kernel: the exception type and its message (None: raised bare)."""
+
+    exception: type[Exception]
+    message: str | None
+
+    def error(self) -> Exception:
+        return self.exception() if self.message is None else self.exception(self.message)
+
+
+@dataclass(frozen=True)
+class StatusTable:
+    """A kernel's status codes: the built-in ones, then its own raises from :data:`FIRST_RAISE` on.
+
+    Built once per kernel from its source (not per variant), so every variant returns the same codes.
+    """
+
+    raises: tuple[Raise, ...] = ()
+
+    @staticmethod
+    def of(raises: Iterable[Raise]) -> StatusTable:
+        """A table of these raises, each distinct one once (in first-seen order)."""
+        return StatusTable(tuple(dict.fromkeys(raises)))
+
+    def code(self, entry: Raise) -> int:
+        """The status code of ``entry`` (which must be in the table)."""
+        return FIRST_RAISE + self.raises.index(entry)
+
+    def lookup(self, status: int) -> tuple[type[Exception], str | None]:
+        """The exception type and message a nonzero ``status`` stands for."""
+        if FIRST_RAISE <= status < FIRST_RAISE + len(self.raises):
+            entry = self.raises[status - FIRST_RAISE]
+            return entry.exception, entry.message
+        try:
+            builtin = Status(status)
+        except ValueError:
+            return RuntimeError, f"kernel failed with an unknown status {status}"
+        if builtin.exception is None:
+            raise ValueError("status 0 is not an error")
+        return builtin.exception, builtin.message
+
+    def error(self, status: int) -> Exception:
+        """A fresh exception for the nonzero ``status`` (what a call returning it raises)."""
+        exc, message = self.lookup(status)
+        return exc() if message is None else exc(message)
+
+    def raise_for(self, status: int) -> NoReturn:
+        """Raise the exception of the nonzero ``status`` (the native entry calls this on a kernel's raise)."""
+        raise self.error(status)
+
+
+#: The table of a kernel with no raises of its own (and of expert-route kernels).
+BUILTIN_TABLE = StatusTable()
+
+
+# ---- the calling convention ------------------------------------------------------------------------------
+class NativeParam(Protocol):
+    """What the ABI needs of a parameter (``autotune.lang.ParamSpec`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> Literal["scalar", "array", "const"]: ...
+    @property
+    def dtype(self) -> ScalarType | None: ...
+    @property
+    def ndim(self) -> int: ...
+
+
+Role = Literal["scalar", "data", "extent", "result"]
+
+
+@dataclass(frozen=True)
+class NativeArg:
+    """One native argument: a scalar, an array's data pointer or one of its extents, or the result pointer.
+
+    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type.
+    """
+
+    param: str
+    role: Role
+    dtype: ScalarType
+    dim: int = 0
+
+    @property
+    def pointer(self) -> bool:
+        return self.role in ("data", "result")
+
+    @property
+    def c(self) -> str:
+        return f"{self.dtype.c_name}*" if self.pointer else self.dtype.c_name
+
+    @property
+    def llvm(self) -> str:
+        return "ptr" if self.pointer else self.dtype.llvm
+
+    @property
+    def name(self) -> str:
+        """How the lowering names the argument in IR."""
+        if self.role == "extent":
+            return f"{self.param}.shape{self.dim}"
+        return self.param
+
+
+def native_args(params: Sequence[NativeParam], ret: ScalarType | None) -> tuple[NativeArg, ...]:
+    """The native arguments of a kernel with these Python parameters and result, in order."""
+    out: list[NativeArg] = []
+    for p in params:
+        if p.kind == "const" or p.dtype is None:
+            continue
+        if p.kind == "scalar":
+            out.append(NativeArg(p.name, "scalar", p.dtype))
+        else:
+            out.append(NativeArg(p.name, "data", p.dtype))
+            out.extend(NativeArg(p.name, "extent", i64, k) for k in range(p.ndim))
+    if ret is not None:
+        out.append(NativeArg("result", "result", ret))
+    return tuple(out)
+
+
+def c_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str:
+    """The C declaration without a name, e.g. ``int32_t(double*, int64_t, double*)``."""
+    return f"{STATUS_C}({', '.join(a.c for a in native_args(params, ret))})"
+
+
+def llvm_arg_types(params: Sequence[NativeParam], ret: ScalarType | None) -> list[str]:
+    """The LLVM IR argument types (opaque ``ptr`` pointers; booleans ``i8``)."""
+    return [a.llvm for a in native_args(params, ret)]
+
+
+def llvm_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str:
+    """The LLVM function type, e.g. ``i32 (ptr, i64, ptr)``."""
+    return f"{STATUS_LLVM} ({', '.join(llvm_arg_types(params, ret))})"
+
+
+def ctypes_prototype(params: Sequence[NativeParam], ret: ScalarType | None) -> Any:
+    """A ctypes ``CFUNCTYPE`` to call a kernel through (it releases the GIL while calling)."""
+    return Signature.parse(c_signature(params, ret)).ctypes_prototype()
+
+
+def ctypes_of(dtype: ScalarType) -> Any:
+    """The ctypes type of a scalar (what the result pointer of a kernel returning ``dtype`` points to)."""
+    return Signature.parse(f"{dtype.c_name}()").ret.ctype
