@@ -8,6 +8,7 @@ rejected here, with the file position of the offending construct.
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
+from ._iteration import rewrite_iteration
 from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
 from ._validate import Checker, assigned_names
@@ -153,10 +155,17 @@ class _Parser:
             self.names[name] = known
         return known
 
+    def _is_builtin(self, name: str, builtin: str) -> bool:
+        """Whether the free name ``name`` is Python's builtin ``builtin`` (not shadowed by a local)."""
+        if name in assigned_names(self.func.body) or name in {a.arg for a in self.func.args.args}:
+            return False
+        return lookup(name, self.closure, self.module) is getattr(builtins, builtin)
+
     def info(self) -> KernelInfo:
         func = self.func
         specs, defaults = self._params()
         ret, returns_value = self._return()
+        func.body = rewrite_iteration(func.body, self._is_builtin, self.error)
         kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
         checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)

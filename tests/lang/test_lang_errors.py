@@ -92,7 +92,7 @@ def k_slice(a: f64[:]) -> None:
 
 
 def k_for_list(a: f64[:]) -> None:
-    for x in a:  # ERR
+    for x in [1.0, 2.0]:  # ERR
         a[0] = x
 
 
@@ -194,7 +194,7 @@ SYNTAX_CASES: list[tuple[Callable[..., Any], str]] = [
     (k_global, "'global' statements"),
     (k_nonlocal_def, "nested function"),
     (k_slice, "slices"),
-    (k_for_list, "range(...)"),
+    (k_for_list, "for loops iterate over range"),
     (k_for_else, "'else' clauses on loops"),
     (k_assert, "the message of an 'assert' must be a string literal"),
     (k_unknown_name, "'undefined_name' is not defined"),
