@@ -20,6 +20,7 @@ from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
 from ._iteration import rewrite_iteration
 from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
+from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
 
 __all__ = ["parse_kernel", "parse_kernel_source"]
@@ -165,7 +166,7 @@ class _Parser:
         func = self.func
         specs, defaults = self._params()
         ret, returns_value = self._return()
-        func.body = rewrite_iteration(func.body, self._is_builtin, self.error)
+        func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error))
         kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
         checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)

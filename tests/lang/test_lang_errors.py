@@ -63,7 +63,7 @@ def k_string(a: f64[:]) -> None:
 
 
 def k_tuple(a: f64[:]) -> None:
-    x, y = 1.0, 2.0  # ERR
+    x, y = 1.0, 2.0, 3.0  # ERR
     a[0] = x + y
 
 
