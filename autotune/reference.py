@@ -102,8 +102,9 @@ class Reference:
 
     def _derived(self, address: int, case: Case) -> Outputs | None:
         """The reference's outputs on ``case``, or None when the input is outside the kernel's contract: for
-        the kernel language and a small input, the Python function fails on it or disagrees (checked first, so the reference
-        never runs out of bounds where Python would have raised), or the reference raises or overruns."""
+        the kernel language and a small input, the Python function fails on it or disagrees (checked first,
+        so the reference never runs out of bounds where Python would have raised), or the reference raises
+        or overruns."""
         config = self._spec.config
         python: Outputs | None = None
         small = sum(v.size for v in case.values if isinstance(v, np.ndarray)) <= _DERIVED_PYTHON_ELEMENTS

@@ -7,17 +7,24 @@ that supplies the parameter types and the semantics every variant is validated a
 
 from __future__ import annotations
 
+import ast
 import inspect
+import linecache
+import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import KernelSyntaxError, KernelTypeError
-from .lang import GlobalRef, Knobs, LoweredKernel, ParamSpec, lower, parse_kernel
-from .space import Value
-from .types import ArrayType, ConstType, ScalarType
+import numpy as np
 
-__all__ = ["IRSource", "KernelSource", "Lowerer", "ir_source", "python_source"]
+from .errors import KernelSyntaxError, KernelTypeError
+from .globals import Global
+from .lang import GlobalRef, Knobs, LoweredKernel, ParamSpec, lower, parse_kernel, parse_kernel_source
+from .space import Value
+from .types import ArrayType, Const, ConstType, ScalarType, boolean, f32, f64, i32, i64
+
+__all__ = ["IRSource", "KernelSource", "Lowerer", "ir_source", "python_source", "text_function"]
 
 #: ``lowerer(knobs, consts, params) -> LoweredKernel``: one variant's IR and ABI.
 Lowerer = Callable[[Knobs, Mapping[str, Value], Mapping[str, Value]], LoweredKernel]
@@ -44,6 +51,87 @@ def python_source(func: Callable[..., Any]) -> tuple[KernelSource, Lowerer]:
     """Parse ``func`` in the kernel language (KernelSyntaxError now, not at the first call)."""
     info = parse_kernel(func)
     return info, lambda knobs, consts, params: lower(info, consts, knobs)
+
+
+#: the file name errors in a kernel's source text point at before its name is known (``<kernel source>:3:8:``);
+#: after, and in tracebacks, it is ``<kernel source NAME>``
+TEXT_FILENAME = "<kernel source>"
+
+
+def text_function(text: str, scope: Mapping[str, Any], namespace: Mapping[str, Any] | None) -> Callable[..., Any]:
+    """The Python function a kernel given as source text defines (for ``autotune.tunable(source=...)``).
+
+    ``text`` holds one ``def`` (decorators are ignored) and optionally imports before it. Free names resolve
+    in: the names ``autotune`` exports for annotations (``f64``, ``i64``, ``Const``, ...), ``autotune``,
+    ``math``, ``np``/``numpy``; then ``scope`` (the caller's globals); then ``namespace``, which wins. The
+    function is compiled under a file name of its own whose lines are registered in :mod:`linecache`, so
+    ``inspect`` (hence :func:`parse_kernel`) and tracebacks read the text, and error positions are lines of
+    ``text``. Its ``__module__`` is the caller's module, so the kernel's name (``__main__.dot``) and its
+    studies are the same in every process that passes the same text.
+    """
+    import autotune  # the package imports this module
+
+    if not isinstance(text, str):
+        raise KernelTypeError(None, f"source= takes the kernel's source text (a str), got {type(text).__name__}")
+    text = textwrap.dedent(text)
+    try:
+        tree = ast.parse(text, filename=TEXT_FILENAME)
+    except SyntaxError as exc:
+        raise KernelSyntaxError(TEXT_FILENAME, exc.lineno or 1, max((exc.offset or 1) - 1, 0), exc.msg) from None
+    defs = [s for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+    if not defs:
+        raise KernelSyntaxError(
+            TEXT_FILENAME,
+            1,
+            0,
+            "the kernel source text must define the kernel with one 'def' (annotated parameters, as in a "
+            "module: \"def dot(a: f64['n'], b: f64['n']) -> f64: ...\"); it is not a signature string",
+        )
+    if len(defs) > 1:
+        listed = ", ".join(f"'{d.name}'" for d in defs)
+        raise KernelSyntaxError(
+            TEXT_FILENAME,
+            defs[1].lineno,
+            defs[1].col_offset,
+            f"the kernel source text defines {len(defs)} "
+            f"functions ({listed}); pass one kernel per text (kernels cannot call other Python functions)",
+        )
+    for statement in tree.body:
+        if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.Import | ast.ImportFrom):
+            raise KernelSyntaxError(
+                TEXT_FILENAME,
+                statement.lineno,
+                statement.col_offset,
+                "the kernel source text may hold imports "
+                "and one 'def', nothing else (pass constants in the caller's globals or namespace=)",
+            )
+    base: dict[str, Any] = {
+        "__name__": "__main__",
+        "autotune": autotune,
+        "math": math,
+        "np": np,
+        "numpy": np,
+        "Const": Const,
+        "Global": Global,
+        "boolean": boolean,
+        "f32": f32,
+        "f64": f64,
+        "i32": i32,
+        "i64": i64,
+    }
+    names = {**base, **scope, **(namespace or {})}
+    imports: list[ast.stmt] = [s for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)]
+    exec(compile(ast.Module(body=imports, type_ignores=[]), TEXT_FILENAME, "exec"), names)
+    definition = defs[0]
+    filename = f"<kernel source {definition.name}>"
+    # every error of the language, at a line of the text, before the def runs (its annotations evaluate)
+    parse_kernel_source(text, filename=filename, namespace=names)
+    lines = text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(text), None, [ln if ln.endswith("\n") else ln + "\n" for ln in lines], filename)
+    definition.decorator_list = []
+    exec(compile(ast.Module(body=[definition], type_ignores=[]), filename, "exec"), names)
+    function: Callable[..., Any] = names[definition.name]
+    return function
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, overload
 
@@ -20,6 +21,33 @@ def tunable(func: Callable[..., Any], /) -> Kernel: ...
 
 @overload
 def tunable(
+    text: str,
+    /,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+    key: Callable[..., Hashable] | None = None,
+    space: Space | None = None,
+    default: Mapping[str, Value] | None = None,
+    name: str | None = None,
+    **knobs: Sequence[Value],
+) -> Kernel: ...
+
+
+@overload
+def tunable(
+    *,
+    source: str,
+    namespace: Mapping[str, Any] | None = None,
+    key: Callable[..., Hashable] | None = None,
+    space: Space | None = None,
+    default: Mapping[str, Value] | None = None,
+    name: str | None = None,
+    **knobs: Sequence[Value],
+) -> Kernel: ...
+
+
+@overload
+def tunable(
     *,
     key: Callable[..., Hashable] | None = None,
     space: Space | None = None,
@@ -30,9 +58,11 @@ def tunable(
 
 
 def tunable(
-    func: Callable[..., Any] | None = None,
+    func: Callable[..., Any] | str | None = None,
     /,
     *,
+    source: Any = None,  # str (Any: the overloads' **knobs could pass a list here)
+    namespace: Any = None,  # Mapping[str, Any]
     key: Callable[..., Hashable] | None = None,
     space: Space | None = None,
     default: Mapping[str, Value] | None = None,
@@ -54,19 +84,61 @@ def tunable(
     ...     for i in range(n):
     ...         s += a[i] * b[i]
     ...     return s
+
+    **Source text.** A kernel defined in the interactive interpreter, a ``python -c`` command or an
+    ``exec``'d string has no source autotune can read, so pass the kernel's text instead of decorating:
+    ``source=`` (or the text as the positional argument) returns the :class:`Kernel` directly::
+
+        dot = autotune.tunable(source='''
+        def dot(a: f64["n"], b: f64["n"]) -> f64:
+            s = 0.0
+            for i in range(a.shape[0]):
+                s += a[i] * b[i]
+            return s
+        ''', vectorize=[0, 4, 8])
+
+    The text holds one ``def`` (decorators are ignored) and optionally imports. Its free names resolve to
+    the annotation names ``autotune`` exports (``f64``, ``i64``, ``Const``, ...), ``autotune``, ``math``,
+    ``np``/``numpy``, then the caller's globals (constants and arrays defined at the prompt), then
+    ``namespace=``, which wins. ``kernel.py_func`` is the function the text defines; errors point at lines
+    of the text (``<kernel source dot>:4:8: ...``); the kernel is named after the caller's module and the
+    function (``__main__.dot``), so a restarted session passing the same text adopts the stored best.
     """
     if space is not None and (knobs or default):
         raise SpaceError("pass either space= or knob lists (and default=), not both")
+    if isinstance(func, str):
+        if source is not None:
+            raise SpaceError("pass the kernel's source text once: positionally or as source=, not both")
+        source, func = func, None
+    if source is not None or namespace is not None:
+        if func is not None or source is None:
+            raise SpaceError("namespace= goes with a kernel given as source text (source=...)")
+        from .source import text_function
+
+        scope = sys._getframe(1).f_globals  # the caller's names, as a decorated function would see them
+        function = text_function(source, scope, namespace)
+        return _make(function, space, knobs, default, key, name)
 
     def wrap(function: Callable[..., Any]) -> Kernel:
         if not callable(function):
             raise SpaceError(f"@tunable decorates a function, got {function!r}")
-        chosen = space if space is not None else Space(knobs, default=default)
-        kernel = Kernel(function, chosen, key=key, name=name)
-        attach(kernel)
-        return kernel
+        return _make(function, space, knobs, default, key, name)
 
     return wrap(func) if func is not None else wrap
+
+
+def _make(
+    function: Callable[..., Any],
+    space: Space | None,
+    knobs: Mapping[str, Sequence[Value]],
+    default: Mapping[str, Value] | None,
+    key: Callable[..., Hashable] | None,
+    name: str | None,
+) -> Kernel:
+    chosen = space if space is not None else Space(knobs, default=default)
+    kernel = Kernel(function, chosen, key=key, name=name)
+    attach(kernel)
+    return kernel
 
 
 def tunable_ir(
