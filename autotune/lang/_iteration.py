@@ -16,8 +16,8 @@ the body are seen, as numpy's iterator sees them), ``zip`` stops at the shortest
 counts from its start, and ``zip(..., strict=True)`` raises ValueError before the loop when the lengths
 differ (Python raises when the shortest runs out, after the iterations before it). Sequences are 1-D
 arrays named by a parameter or module array, and ``range(...)`` calls whose step is a constant (or
-absent). Iterating a 2-D array (rows are views, which the language does not have yet) fails where the
-row is indexed, at the ``for`` line.
+absent). Iterating an array parameter of 2 or 3 dimensions (rows are views, which the language does not
+have yet) is an error that says so.
 """
 
 from __future__ import annotations
@@ -46,18 +46,28 @@ class _Seq:
     start: ast.expr | None = None  # enumerate: the start; parts[0] is the enumerated sequence
 
 
-def rewrite_iteration(body: list[ast.stmt], is_builtin: IsBuiltin, error: ErrorFn) -> list[ast.stmt]:
-    """``body`` with every ``for`` over something other than ``range(...)`` rewritten (nested ones too)."""
-    return [made for s in body for made in _statement(s, is_builtin, error)]
+def rewrite_iteration(
+    body: list[ast.stmt], is_builtin: IsBuiltin, error: ErrorFn, ndims: dict[str, int] | None = None
+) -> list[ast.stmt]:
+    """``body`` with every ``for`` over something other than ``range(...)`` rewritten (nested ones too).
+    ``ndims``: the dimensions of the array parameters, so iterating a 2-D one is refused with a reason."""
+    return [made for s in body for made in _statement(s, is_builtin, error, ndims or {})]
 
 
-def _statement(node: ast.stmt, is_builtin: IsBuiltin, error: ErrorFn) -> list[ast.stmt]:
+def _statement(node: ast.stmt, is_builtin: IsBuiltin, error: ErrorFn, ndims: dict[str, int]) -> list[ast.stmt]:
     for field in ("body", "orelse"):
         inner = getattr(node, field, None)
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-            setattr(node, field, rewrite_iteration(inner, is_builtin, error))
+            setattr(node, field, rewrite_iteration(inner, is_builtin, error, ndims))
     if not isinstance(node, ast.For) or _is_call(node.iter, "range", is_builtin):
         return [node]
+    for named in ast.walk(node.iter):
+        if isinstance(named, ast.Name) and ndims.get(named.id, 1) > 1:
+            raise error(
+                node.iter,
+                f"'{named.id}' has {ndims[named.id]} dimensions: iterating it yields rows, which are array views "
+                f"(not supported yet); loop over an index instead: for i in range({named.id}.shape[0])",
+            )
     checks: list[ast.stmt] = []
     seq = _sequence(node.iter, is_builtin, error, checks)
     counter = f"_it{next(_counter)}"

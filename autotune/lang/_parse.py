@@ -166,7 +166,8 @@ class _Parser:
         func = self.func
         specs, defaults = self._params()
         ret, returns_value = self._return()
-        func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error))
+        ndims = {p.name: p.ndim for p in specs if p.kind == "array"}
+        func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
         kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
         checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)

@@ -84,10 +84,12 @@ def test_iteration_forms_match_python(n: int) -> None:
         ("for x, y in zip(a, a, strict=n):\n        pass", "literal strict"),
         ("for x, y in zip(a, range(0, 9, n)):\n        pass", "constant non-zero step"),
         ("for x in a[0:2]:\n        pass", "for loops iterate over"),
+        ("for row in m:\n        pass", "iterating it yields rows"),
+        ("for i, row in enumerate(m):\n        pass", r"range\(m.shape\[0\]\)"),
     ],
 )
 def test_unsupported_iteration_is_a_syntax_error_at_its_line(body: str, message: str) -> None:
-    text = f"def bad(a: f64['n'], n: i64) -> None:\n    {body}\n"
+    text = f"def bad(a: f64['n'], n: i64, m: f64['n', 'k']) -> None:\n    {body}\n"
     with pytest.raises(KernelSyntaxError, match=message) as caught:
         autotune.lang.parse_kernel_source(text, namespace={"f64": f64, "i64": i64})
     assert ":2:" in str(caught.value)
