@@ -12,8 +12,8 @@ import autotune
 from autotune import f64
 
 _SAXPY = """
-  %empty = icmp sle i64 %n, 0
-  br i1 %empty, label %exit, label %loop
+  %empty = icmp sle i64 %count, 0
+  br i1 %empty, label %tail, label %loop
 loop:
   %i = phi i64 [0, %entry], [%i1, %next]
   %px = getelementptr inbounds double, ptr %x, i64 %i
@@ -32,11 +32,26 @@ slow:
   br i1 %more, label %slow, label %next
 next:
   %i1 = add nuw nsw i64 %i, 1
-  %c = icmp slt i64 %i1, %n
-  br i1 %c, label %loop, label %exit
-exit:
-  ret i32 0
+  %c = icmp slt i64 %i1, %count
+  br i1 %c, label %loop, label %tail
+tail:
+{tail}  ret i32 0
 """
+
+
+def spinning_saxpy(spins: int, *, head: str = "", count: str | None = None, tail: str = "", declare: str = "") -> str:
+    """IR of ``y[:count] += a * x[:count]`` spinning ``spins`` times per element: ``head`` runs first,
+    ``count`` defines ``%count`` (default: ``%n``), ``tail`` runs after the loop (these modules' faults)."""
+    return (
+        declare
+        + "define i32 @kernel(double %a, ptr %x, i64 %n, ptr %y, i64 %m) {\nentry:\n"
+        + "  %counter = alloca i64, align 8\n  store i64 0, ptr %counter, align 8\n"
+        + head
+        + (count or "  %count = add i64 %n, 0\n")
+        + _SAXPY.format(spins=spins, tail=tail)
+        + "}\n"
+    )
+
 
 _FAULTS = {
     1: "  store volatile double 1.0, ptr null, align 8\n",
@@ -56,15 +71,8 @@ def saxpy_reference(a: f64, x: f64["n"], y: f64["n"]) -> None:
 def faulty_ir(MODE: int) -> str:
     if MODE == 5:
         return "define i32 @kernel(double %a, ptr %x {"
-    body = _FAULTS.get(MODE, "") + _SAXPY.format(spins={3: 2**62, 4: 500}.get(MODE, 1))
     declare = "declare i32 @system(ptr)\n" if MODE == 6 else ""
-    return (
-        declare
-        + "define i32 @kernel(double %a, ptr %x, i64 %n, ptr %y, i64 %m) {\nentry:\n"
-        + "  %counter = alloca i64, align 8\n  store i64 0, ptr %counter, align 8\n"
-        + body
-        + "}\n"
-    )
+    return spinning_saxpy({3: 2**62, 4: 500}.get(MODE, 1), head=_FAULTS.get(MODE, ""), declare=declare)
 
 
 faulty = autotune.tunable_ir(reference=saxpy_reference, writes=["y"], MODE=[0, 1, 2, 3, 4, 5, 6])(faulty_ir)

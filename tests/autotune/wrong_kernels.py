@@ -11,32 +11,7 @@ from __future__ import annotations
 import autotune
 from autotune import f64
 
-_BODY = """
-  %empty = icmp sle i64 %count, 0
-  br i1 %empty, label %tail, label %loop
-loop:
-  %i = phi i64 [0, %entry], [%i1, %next]
-  %px = getelementptr inbounds double, ptr %x, i64 %i
-  %py = getelementptr inbounds double, ptr %y, i64 %i
-  %vx = load double, ptr %px, align 8
-  %vy = load double, ptr %py, align 8
-  %p = fmul double %a, %vx
-  %s = fadd double %vy, %p
-  store double %s, ptr %py, align 8
-  br label %slow
-slow:
-  %k = phi i64 [0, %loop], [%k1, %slow]
-  %k1 = add i64 %k, 1
-  %spin = load volatile i64, ptr %counter, align 8
-  %more = icmp slt i64 %k1, {spins}
-  br i1 %more, label %slow, label %next
-next:
-  %i1 = add nuw nsw i64 %i, 1
-  %c = icmp slt i64 %i1, %count
-  br i1 %c, label %loop, label %tail
-tail:
-{tail}  ret i32 0
-"""
+from .fault_kernels import saxpy_reference, spinning_saxpy
 
 _COUNT = {
     1: "  %count = and i64 %n, -4\n",
@@ -52,20 +27,8 @@ _TAIL = {
 }
 
 
-def saxpy_reference(a: f64, x: f64["n"], y: f64["n"]) -> None:
-    y += a * x
-
-
 def wrong_ir(MODE: int) -> str:
-    count = _COUNT.get(MODE, "  %count = add i64 %n, 0\n")
-    body = _BODY.format(spins=60 if MODE == 0 else 1, tail=_TAIL.get(MODE, ""))
-    return (
-        "define i32 @kernel(double %a, ptr %x, i64 %n, ptr %y, i64 %m) {\nentry:\n"
-        + "  %counter = alloca i64, align 8\n  store i64 0, ptr %counter, align 8\n"
-        + count
-        + body
-        + "}\n"
-    )
+    return spinning_saxpy(60 if MODE == 0 else 1, count=_COUNT.get(MODE), tail=_TAIL.get(MODE, ""))
 
 
 wrong = autotune.tunable_ir(reference=saxpy_reference, writes=["y"], MODE=[0, 1, 2, 3, 4])(wrong_ir)

@@ -158,15 +158,30 @@ def check(
     rtol: float = 1e-13,
 ) -> None:
     """Run ``func`` compiled and as Python on each argument tuple; results and arrays must agree."""
-    native = compiled(func, consts, knobs)
+    compare(func, compiled(func, consts, knobs), *argsets, rtol=rtol)
+
+
+def compare(
+    python: Callable[..., Any],
+    native: Callable[..., Any],
+    *argsets: tuple[Any, ...],
+    rtol: float = 1e-13,
+    zero_signs: bool = False,
+) -> None:
+    """``python`` and ``native`` give the same result, array outputs and exceptions on each argument tuple
+    (with ``zero_signs``, array outputs must also agree on the sign of every zero)."""
     for args in argsets:
-        want = outcome(func, args)
+        label = f"{python.__name__}{args}"
+        want = outcome(python, args)
         got = outcome(native, args)
-        assert want[0] == got[0], f"{func.__name__}{args}: python {want[:2]} != compiled {got[:2]}"
+        assert want[0] == got[0], f"{label}: python {want[:2]} != compiled {got[:2]}"
         if want[0] == "raise":
-            assert want[1] is got[1], f"{func.__name__}{args}: python raised {want[1]}, compiled {got[1]}"
+            assert want[1] is got[1], f"{label}: python raised {want[1]}, compiled {got[1]}"
             continue
-        assert same(want[1], got[1], rtol), f"{func.__name__}{args}: python {want[1]!r} != compiled {got[1]!r}"
+        assert same(want[1], got[1], rtol), f"{label}: python {want[1]!r} != compiled {got[1]!r}"
         for k, (a, b) in enumerate(zip(want[2], got[2], strict=True)):
             if isinstance(a, np.ndarray):
-                assert same(a, b, rtol), f"{func.__name__}{args}: array argument {k} differs:\n{a}\n{b}"
+                assert same(a, b, rtol), f"{label}: array argument {k} differs:\n{a}\n{b}"
+                if zero_signs:
+                    signs = np.signbit(a) == np.signbit(b)
+                    assert bool(np.all(signs | np.isnan(a))), f"{label}: signs of zeros differ in argument {k}"

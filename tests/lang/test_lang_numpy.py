@@ -17,7 +17,7 @@ import autotune
 from autotune.errors import KernelSyntaxError
 from autotune.lang import parse_kernel, rebuild_function
 from autotune.types import boolean, f32, f64, i32, i64
-from tests.lang.runner import outcome, same
+from tests.lang.runner import compare
 
 NAN, INF = math.nan, math.inf
 LOW, HIGH = -(2**63), 2**63 - 1
@@ -27,20 +27,7 @@ HOST = np.arange(24.0).reshape(2, 3, 4)
 
 def agree(kernel: Any, *argsets: tuple[Any, ...], rtol: float = 1e-12) -> None:
     """The compiled kernel and ``kernel.py_func`` give the same result, outputs and exceptions."""
-    for args in argsets:
-        want = outcome(kernel.py_func, args)
-        got = outcome(kernel, args)
-        label = f"{kernel.py_func.__name__}{args}"
-        assert want[0] == got[0], f"{label}: python {want[:2]} != compiled {got[:2]}"
-        if want[0] == "raise":
-            assert want[1] is got[1], f"{label}: python raised {want[1]}, compiled {got[1]}"
-            continue
-        assert same(want[1], got[1], rtol), f"{label}: python {want[1]!r} != compiled {got[1]!r}"
-        for k, (a, b) in enumerate(zip(want[2], got[2], strict=True)):
-            if isinstance(a, np.ndarray):
-                assert same(a, b, rtol), f"{label}: array argument {k} differs:\n{a}\n{b}"
-                signs = np.signbit(a) == np.signbit(b)
-                assert bool(np.all(signs | np.isnan(a))), f"{label}: signs of zeros differ in argument {k}"
+    compare(kernel.py_func, kernel, *argsets, rtol=rtol, zero_signs=True)
 
 
 # ---- float ufuncs -----------------------------------------------------------------------------------

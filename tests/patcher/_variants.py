@@ -33,6 +33,21 @@ define i64 @f(i64 %x) {{
 }}
 """
 
+#: ``f(x) = x`` after spinning while the host global ``gate`` is nonzero: holds a caller inside the unit.
+GATE_SPIN = """
+@gate = external global i64
+define i64 @f(i64 %x) {
+entry:
+  br label %loop
+loop:
+  %g = load atomic i64, ptr @gate acquire, align 8
+  %c = icmp ne i64 %g, 0
+  br i1 %c, label %loop, label %done
+done:
+  ret i64 %x
+}
+"""
+
 I64_I64 = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
 
 

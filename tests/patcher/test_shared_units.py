@@ -16,7 +16,7 @@ import pytest
 from dylibs import HostGlobal, Session, SymbolMap, Unit, UnitStateError
 from patcher import PatchTable
 
-from ._variants import I64_I64, slow_add
+from ._variants import GATE_SPIN, I64_I64, slow_add
 
 
 @pytest.fixture
@@ -66,21 +66,8 @@ def test_a_shared_unit_is_retired_once_after_its_last_holder(
 def test_a_shared_unit_is_never_retired_while_a_caller_of_another_slot_runs_in_it() -> None:
     """Slot A lets go while a call through slot B is still inside the unit: the unit stays."""
     gate = HostGlobal("gate", np.int64, (), 1)
-    spin = """
-@gate = external global i64
-define i64 @f(i64 %x) {
-entry:
-  br label %loop
-loop:
-  %g = load atomic i64, ptr @gate acquire, align 8
-  %c = icmp ne i64 %g, 0
-  br i1 %c, label %loop, label %done
-done:
-  ret i64 %x
-}
-"""
     table = PatchTable(Session(cache=None))
-    shared = table.session.load(spin, exports=["f"], symbols=SymbolMap().add_global(gate))
+    shared = table.session.load(GATE_SPIN, exports=["f"], symbols=SymbolMap().add_global(gate))
     a, b = table.slot("a", "int64_t(int64_t)"), table.slot("b", "int64_t(int64_t)")
     a.publish(shared, "f")
     b.publish(shared, "f")

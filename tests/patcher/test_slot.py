@@ -10,7 +10,7 @@ import pytest
 from dylibs import HostGlobal, Session, SymbolMap, UnitStateError
 from patcher import DrainTimeout, PatchTable, SlotError
 
-from ._variants import COUNT, I64_I64, slow_add
+from ._variants import COUNT, GATE_SPIN, I64_I64, slow_add
 
 
 @pytest.fixture
@@ -58,21 +58,8 @@ def test_published_unit_cannot_be_retired_behind_the_slot(table: PatchTable) -> 
 
 def test_drain_waits_for_a_caller_inside_the_old_variant(table: PatchTable) -> None:
     gate = HostGlobal("gate", np.int64, (), 1)
-    spin = """
-@gate = external global i64
-define i64 @f(i64 %x) {
-entry:
-  br label %loop
-loop:
-  %g = load atomic i64, ptr @gate acquire, align 8
-  %c = icmp ne i64 %g, 0
-  br i1 %c, label %loop, label %done
-done:
-  ret i64 %x
-}
-"""
     slot = table.slot("spin", "int64_t(int64_t)")
-    old = table.session.load(spin, exports=["f"], symbols=SymbolMap().add_global(gate))
+    old = table.session.load(GATE_SPIN, exports=["f"], symbols=SymbolMap().add_global(gate))
     slot.publish(old, "f")
     caller = threading.Thread(target=I64_I64(slot.address), args=(7,))
     caller.start()
