@@ -38,7 +38,7 @@ from .space import Space, Value
 from .spec import KernelSpec
 from .storage import STALE_ERROR, open_study, worker_attrs
 from .validation import Validation
-from .workspace import Workspace, check_outputs
+from .workspace import Workspace
 
 __all__ = ["Candidate", "Measure", "Notify", "Search"]
 
@@ -259,6 +259,7 @@ class Search:
         live_params = self.space.validate(self.live)
         live = self._incumbent if self._incumbent is not None else self._build(live_params)
         failure = ""
+        fresh = Validation(workspace, self.config.rtol, self.config.atol)
         try:
             self._running(None, live_params, self._loose_limit(), phase="live")
             for values in samples:
@@ -267,18 +268,16 @@ class Search:
                     expected = workspace.run(reference.address, values)
                 except KERNEL_EXCEPTIONS:  # the kernel raises on this call (its own raise/assert): no case
                     continue
+                fresh.add(case, expected)
                 if self._validation is not None:
                     self._validation.add(case, expected)
-                if failure or live_params == self._reference_params():
-                    continue
+            if live_params != self._reference_params():
                 try:
-                    got = workspace.run(live.address, values)
-                    check_outputs(got, expected, rtol=self.config.rtol, atol=self.config.atol)
+                    fresh.check(live.address)
                 except ValidationError as exc:
-                    failure = f"on {case.label}: {exc}"
-                except KERNEL_EXCEPTIONS as exc:
-                    failure = f"on {case.label}: raised {type(exc).__name__}: {exc}"
+                    failure = str(exc)
         finally:
+            fresh.close()
             reference.unit.retire()
             if live is not self._incumbent:
                 live.unit.retire()

@@ -35,10 +35,6 @@ class Validation:
     def add(self, case: Case, expected: Outputs) -> None:
         self.cases.append((case, expected))
 
-    @property
-    def labels(self) -> list[str]:
-        return [case.label for case, _ in self.cases]
-
     def check(self, address: int) -> None:
         """Raise :class:`ValidationError` naming the first input on which the variant at ``address`` fails."""
         for case, expected in self.cases:

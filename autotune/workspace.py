@@ -63,6 +63,9 @@ class Workspace:
         for scratch, pristine in zip(self._scratch, self._pristine, strict=True):
             if isinstance(scratch, np.ndarray):
                 np.copyto(scratch, pristine)
+        self._reset_globals()
+
+    def _reset_globals(self) -> None:
         for name, scratch in self._global_scratch.items():
             np.copyto(scratch, self._globals[name])
 
@@ -75,8 +78,7 @@ class Workspace:
     def run_on(self, address: int, copies: GuardedCopies) -> Outputs:
         """Run the function at ``address`` on ``copies`` (refilled) with the scratch globals restored. Raises
         :class:`ValidationError` when the run wrote outside an array or into one that is not an output."""
-        for name, scratch in self._global_scratch.items():
-            np.copyto(scratch, self._globals[name])
+        self._reset_globals()
         copies.refill()
         result = self.arguments.call(address, copies.values)
         copies.check()
