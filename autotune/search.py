@@ -396,7 +396,18 @@ class Search:
         if stop:
             self._finish(stop)
             return False
+        from optuna.exceptions import UpdateFinishedTrialError
+
         trial = self._study.ask(self.space.distributions())
+        try:
+            return self._run(trial)
+        except UpdateFinishedTrialError:
+            # SQLite has no row locks: a process sharing the study can pop the same enqueued trial and finish
+            # it first. Its result is in the study; this process's copy of the trial is simply dropped.
+            return True
+
+    def _run(self, trial: Any) -> bool:
+        """Build, check, measure and record one trial; publish it if it clearly wins."""
         for key, value in worker_attrs().items():
             trial.set_user_attr(key, value)
         params = self._complete(trial.params)
@@ -437,9 +448,13 @@ class Search:
         else:
             won = False
         value = comparison.ratio * self._incumbent_value
-        if won:
-            trial.set_user_attr("published", True)
-        self._tell(trial, value, comparison)
+        try:
+            if won:
+                trial.set_user_attr("published", True)
+            self._tell(trial, value, comparison)
+        except BaseException:
+            candidate.unit.retire()
+            raise
         if won:
             self._publish(candidate, value, kind="swap", trial=trial.number, comparison=comparison)
         else:

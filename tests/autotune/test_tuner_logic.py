@@ -231,3 +231,32 @@ def test_a_trial_failed_only_because_its_process_died_is_measured_again() -> Non
     assert Space.key(died) in clock.measured  # the dead process's trial says nothing about its parameters
     assert Space.key(broke) not in clock.measured  # a real failure is for good
     assert kernel.live == {"unroll": 2, "vectorize": 8}
+
+
+def test_a_trial_another_process_finished_first_is_dropped_and_the_search_goes_on() -> None:
+    """SQLite has no row locks, so two processes can pop the same enqueued trial; the slower one must not
+    give up its search when it finds the trial already finished."""
+    import optuna
+
+    from autotune.config import current
+    from autotune.storage import open_storage, storage_url, study_name
+
+    finished: list[int] = []
+
+    class Racing(FakeClock):
+        def __call__(self, candidate: Candidate, incumbent: Candidate) -> Comparison:
+            if not finished:  # the other process finishes every running trial before this one can
+                other = optuna.load_study(study_name=study_name(kernel, "__default__"), storage=storage)
+                for trial in other.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+                    other.tell(trial.number, 1.0)
+                    finished.append(trial.number)
+            return super().__call__(candidate, incumbent)
+
+    storage = open_storage(storage_url(current()))
+    kernel, tuner, _ = make(tk.dot, {"vectorize": [1, 2, 4, 8], "unroll": [1, 2]}, clock=Racing())
+    x = np.ones(8)
+    kernel(x, x, 8)
+    tuner.tune(kernel, progress=False)
+    (status,) = tuner.status()
+    assert finished and status.done and status.reason == "exhausted"
+    assert kernel.live == {"unroll": 2, "vectorize": 8}
