@@ -25,19 +25,18 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from llvmlite import ir
 
 from ..abi import Status, StatusTable, c_signature, native_args
-from ..errors import ConfigError
 from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
 from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
-from ._typing import INT, Ty, Typer, binop_types, infer_locals, promote, wrap_int
+from ._typed import TypedKernel, type_kernel
+from ._typing import INT, Ty, Typer, binop_types, promote
 from ._validate import raise_of, status_table
 
-__all__ = ["lower"]
+__all__ = ["emit", "lower"]
 
 _SYMBOL = "kernel"
 _KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
@@ -50,9 +49,12 @@ def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> L
     :class:`KernelSyntaxError` for type errors (with their line) and :class:`ConfigError` for missing,
     unknown or ill-typed constants.
     """
-    values = _check_consts(info, consts)
-    types = infer_locals(info, values)
-    typer = Typer(info, values, types)
+    return emit(type_kernel(info, consts), knobs)
+
+
+def emit(typed: TypedKernel, knobs: Knobs) -> LoweredKernel:
+    """Emit the variant ``typed`` with ``knobs`` (type errors were all raised by ``type_kernel``)."""
+    info, typer, types = typed.info, typed.typer, typed.locals
     module = ir.Module(name=info.name)
     fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info)), name=_SYMBOL)
     statuses = status_table(info.tree)
@@ -69,29 +71,6 @@ def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> L
         globals=info.globals,
         statuses=statuses,
     )
-
-
-def _check_consts(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str, ConstValue]:
-    names = [p.name for p in info.params if p.kind == "const"]
-    unknown = sorted(set(consts) - set(names))
-    if unknown:
-        raise ConfigError(f"{info.name}: unknown constant(s) {unknown}; its Const parameters are {names}")
-    values: dict[str, ConstValue] = {}
-    for name in names:
-        if name in consts:
-            value: Any = consts[name]
-        elif name in info.const_defaults:
-            value = info.const_defaults[name]
-        else:
-            raise ConfigError(f"{info.name}: no value for Const parameter '{name}'")
-        if isinstance(value, np.generic):
-            value = value.item()
-        if not isinstance(value, bool | int | float):
-            raise ConfigError(f"{info.name}: Const '{name}' must be an int, float or bool, got {value!r}")
-        if isinstance(value, int) and not isinstance(value, bool) and wrap_int(value) != value:
-            raise ConfigError(f"{info.name}: Const '{name}' = {value} does not fit in 64 bits")
-        values[name] = value
-    return values
 
 
 def _arg_types(info: KernelInfo) -> list[Any]:

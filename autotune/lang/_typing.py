@@ -229,6 +229,7 @@ class Typer:
         self.locals = local_types
         self.strict = strict
         self.params = {p.name: p for p in info.params}
+        self.seen: dict[ast.expr, Ty] = {}  # what the typed pass found, for lowering to read
 
     # ---- names ---------------------------------------------------------------------------------
     def resolved(self, name: str) -> Resolved | None:
@@ -295,10 +296,16 @@ class Typer:
 
     def type_of(self, node: ast.expr) -> Ty:
         """The static type of ``node``; KernelSyntaxError if no type rule applies."""
+        known = self.seen.get(node)
+        if known is not None:
+            return known
         try:
-            return self._type(node)
+            found = self._type(node)
         except TypingProblem as exc:
             raise self.error(node, str(exc)) from None
+        if self.strict:
+            self.seen[node] = found
+        return found
 
     def _type(self, node: ast.expr) -> Ty:
         const = self.const_of(node)
@@ -354,7 +361,7 @@ class Typer:
     def _subscript(self, node: ast.Subscript) -> Ty:
         base = node.value
         if isinstance(base, ast.Attribute) and base.attr == "shape":
-            return INT
+            return self._extent(base.value, node.slice)
         array = self.array(base)
         if array is None:
             raise TypingProblem("only arrays can be indexed")
@@ -370,6 +377,18 @@ class Typer:
             if t.kind != "int":
                 raise TypingProblem(f"array indexes must be integers, got {t}")
         return Ty(dtype)
+
+    def _extent(self, array: ast.expr, index: ast.expr) -> Ty:
+        """``a.shape[k]``: ``k`` must be a constant within ``a``'s dimensions."""
+        found = self.array(array)
+        if found is None:
+            raise TypingProblem("only arrays have a shape")
+        k, ndim = self.const_of(index), found[1]
+        if not isinstance(k, int) or isinstance(k, bool):
+            raise TypingProblem("x.shape[k] needs a constant integer k")
+        if not -ndim <= k < ndim:
+            raise TypingProblem(f"'{ast.unparse(array)}' has {ndim} dimension(s); shape index {k} is out of range")
+        return INT
 
     def _call(self, node: ast.Call) -> Ty:
         func = node.func

@@ -16,6 +16,7 @@ import pytest
 
 from autotune.errors import ConfigError, KernelSyntaxError, KernelTypeError
 from autotune.lang import Knobs, lower, parse_kernel, parse_kernel_source
+from autotune.lang._typed import type_kernel
 from autotune.types import Const, f32, f64, i64
 
 UNKNOWN_THING = object()
@@ -254,7 +255,7 @@ def test_nested_kernel_columns_include_indentation() -> None:
     assert info.value.lineno == inspect.getsourcelines(inner)[1] + 1
 
 
-# ---- type errors: found by lower(), still with their line -----------------------------------------
+# ---- type errors: found by the typed pass, before any code is emitted, with their line -------------
 def t_float_index(a: f64[:], x: f64) -> None:
     a[x] = 1.0  # ERR
 
@@ -304,12 +305,13 @@ TYPE_CASES: list[tuple[Callable[..., Any], str]] = [
 
 
 @pytest.mark.parametrize(("func", "words"), TYPE_CASES, ids=[f.__name__ for f, _ in TYPE_CASES])
-def test_type_errors_are_reported_by_lower(func: Callable[..., Any], words: str) -> None:
+def test_type_errors_are_reported_by_the_typed_pass(func: Callable[..., Any], words: str) -> None:
     info = parse_kernel(func)
-    with pytest.raises(KernelSyntaxError) as caught:
-        lower(info, {}, Knobs())
-    assert caught.value.lineno == marked_line(func), str(caught.value)
-    assert words in caught.value.message, str(caught.value)
+    for check in (lambda: type_kernel(info, {}), lambda: lower(info, {}, Knobs())):
+        with pytest.raises(KernelSyntaxError) as caught:
+            check()
+        assert caught.value.lineno == marked_line(func), str(caught.value)
+        assert words in caught.value.message, str(caught.value)
 
 
 # ---- constants, knobs, API misuse ------------------------------------------------------------------

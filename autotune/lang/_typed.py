@@ -1,0 +1,177 @@
+"""The typed form of one variant: every expression's type, and every type error, before any code is emitted.
+
+``type_kernel`` runs between parsing (which knows the source) and lowering (which knows LLVM): with the
+variant's constants bound, it settles the locals' types (``infer_locals``), types every expression of the
+body once (the :class:`Typer` keeps what it found) and checks every statement's rules: an annotated
+local assigned a wider value, a return of the wrong kind, a ``for`` over something other than
+``range(...)`` or with float bounds, an augmented assignment whose operator does not apply, an end the
+kernel can reach without returning. So a type error surfaces here, with its line, whatever the knobs,
+and lowering only reads the types and emits.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ._model import ConstValue, KernelInfo
+from ._typing import Ty, Typer, TypingProblem, binop_types, infer_locals, wrap_int
+from ._validate import raise_of
+
+__all__ = ["KIND_ORDER", "TypedKernel", "check_consts", "type_kernel"]
+
+#: How far a value converts implicitly: bool -> int -> float (an annotated local never narrows).
+KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
+
+
+@dataclass(frozen=True, eq=False)
+class TypedKernel:
+    """One variant's typed form: the kernel, its constants, its locals' types, and the typer holding the
+    type of every expression of the body (what lowering reads)."""
+
+    info: KernelInfo
+    consts: Mapping[str, ConstValue]
+    locals: Mapping[str, Ty]
+    typer: Typer
+
+
+def type_kernel(info: KernelInfo, consts: Mapping[str, ConstValue]) -> TypedKernel:
+    """Bind ``consts``, infer the locals and type the whole body; :class:`KernelSyntaxError` for the first
+    type error (in source order), :class:`ConfigError` for missing, unknown or ill-typed constants."""
+    values = check_consts(info, consts)
+    local_types = infer_locals(info, values)
+    typer = Typer(info, values, local_types)
+    _Checker(info, typer).block(info.tree.body)
+    if info.ret is not None and _falls_through(info.tree.body, typer):
+        last = info.tree.body[-1]
+        raise info.error(last, f"the kernel can reach its end without returning a {info.ret!r}")
+    return TypedKernel(info, values, local_types, typer)
+
+
+def check_consts(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str, ConstValue]:
+    """Every ``Const`` parameter's value (given, else its default), as a Python int, float or bool."""
+    names = [p.name for p in info.params if p.kind == "const"]
+    unknown = sorted(set(consts) - set(names))
+    if unknown:
+        raise ConfigError(f"{info.name}: unknown constant(s) {unknown}; its Const parameters are {names}")
+    values: dict[str, ConstValue] = {}
+    for name in names:
+        if name in consts:
+            value: Any = consts[name]
+        elif name in info.const_defaults:
+            value = info.const_defaults[name]
+        else:
+            raise ConfigError(f"{info.name}: no value for Const parameter '{name}'")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(value, bool | int | float):
+            raise ConfigError(f"{info.name}: Const '{name}' must be an int, float or bool, got {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and wrap_int(value) != value:
+            raise ConfigError(f"{info.name}: Const '{name}' = {value} does not fit in 64 bits")
+        values[name] = value
+    return values
+
+
+class _Checker:
+    """Types every expression and checks every statement's type rules, in source order."""
+
+    def __init__(self, info: KernelInfo, typer: Typer) -> None:
+        self.info = info
+        self.typer = typer
+
+    def block(self, body: Sequence[ast.stmt]) -> None:
+        for stmt in body:
+            self.stmt(stmt)
+
+    def stmt(self, node: ast.stmt) -> None:
+        typer = self.typer
+        if isinstance(node, ast.Assign):
+            value = typer.type_of(node.value)
+            for target in node.targets:
+                self.target(target, value, node)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.target(node.target, typer.type_of(node.value), node)
+        elif isinstance(node, ast.AugAssign):
+            current, value = typer.type_of(node.target), typer.type_of(node.value)
+            try:
+                result = binop_types(node.op, current, value, typer.const_of(node.value))[1]
+            except TypingProblem as exc:
+                raise self.info.error(node, str(exc)) from None
+            if isinstance(node.target, ast.Name):
+                self.target(node.target, result, node)
+        elif isinstance(node, ast.Expr):
+            if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                typer.type_of(node.value)
+        elif isinstance(node, ast.If | ast.While):
+            typer.type_of(node.test)
+            self.block(node.body)
+            self.block(node.orelse)
+        elif isinstance(node, ast.For):
+            self.for_(node)
+        elif isinstance(node, ast.Return):
+            self.return_(node)
+        elif isinstance(node, ast.Raise | ast.Assert):
+            found = raise_of(node)
+            if isinstance(found, str):
+                raise self.info.error(node, found)
+            if isinstance(node, ast.Assert):
+                typer.type_of(node.test)
+
+    def target(self, target: ast.expr, value: Ty, node: ast.AST) -> None:
+        if isinstance(target, ast.Subscript):
+            self.typer.type_of(target)  # the index count and index types
+            return
+        if not isinstance(target, ast.Name):
+            raise self.info.error(target, "unsupported assignment target")
+        declared = self.info.local_annotations.get(target.id)
+        if declared is not None and KIND_ORDER[value.kind] > KIND_ORDER[declared.kind]:
+            raise self.info.error(node, f"cannot assign a {value} value to '{target.id}', declared {Ty(declared)}")
+
+    def for_(self, node: ast.For) -> None:
+        if not isinstance(node.target, ast.Name) or not isinstance(node.iter, ast.Call):
+            raise self.info.error(node, "for loops must iterate over range(...)")
+        for arg in node.iter.args:
+            if self.typer.type_of(arg).kind == "float":
+                raise self.info.error(arg, f"range() arguments must be integers, got {self.typer.type_of(arg)}")
+        self.block(node.body)
+        self.block(node.orelse)
+
+    def return_(self, node: ast.Return) -> None:
+        ret = self.info.ret
+        if node.value is None or ret is None:
+            return
+        value = self.typer.type_of(node.value)
+        if value.kind != ret.kind and (ret.kind == "bool" or KIND_ORDER[value.kind] > KIND_ORDER[ret.kind]):
+            raise self.info.error(node, f"returns a {value} value from a kernel declared to return {ret!r}")
+
+
+def _falls_through(body: Sequence[ast.stmt], typer: Typer) -> bool:
+    """Whether control can run off the end of ``body`` (as the lowering's blocks do: ``if`` tests are not
+    folded, ``while <true constant>`` only ends through a ``break``, a ``for`` may run zero times)."""
+    return all(_continues(stmt, typer) for stmt in body)
+
+
+def _continues(stmt: ast.stmt, typer: Typer) -> bool:
+    if isinstance(stmt, ast.Return | ast.Raise | ast.Break | ast.Continue):
+        return False
+    if isinstance(stmt, ast.If):
+        return _falls_through(stmt.body, typer) or _falls_through(stmt.orelse, typer)
+    if isinstance(stmt, ast.While) and typer.const_of(stmt.test):
+        return _breaks(stmt.body)
+    return True
+
+
+def _breaks(body: Sequence[ast.stmt]) -> bool:
+    """Whether a ``break`` of this loop (not of a loop nested in it) occurs in ``body``."""
+    for stmt in body:
+        if isinstance(stmt, ast.Break):
+            return True
+        if isinstance(stmt, ast.If) and (_breaks(stmt.body) or _breaks(stmt.orelse)):
+            return True
+    return False
