@@ -119,6 +119,36 @@ def test_ipython_style_cell_is_read_from_linecache() -> None:
         del linecache.cache[filename]
 
 
+IPYTHON_CELL = """
+import numpy as np
+import autotune
+from autotune import f64
+
+@autotune.tunable(vectorize=[0, 4])
+def cell_sum(x: f64[:]) -> f64:
+    s = 0.0
+    for v in x:
+        s += v
+    return s
+
+out = cell_sum(np.arange(5.0))
+"""
+
+IPYTHON_SESSION = f"""
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_cell({IPYTHON_CELL!r}).raise_error()
+print("RESULT", shell.user_ns["out"], shell.user_ns["cell_sum"].name)
+"""
+
+
+def test_a_kernel_decorated_in_a_real_ipython_cell_runs(tmp_path: Path) -> None:
+    pytest.importorskip("IPython")
+    done = _python(["-c", IPYTHON_SESSION], cache=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "RESULT 10.0 __main__.cell_sum" in done.stdout
+
+
 # ---- source text -----------------------------------------------------------------------------------
 SCALE = 2.0
 WEIGHTS = np.array([1.0, 2.0, 3.0, 4.0])
