@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, Protocol
 
+from llvmlite import ir
+
 from patcher import Signature
 
 from .types import ScalarType, i64
@@ -43,6 +45,7 @@ __all__ = [
     "c_signature",
     "ctypes_of",
     "ctypes_prototype",
+    "kernel_function_type",
     "llvm_arg_types",
     "llvm_signature",
     "native_args",
@@ -246,6 +249,12 @@ def llvm_arg_types(params: Sequence[NativeParam], ret: ScalarType | None) -> lis
 def llvm_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str:
     """The LLVM function type, e.g. ``i32 (ptr, i64, ptr)``."""
     return f"{STATUS_LLVM} ({', '.join(llvm_arg_types(params, ret))})"
+
+
+def kernel_function_type(params: Sequence[NativeParam], ret: ScalarType | None) -> Any:
+    """The ``llvmlite.ir.FunctionType`` of a kernel (what lowering defines and the native entry calls)."""
+    args = [ir.PointerType() if a.pointer else a.dtype.ir_type for a in native_args(params, ret)]
+    return ir.FunctionType(ir.IntType(32), args)
 
 
 def ctypes_prototype(params: Sequence[NativeParam], ret: ScalarType | None) -> Any:

@@ -32,11 +32,12 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from llvmlite import ir
 
 from dylibs import SymbolMap
 
-from .abi import BUILTIN_TABLE, Status
-from .lang import ParamSpec
+from .abi import BUILTIN_TABLE, Status, kernel_function_type
+from .lang import ParamSpec, module_text
 from .runtime import permanent_session
 from .types import ScalarType
 
@@ -53,22 +54,32 @@ _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 STATUS_ERRORS: dict[int, tuple[type[Exception], str]] = {
     int(s): (s.exception, s.message) for s in Status if s.exception is not None
 }
-_API = [
-    ("PyEval_SaveThread", "declare ptr @PyEval_SaveThread()"),
-    ("PyEval_RestoreThread", "declare void @PyEval_RestoreThread(ptr)"),
-    ("PyFloat_FromDouble", "declare ptr @PyFloat_FromDouble(double)"),
-    ("PyLong_FromLongLong", "declare ptr @PyLong_FromLongLong(i64)"),
-    ("PyLong_AsLongLong", "declare i64 @PyLong_AsLongLong(ptr)"),
-    ("PyLong_AsDouble", "declare double @PyLong_AsDouble(ptr)"),
-    ("PyBool_FromLong", "declare ptr @PyBool_FromLong(i64)"),
-    ("PyErr_Occurred", "declare ptr @PyErr_Occurred()"),
-    ("PyErr_Clear", "declare void @PyErr_Clear()"),
-    ("PyErr_SetString", "declare void @PyErr_SetString(ptr, ptr)"),
-    ("PyObject_Vectorcall", "declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr)"),
-    ("PyObject_CallFunction", "declare ptr @PyObject_CallFunction(ptr, ptr, ...)"),
-    ("Py_IncRef", "declare void @Py_IncRef(ptr)"),
-    ("Py_DecRef", "declare void @Py_DecRef(ptr)"),
-]
+_VOID, _DOUBLE, _I1, _I8, _I32, _I64, _PTR = (
+    ir.VoidType(),
+    ir.DoubleType(),
+    ir.IntType(1),
+    ir.IntType(8),
+    ir.IntType(32),
+    ir.IntType(64),
+    ir.PointerType(),
+)
+#: The CPython C-API functions the entry calls: name -> (result, parameters, variadic).
+_API: dict[str, tuple[Any, tuple[Any, ...], bool]] = {
+    "PyEval_SaveThread": (_PTR, (), False),
+    "PyEval_RestoreThread": (_VOID, (_PTR,), False),
+    "PyFloat_FromDouble": (_PTR, (_DOUBLE,), False),
+    "PyLong_FromLongLong": (_PTR, (_I64,), False),
+    "PyLong_AsLongLong": (_I64, (_PTR,), False),
+    "PyLong_AsDouble": (_DOUBLE, (_PTR,), False),
+    "PyBool_FromLong": (_PTR, (_I64,), False),
+    "PyErr_Occurred": (_PTR, (), False),
+    "PyErr_Clear": (_VOID, (), False),
+    "PyErr_SetString": (_VOID, (_PTR, _PTR), False),
+    "PyObject_Vectorcall": (_PTR, (_PTR, _PTR, _I64, _PTR), False),
+    "PyObject_CallFunction": (_PTR, (_PTR, _PTR), True),
+    "Py_IncRef": (_VOID, (_PTR,), False),
+    "Py_DecRef": (_VOID, (_PTR,), False),
+}
 _OBJECTS: dict[str, object] = {
     "py.ndarray": np.ndarray,
     "py.float": float,
@@ -81,113 +92,157 @@ _OBJECTS: dict[str, object] = {
 }
 
 
-class _IR:
-    """A tiny SSA text builder: fresh names and lines, so the generator reads like the C it replaces."""
+class _Callee:
+    """A function pointer loaded at run time, with the function type that opaque pointers no longer carry
+    (what ``IRBuilder.call`` asks of its callee)."""
+
+    def __init__(self, pointer: Any, function_type: Any) -> None:
+        self.pointer = pointer
+        self.function_type = function_type
+        self.type = pointer.type
+
+    def get_reference(self) -> str:
+        return str(self.pointer.get_reference())
+
+
+class _Entry:
+    """The entry function under construction: an ``IRBuilder`` over it, the C-API functions and host
+    objects it imports (declared on first use), and the ``slow`` block every failed check branches to."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._n = 0
+        self.module = ir.Module(name="entry")
+        self.fn = ir.Function(self.module, ir.FunctionType(_PTR, [_PTR, _PTR, _I64, _PTR]), name="entry")
+        for arg, name in zip(self.fn.args, ("self", "args", "nargs", "kwnames"), strict=True):
+            arg.name = name
+        self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.slow = self.fn.append_basic_block("slow")
+        self._imports: dict[str, Any] = {}
 
-    def tmp(self, expr: str) -> str:
-        self._n += 1
-        self.lines.append(f"  %t{self._n} = {expr}")
-        return f"%t{self._n}"
+    def call(self, name: str, *args: Any) -> Any:
+        """Call the C-API function ``name``."""
+        fn = self._imports.get(name)
+        if fn is None:
+            result, params, variadic = _API[name]
+            fn = self._imports[name] = ir.Function(self.module, ir.FunctionType(result, params, variadic), name)
+        return self.b.call(fn, args)
 
-    def emit(self, line: str) -> None:
-        self.lines.append(line if line.endswith(":") else f"  {line}")
+    def obj(self, name: str) -> Any:
+        """The address of the host object (or numpy dtype) bound to the symbol ``name`` at link time."""
+        gv = self._imports.get(name)
+        if gv is None:
+            gv = self._imports[name] = ir.GlobalVariable(self.module, _I8, name=name)
+            gv.linkage = "external"
+            gv.type = _PTR  # an opaque address, only compared and passed on
+        return gv
 
-    def field(self, obj: str, offset: int, ty: str) -> str:
-        address = self.tmp(f"getelementptr inbounds i8, ptr {obj}, i64 {offset}")
-        return self.tmp(f"load {ty}, ptr {address}, align 8")
+    def string(self, name: str, text: str) -> Any:
+        """A private NUL-terminated UTF-8 constant."""
+        data = bytearray(text.encode() + b"\0")
+        gv = ir.GlobalVariable(self.module, ir.ArrayType(_I8, len(data)), name=name)
+        gv.linkage, gv.global_constant, gv.unnamed_addr = "private", True, True
+        gv.initializer = ir.Constant(gv.value_type, data)
+        return gv
 
-    def check(self, cond: str, label: str) -> None:
-        self.emit(f"br i1 {cond}, label %{label}, label %slow")
-        self.emit(f"{label}:")
+    def field(self, obj: Any, offset: int, ty: Any) -> Any:
+        """Load the ``ty`` at byte ``offset`` of the object at ``obj``."""
+        address = self.b.gep(obj, [ir.Constant(_I64, offset)], inbounds=True, source_etype=_I8)
+        return self.b.load(address, typ=ty, align=8)
+
+    def check(self, cond: Any, label: str) -> None:
+        """Go on in a new block ``label`` if ``cond`` holds, else take the slow path."""
+        ok = self.fn.append_basic_block(label)
+        self.b.cbranch(cond, ok, self.slow)
+        self.b.position_at_end(ok)
+
+    def cell(self, offset: int) -> Any:
+        """A field of this entry's cell (``self``'s C data, reached through ``b_ptr``)."""
+        return self.field(self.field(self.fn.args[0], _CELL_BUFFER, _PTR), offset, _PTR)
 
 
 def _descr_symbol(dtype: ScalarType) -> str:
     return f"np.descr.{dtype.name}"
 
 
-def _scalar(b: _IR, obj: str, dtype: ScalarType, label: str) -> str:
+def _scalar(e: _Entry, obj: Any, dtype: ScalarType, label: str) -> Any:
     """Unbox exact ``float``/``int``/``bool`` objects; anything else goes to the fallback."""
-    kind = b.field(obj, _TYPE, "ptr")
+    b = e.b
+    kind = e.field(obj, _TYPE, _PTR)
     if dtype.kind == "bool":
-        is_true = b.tmp(f'icmp eq ptr {obj}, @"py.true"')
-        is_false = b.tmp(f'icmp eq ptr {obj}, @"py.false"')
-        b.check(b.tmp(f"or i1 {is_true}, {is_false}"), f"{label}.ok")
-        return b.tmp(f"zext i1 {is_true} to i8")
+        is_true = b.icmp_unsigned("==", obj, e.obj("py.true"))
+        e.check(b.or_(is_true, b.icmp_unsigned("==", obj, e.obj("py.false"))), f"{label}.ok")
+        return b.zext(is_true, _I8)
     if dtype.kind == "int":
-        b.check(b.tmp(f'icmp eq ptr {kind}, @"py.int"'), f"{label}.int")
-        value = b.tmp(f"call i64 @PyLong_AsLongLong(ptr {obj})")
-        _unless_error(b, value, "-1", "i64", label)
+        e.check(b.icmp_unsigned("==", kind, e.obj("py.int")), f"{label}.int")
+        value = e.call("PyLong_AsLongLong", obj)
+        _unless_error(e, value, ir.Constant(_I64, -1), label)
         if dtype.bits == 64:
             return value
-        low = b.tmp(f"icmp sge i64 {value}, -2147483648")
-        high = b.tmp(f"icmp sle i64 {value}, 2147483647")
-        b.check(b.tmp(f"and i1 {low}, {high}"), f"{label}.range")
-        return b.tmp(f"trunc i64 {value} to i32")
-    is_float = b.tmp(f'icmp eq ptr {kind}, @"py.float"')
-    b.emit(f"br i1 {is_float}, label %{label}.f, label %{label}.notf")
-    b.emit(f"{label}.f:")
-    exact = b.field(obj, 16, "double")  # PyFloatObject.ob_fval
-    b.emit(f"br label %{label}.join")
-    b.emit(f"{label}.notf:")
-    b.check(b.tmp(f'icmp eq ptr {kind}, @"py.int"'), f"{label}.i")
-    converted = b.tmp(f"call double @PyLong_AsDouble(ptr {obj})")
-    _unless_error(b, converted, "-1.0", "double", label)
-    b.emit(f"br label %{label}.join")
-    b.emit(f"{label}.join:")
-    value = b.tmp(f"phi double [{exact}, %{label}.f], [{converted}, %{label}.conv]")
-    return value if dtype.bits == 64 else b.tmp(f"fptrunc double {value} to float")
+        low = b.icmp_signed(">=", value, ir.Constant(_I64, -(2 ** (dtype.bits - 1))))
+        high = b.icmp_signed("<=", value, ir.Constant(_I64, 2 ** (dtype.bits - 1) - 1))
+        e.check(b.and_(low, high), f"{label}.range")
+        return b.trunc(value, dtype.ir_type)
+    exact_block, other_block = e.fn.append_basic_block(f"{label}.f"), e.fn.append_basic_block(f"{label}.notf")
+    b.cbranch(b.icmp_unsigned("==", kind, e.obj("py.float")), exact_block, other_block)
+    b.position_at_end(exact_block)
+    exact = e.field(obj, 16, _DOUBLE)  # PyFloatObject.ob_fval
+    join = e.fn.append_basic_block(f"{label}.join")
+    b.branch(join)
+    b.position_at_end(other_block)
+    e.check(b.icmp_unsigned("==", kind, e.obj("py.int")), f"{label}.i")
+    converted = e.call("PyLong_AsDouble", obj)
+    _unless_error(e, converted, ir.Constant(_DOUBLE, -1.0), label)
+    converted_block = b.block
+    b.branch(join)
+    b.position_at_end(join)
+    value = b.phi(_DOUBLE)
+    value.add_incoming(exact, exact_block)
+    value.add_incoming(converted, converted_block)
+    return value if dtype.bits == 64 else b.fptrunc(value, dtype.ir_type)
 
 
-def _unless_error(b: _IR, value: str, sentinel: str, ty: str, label: str) -> None:
+def _unless_error(e: _Entry, value: Any, sentinel: Any, label: str) -> None:
     """After a C-API conversion: on the error sentinel with an exception set, clear it and fall back."""
-    compare = "fcmp oeq" if ty == "double" else "icmp eq"
-    maybe = b.tmp(f"{compare} {ty} {value}, {sentinel}")
-    b.emit(f"br i1 {maybe}, label %{label}.err, label %{label}.conv")
-    b.emit(f"{label}.err:")
-    occurred = b.tmp("call ptr @PyErr_Occurred()")
-    clean = b.tmp(f"icmp eq ptr {occurred}, null")
-    b.emit(f"br i1 {clean}, label %{label}.conv, label %{label}.clear")
-    b.emit(f"{label}.clear:")
-    b.emit("call void @PyErr_Clear()")
-    b.emit("br label %slow")
-    b.emit(f"{label}.conv:")
+    b = e.b
+    maybe = b.fcmp_ordered("==", value, sentinel) if value.type == _DOUBLE else b.icmp_signed("==", value, sentinel)
+    error, clear, converted = (e.fn.append_basic_block(f"{label}.{n}") for n in ("err", "clear", "conv"))
+    b.cbranch(maybe, error, converted)
+    b.position_at_end(error)
+    b.cbranch(b.icmp_unsigned("==", e.call("PyErr_Occurred"), _PTR(None)), converted, clear)
+    b.position_at_end(clear)
+    e.call("PyErr_Clear")
+    b.branch(e.slow)
+    b.position_at_end(converted)
 
 
-def _array(b: _IR, obj: str, param: ParamSpec, label: str) -> list[str]:
+def _array(e: _Entry, obj: Any, param: ParamSpec, label: str) -> list[Any]:
     """Check an exact ndarray of the right dtype, ndim and flags; return [data, extent...]."""
     if param.dtype is None:
         raise ValueError(f"array parameter {param.name} has no dtype")
-    b.check(b.tmp(f'icmp eq ptr {b.field(obj, _TYPE, "ptr")}, @"py.ndarray"'), f"{label}.type")
-    b.check(b.tmp(f"icmp eq i32 {b.field(obj, _ND, 'i32')}, {param.ndim}"), f"{label}.nd")
-    descr = b.field(obj, _DESCR, "ptr")
-    b.check(b.tmp(f'icmp eq ptr {descr}, @"{_descr_symbol(param.dtype)}"'), f"{label}.dtype")
-    need = _C_CONTIGUOUS | _ALIGNED | (_WRITEABLE if param.written else 0)
-    flags = b.tmp(f"and i32 {b.field(obj, _FLAGS, 'i32')}, {need}")
-    b.check(b.tmp(f"icmp eq i32 {flags}, {need}"), f"{label}.flags")
-    values = [b.field(obj, _DATA, "ptr")]
-    dims = b.field(obj, _DIMS, "ptr")
+    b = e.b
+    e.check(b.icmp_unsigned("==", e.field(obj, _TYPE, _PTR), e.obj("py.ndarray")), f"{label}.type")
+    e.check(b.icmp_signed("==", e.field(obj, _ND, _I32), ir.Constant(_I32, param.ndim)), f"{label}.nd")
+    e.check(b.icmp_unsigned("==", e.field(obj, _DESCR, _PTR), e.obj(_descr_symbol(param.dtype))), f"{label}.dtype")
+    need = ir.Constant(_I32, _C_CONTIGUOUS | _ALIGNED | (_WRITEABLE if param.written else 0))
+    e.check(b.icmp_unsigned("==", b.and_(e.field(obj, _FLAGS, _I32), need), need), f"{label}.flags")
+    values = [e.field(obj, _DATA, _PTR)]
+    dims = e.field(obj, _DIMS, _PTR)
     for k in range(param.ndim):
-        extent = b.tmp(f"getelementptr inbounds i64, ptr {dims}, i64 {k}")
-        values.append(b.tmp(f"load i64, ptr {extent}, align 8"))
+        extent = b.gep(dims, [ir.Constant(_I64, k)], inbounds=True, source_etype=_I64)
+        values.append(b.load(extent, typ=_I64, align=8))
     return values
 
 
-def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
+def _box(e: _Entry, ret: ScalarType | None, out: Any) -> Any:
     if ret is None:
-        b.emit('call void @Py_IncRef(ptr @"py.none")')
-        return '@"py.none"'
-    value = b.tmp(f"load {ret.llvm}, ptr {out}, align 8")
+        e.call("Py_IncRef", e.obj("py.none"))
+        return e.obj("py.none")
+    b = e.b
+    value = b.load(out, typ=ret.ir_type, align=8)
     if ret.kind == "float":
-        wide = value if ret.bits == 64 else b.tmp(f"fpext float {value} to double")
-        return b.tmp(f"call ptr @PyFloat_FromDouble(double {wide})")
+        return e.call("PyFloat_FromDouble", value if ret.bits == 64 else b.fpext(value, _DOUBLE))
     if ret.kind == "bool":
-        return b.tmp(f"call ptr @PyBool_FromLong(i64 {b.tmp(f'zext i8 {value} to i64')})")
-    wide = value if ret.bits == 64 else b.tmp(f"sext i32 {value} to i64")
-    return b.tmp(f"call ptr @PyLong_FromLongLong(i64 {wide})")
+        return e.call("PyBool_FromLong", b.zext(value, _I64))
+    return e.call("PyLong_FromLongLong", value if ret.bits == 64 else b.sext(value, _I64))
 
 
 def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
@@ -198,91 +253,62 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     serves it), and one linked copy serves every cell.
     """
     native = [p for p in params if p.kind != "const"]
-    b = _IR()
-    b.emit("entry:")
-    nokw = b.tmp("icmp eq ptr %kwnames, null")
-    count = b.tmp(f"icmp eq i64 %nargs, {len(native)}")
-    b.check(b.tmp(f"and i1 {nokw}, {count}"), "arity")
-    call_args: list[str] = []
-    extents: dict[str, list[str]] = {}
+    e = _Entry()
+    b = e.b
+    _, args, nargs, kwnames = e.fn.args
+    out = b.alloca(ret.ir_type, name="out") if ret is not None else None
+    no_keywords = b.icmp_unsigned("==", kwnames, _PTR(None))
+    e.check(b.and_(no_keywords, b.icmp_signed("==", nargs, ir.Constant(_I64, len(native)))), "arity")
+    call_args: list[Any] = []
+    extents: dict[str, list[Any]] = {}
     for i, param in enumerate(native):
-        slot = b.tmp(f"getelementptr inbounds ptr, ptr %args, i64 {i}")
-        obj = b.tmp(f"load ptr, ptr {slot}, align 8")
+        slot = b.gep(args, [ir.Constant(_I64, i)], inbounds=True, source_etype=_PTR)
+        obj = b.load(slot, typ=_PTR, align=8)
         if param.kind == "array":
-            data, *shape = _array(b, obj, param, f"a{i}")
-            call_args.append(f"ptr {data}")
-            call_args.extend(f"i64 {s}" for s in shape)
+            data, *shape = _array(e, obj, param, f"a{i}")
+            call_args += [data, *shape]
             for name, extent in zip(param.dims, shape, strict=True):
                 if name is not None:
                     extents.setdefault(name, []).append(extent)
         else:
             if param.dtype is None:
                 raise ValueError(f"scalar parameter {param.name} has no dtype")
-            call_args.append(f"{param.dtype.llvm} {_scalar(b, obj, param.dtype, f's{i}')}")
+            call_args.append(_scalar(e, obj, param.dtype, f"s{i}"))
     for name, found in extents.items():
         for j, other in enumerate(found[1:]):
-            b.check(b.tmp(f"icmp eq i64 {found[0]}, {other}"), f"dim.{name}.{j}")
-    out = "%out"
-    if ret is not None:
-        call_args.append(f"ptr {out}")
-    cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
-    target = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {cell}, i64 {_CELL_TARGET}')}, align 8")
-    state = b.tmp("call ptr @PyEval_SaveThread()")
-    status = b.tmp(f"call i32 {target}({', '.join(call_args)})")
-    b.emit(f"call void @PyEval_RestoreThread(ptr {state})")
-    b.emit(f"br i1 {b.tmp(f'icmp eq i32 {status}, 0')}, label %done, label %failed")
-    b.emit("done:")
-    b.emit(f"ret ptr {_box(b, ret, out)}")
-    b.emit("failed:")
-    b.emit(
-        f"switch i32 {status}, label %status.other ["
-        + " ".join(f"i32 {code}, label %status.{code}" for code in STATUS_ERRORS)
-        + "]"
-    )
-    for code, (exc, _) in STATUS_ERRORS.items():
-        b.emit(f"status.{code}:")
-        b.emit(f'call void @PyErr_SetString(ptr @"py.{exc.__name__}", ptr @msg.{code})')
-        b.emit("ret ptr null")
-    b.emit("status.other:")  # a kernel's own raise: the cell's raiser raises what its table says
-    raise_cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
-    raiser = b.tmp(
-        f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {raise_cell}, i64 {_CELL_RAISER}')}, align 8"
-    )
-    returned = b.tmp(f"call ptr (ptr, ptr, ...) @PyObject_CallFunction(ptr {raiser}, ptr @fmt.status, i32 {status})")
-    b.emit(f"br i1 {b.tmp(f'icmp eq ptr {returned}, null')}, label %status.raised, label %status.returned")
-    b.emit("status.raised:")
-    b.emit("ret ptr null")
-    b.emit("status.returned:")  # a raiser that does not raise: never, but never a result either
-    b.emit(f"call void @Py_DecRef(ptr {returned})")
-    b.emit('call void @PyErr_SetString(ptr @"py.RuntimeError", ptr @msg.other)')
-    b.emit("ret ptr null")
-    b.emit("slow:")
-    slow_cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
-    fallback = b.tmp(
-        f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {slow_cell}, i64 {_CELL_FALLBACK}')}, align 8"
-    )
-    result = b.tmp(f"call ptr @PyObject_Vectorcall(ptr {fallback}, ptr %args, i64 %nargs, ptr %kwnames)")
-    b.emit(f"ret ptr {result}")
-
-    header = [decl for _, decl in _API]
-    header += [f'@"{name}" = external global i8' for name in _OBJECTS]
-    header += [f'@"{_descr_symbol(t)}" = external global i8' for t in _dtypes(native)]
-    messages = {**{str(c): m for c, (_, m) in STATUS_ERRORS.items()}, "other": "kernel failed with an unknown status"}
-    messages["fmt.status"] = "i"
-    for key, text in messages.items():
-        name = key if key.startswith("fmt.") else f"msg.{key}"
-        header.append(f"@{name} = private unnamed_addr constant {_c_string(text)}")
-    body = "\n".join(b.lines)
-    alloca = f"  %out = alloca {ret.llvm}, align 8\n" if ret is not None else ""
-    body = body.replace("entry:\n", "entry:\n" + alloca, 1)
-    return "\n".join(header) + f"\n\ndefine ptr @entry(ptr %self, ptr %args, i64 %nargs, ptr %kwnames) {{\n{body}\n}}\n"
-
-
-def _c_string(text: str) -> str:
-    """An LLVM ``[n x i8] c"..."`` constant of ``text`` as NUL-terminated UTF-8."""
-    data = text.encode() + b"\0"
-    body = "".join(chr(c) if 32 <= c < 127 and c not in (34, 92) else f"\\{c:02X}" for c in data)
-    return f'[{len(data)} x i8] c"{body}"'
+            e.check(b.icmp_signed("==", found[0], other), f"dim.{name}.{j}")
+    if out is not None:
+        call_args.append(out)
+    target = _Callee(e.cell(_CELL_TARGET), kernel_function_type(native, ret))
+    state = e.call("PyEval_SaveThread")
+    status = b.call(target, call_args)
+    e.call("PyEval_RestoreThread", state)
+    done, failed = e.fn.append_basic_block("done"), e.fn.append_basic_block("failed")
+    b.cbranch(b.icmp_signed("==", status, ir.Constant(_I32, 0)), done, failed)
+    b.position_at_end(done)
+    b.ret(_box(e, ret, out))
+    b.position_at_end(failed)
+    other = e.fn.append_basic_block("status.other")
+    switch = b.switch(status, other)
+    for code, (exc, message) in STATUS_ERRORS.items():
+        block = e.fn.append_basic_block(f"status.{code}")
+        switch.add_case(ir.Constant(_I32, code), block)
+        b.position_at_end(block)
+        e.call("PyErr_SetString", e.obj(f"py.{exc.__name__}"), e.string(f"msg.{code}", message))
+        b.ret(_PTR(None))
+    b.position_at_end(other)  # a kernel's own raise: the cell's raiser raises what its table says
+    returned = e.call("PyObject_CallFunction", e.cell(_CELL_RAISER), e.string("fmt.status", "i"), status)
+    raised, not_raised = e.fn.append_basic_block("status.raised"), e.fn.append_basic_block("status.returned")
+    b.cbranch(b.icmp_unsigned("==", returned, _PTR(None)), raised, not_raised)
+    b.position_at_end(raised)
+    b.ret(_PTR(None))
+    b.position_at_end(not_raised)  # a raiser that does not raise: never, but never a result either
+    e.call("Py_DecRef", returned)
+    e.call("PyErr_SetString", e.obj("py.RuntimeError"), e.string("msg.other", "kernel failed with an unknown status"))
+    b.ret(_PTR(None))
+    b.position_at_end(e.slow)
+    b.ret(e.call("PyObject_Vectorcall", e.cell(_CELL_FALLBACK), args, nargs, kwnames))
+    return module_text(e.module)
 
 
 def _dtypes(params: Sequence[ParamSpec]) -> list[ScalarType]:
@@ -361,7 +387,7 @@ _new_function.argtypes = (ctypes.c_void_p, ctypes.py_object, ctypes.py_object)
 
 def _python_symbols(params: Sequence[ParamSpec]) -> SymbolMap:
     symbols = SymbolMap()
-    for name, _ in _API:
+    for name in _API:
         symbols.add(name, ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value or 0)
     for name, obj in _OBJECTS.items():
         symbols.add(name, id(obj))

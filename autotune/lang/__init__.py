@@ -33,6 +33,7 @@ Semantics in brief (divergences from plain Python are marked *):
 
 from __future__ import annotations
 
+from ._emit import module_text
 from ._knobs import BUILTIN_KNOBS, Knobs
 from ._lower import lower
 from ._model import GlobalRef, HostArray, KernelInfo, LoweredKernel, ParamSpec
@@ -49,6 +50,7 @@ __all__ = [
     "LoweredKernel",
     "ParamSpec",
     "lower",
+    "module_text",
     "parse_kernel",
     "parse_kernel_source",
     "rebuild_function",

@@ -23,7 +23,18 @@ from ._builtins import MATH_FUNCS
 from ._knobs import FASTMATH_FLAGS, LoopProperty
 from ._typing import INT, Ty, wrap_int
 
-__all__ = ["I1", "I8", "I32", "I64", "STATUS_VALUE_ERROR", "STATUS_ZERO_DIVISION", "Emitter", "Val", "reg_type"]
+__all__ = [
+    "I1",
+    "I8",
+    "I32",
+    "I64",
+    "STATUS_VALUE_ERROR",
+    "STATUS_ZERO_DIVISION",
+    "Emitter",
+    "Val",
+    "module_text",
+    "reg_type",
+]
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
@@ -33,6 +44,13 @@ STATUS_ZERO_DIVISION = Status.ZERO_DIVISION
 STATUS_VALUE_ERROR = Status.RANGE_STEP_ZERO
 
 _INF = float("inf")
+
+
+def module_text(module: Any) -> str:
+    """The IR text of an ``ir.Module`` without llvmlite's placeholder triple and data layout: the loader
+    sets the host's, so the text stays a pure function of what generated it (and a stable cache key)."""
+    lines = str(module).splitlines()
+    return "\n".join(line for line in lines if not line.startswith(("target triple", "target datalayout"))) + "\n"
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from typing import Any
 
 from llvmlite import ir
 
-from ..abi import Status, StatusTable, c_signature, native_args
-from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
+from ..abi import Status, StatusTable, c_signature, kernel_function_type
+from ._emit import I8, I32, I64, PTR, Emitter, Val, module_text, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
 from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
@@ -56,14 +56,11 @@ def emit(typed: TypedKernel, knobs: Knobs) -> LoweredKernel:
     """Emit the variant ``typed`` with ``knobs`` (type errors were all raised by ``type_kernel``)."""
     info, typer, types = typed.info, typed.typer, typed.locals
     module = ir.Module(name=info.name)
-    fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info)), name=_SYMBOL)
+    fn = ir.Function(module, kernel_function_type(info.params, info.ret), name=_SYMBOL)
     statuses = status_table(info.tree)
     _Lowering(info, typer, types, module, fn, knobs, statuses).run()
-    text = "\n".join(
-        line for line in str(module).splitlines() if not line.startswith(("target triple", "target datalayout"))
-    )
     return LoweredKernel(
-        ir=text + "\n",
+        ir=module_text(module),
         symbol=_SYMBOL,
         c_signature=c_signature(info.params, info.ret),
         params=info.params,
@@ -71,10 +68,6 @@ def emit(typed: TypedKernel, knobs: Knobs) -> LoweredKernel:
         globals=info.globals,
         statuses=statuses,
     )
-
-
-def _arg_types(info: KernelInfo) -> list[Any]:
-    return [PTR if a.pointer else a.dtype.ir_type for a in native_args(info.params, info.ret)]
 
 
 class _Loop:
