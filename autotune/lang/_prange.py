@@ -67,14 +67,15 @@ def plan_of(loop: ast.For, is_builtin: IsBuiltin) -> LoopPlan:
     reductions: dict[str, str] = {}
     target = loop.target.id if isinstance(loop.target, ast.Name) else ""
     for name, kinds in ops.items():
-        if len(kinds) != 1 or None in kinds or name == target:
+        op = next(iter(kinds))
+        if len(kinds) != 1 or op is None or name == target:
             continue
         inside = {id(n) for s in statements[name] for n in ast.walk(s)}
         stray = any(
             isinstance(n, ast.Name) and n.id == name and id(n) not in inside for s in loop.body for n in ast.walk(s)
         )
         if not stray:
-            reductions[name] = next(iter(kinds))  # type: ignore[arg-type]
+            reductions[name] = op
     private = frozenset({target, *(n for n in ops if n not in reductions)} - {""})
     return LoopPlan(reductions, private)
 
