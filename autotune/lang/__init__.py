@@ -28,7 +28,8 @@ Semantics in brief (divergences from plain Python are marked *):
   loop whose condition depends on the loop can keep LLVM from vectorizing it (hoist such checks).
 - ``for i in prange(...)`` (``autotune.prange``; ``range`` in Python) may run on several threads (knob
   ``parallel``): the body writes array elements (each iteration its own), private locals and reductions
-  (``s += e``, ``-=``, ``*=``, ``s = min(s, e)``/``max``); see ``_prange``. * Float reductions reorder.
+  (``s += e``, ``-=``, ``*=``, ``s = min(s, e)``/``max``); see ``_prange``. A prange inside a prange body
+  runs serially. * Float reductions are reordered (validated with a tolerance, like fast-math).
 - * Integers wrap at their width (64 bits for Python ints); ``int(x)`` truncates toward zero and
   saturates (NaN gives 0); float division by zero, math domain errors and complex powers give IEEE
   inf/nan; int/float comparisons convert the int to float.

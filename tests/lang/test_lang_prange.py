@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -195,6 +196,41 @@ def test_forked_child_starts_its_own_pool() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert func(a, 3) == want  # the parent's pool still works
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_while_a_thread_runs_in_the_pool() -> None:
+    """The child inherits an owned pool (and maybe a locked mutex) whose threads are gone: it takes it over."""
+    func = compiled(p_map_sum, knobs=Knobs(parallel=2))
+    a = _floats(400_000)
+    want = p_map_sum(a, np.zeros(a.size))
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            func(a, np.zeros(a.size))
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        pid = os.fork()
+        if pid == 0:
+            ok = all(math.isclose(func(a, np.zeros(a.size)), want, rel_tol=1e-12) for _ in range(5))
+            os._exit(0 if ok else 1)
+        deadline = time.monotonic() + 120
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        if not done:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        assert done and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "the child hung or failed"
+    finally:
+        stop.set()
+        thread.join()
 
 
 # ---- refused bodies ------------------------------------------------------------------------------
