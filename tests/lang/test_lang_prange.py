@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import autotune
-from autotune import Const, KernelSyntaxError, f64, i64, prange
+from autotune import Const, KernelSyntaxError, f32, f64, i32, i64, prange
 from autotune.lang import Knobs, lower, parse_kernel, uses_prange
 from autotune.pool import parallel_values
 from tests.lang.runner import compare, compiled
@@ -107,6 +107,19 @@ def p_divide(a: i64[:], at: i64) -> None:
         a[i] = 100 // (i - at)
 
 
+def p_types(a: f32[:], out: f32[:], flag: bool, k: i32) -> i32:
+    scale = k * 2
+    count: i32 = 0
+    for i in prange(len(a)):
+        j = 0
+        while j < 2:
+            j += 1
+        if flag and a[i] > 0.5:
+            out[i] = a[i] * scale + j
+            count += 1
+    return count
+
+
 def p_module(a: f64[:]) -> None:
     for i in autotune.prange(len(a)):
         a[i] = a[i] * 2.0
@@ -136,6 +149,8 @@ def test_against_python(parallel: int) -> None:
         compare(p_minmax, compiled(p_minmax, knobs=knobs), (_ints(n), _floats(n)))
         compare(p_by_step, compiled(p_by_step, knobs=knobs), (_ints(n), 2))
         compare(p_module, compiled(p_module, knobs=knobs), (_floats(n),))
+        x = _floats(n).astype(np.float32)
+        compare(p_types, compiled(p_types, knobs=knobs), (x, np.zeros(n, np.float32), True, np.int32(3)), rtol=1e-6)
         compare(p_range_forms, compiled(p_range_forms, knobs=knobs), (_ints(n), np.zeros(n, np.int64), 1, n - 1))
         compare(p_nested, compiled(p_nested, knobs=knobs), (_floats(n * 3).reshape(n, 3), np.zeros(n)), rtol=1e-12)
         compare(p_divide, compiled(p_divide, knobs=knobs), (_ints(n), -1))
