@@ -16,7 +16,7 @@ import pytest
 
 import autotune
 from autotune import Const, KernelSyntaxError, f32, f64, i32, i64, prange
-from autotune.lang import Knobs, lower, parse_kernel, uses_prange
+from autotune.lang import Knobs, lower, parse_kernel, rebuild_function, uses_prange
 from autotune.pool import parallel_values
 from tests.lang.runner import compare, compiled
 
@@ -163,6 +163,14 @@ def test_parallel_variant_calls_the_pool() -> None:
     assert "autotune.pool.run" not in lower(info, {}, Knobs(parallel=1)).ir
     ir = lower(info, {}, Knobs(parallel=2)).ir
     assert '"autotune.pool.run"' in ir and "kernel.prange0.task" in ir
+
+
+def test_rebuilt_python_function_runs() -> None:
+    """The tuning worker checks against the function rebuilt from the parsed tree: prange is range there."""
+    for func in (p_map_sum, p_module):
+        rebuilt = rebuild_function(parse_kernel(func))
+        a, b = _floats(11), _floats(11)
+        compare(func, rebuilt, (a, np.zeros(11)) if func is p_map_sum else (b,))
 
 
 def test_default_space_gets_the_parallel_knob() -> None:
