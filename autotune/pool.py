@@ -2,7 +2,7 @@
 
 One pool per process, written in LLVM IR and JIT-linked once into the permanent session (never sealed, never
 unloaded), so it outlives every variant whose loop bodies it runs. Variants are separate units that are
-unloaded when retired: they import the pool's one entry point, :data:`RUN_SYMBOL`::
+unloaded when retired: they import the pool's one entry point, :data:`autotune.abi.POOL_RUN`::
 
     void autotune.pool.run(ptr task, ptr ctx, i64 chunks, i64 threads)
 
@@ -47,12 +47,11 @@ import threading
 
 from dylibs import SymbolMap
 
+from .abi import POOL_RUN
 from .runtime import permanent_session
 
-__all__ = ["RUN_SYMBOL", "parallel_values", "run_address"]
+__all__ = ["parallel_values", "run_address"]
 
-#: The pool's entry point, as variants import it.
-RUN_SYMBOL = "autotune.pool.run"
 
 _LIBC = (
     "pthread_create",
@@ -151,7 +150,7 @@ job:
   br label %wait
 }}
 
-define void @"{RUN_SYMBOL}"(ptr %task, ptr %ctx, i64 %chunks, i64 %threads) nounwind {{
+define void @"{POOL_RUN}"(ptr %task, ptr %ctx, i64 %chunks, i64 %threads) nounwind {{
 entry:
   %tid = alloca i64, align 8
   %all = alloca [{_SIGSET_BYTES} x i8], align 8
@@ -251,15 +250,15 @@ _address: int | None = None
 
 
 def run_address() -> int:
-    """The address of :data:`RUN_SYMBOL`, linking the pool on first use (once per process; a forked child
+    """The address of :data:`autotune.abi.POOL_RUN`, linking the pool on first use (once per process; a forked child
     reuses the parent's linked code, which resets its state itself)."""
     global _address
     with _lock:
         if _address is None:
             libc = ctypes.CDLL(None)
             symbols = SymbolMap({name: ctypes.cast(getattr(libc, name), ctypes.c_void_p).value or 0 for name in _LIBC})
-            unit = permanent_session().load(_POOL_IR, exports=[RUN_SYMBOL], symbols=symbols)
-            _address = unit.address(RUN_SYMBOL)
+            unit = permanent_session().load(_POOL_IR, exports=[POOL_RUN], symbols=symbols)
+            _address = unit.address(POOL_RUN)
         return _address
 
 

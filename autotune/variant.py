@@ -14,8 +14,9 @@ from typing import Any
 
 from dylibs import CompileOptions, Session, SymbolMap, Unit, emit_assembly, optimize_ir
 
+from .abi import POOL_RUN
 from .lang import Knobs, LoweredKernel
-from .pool import RUN_SYMBOL, run_address
+from .pool import run_address
 from .source import KernelSource, Lowerer
 from .space import Space, Value
 
@@ -65,7 +66,7 @@ class Variants:
         """libm plus the kernel's host globals (``overrides`` rebinds some, e.g. to scratch copies)."""
         symbols = SymbolMap.libm()
         if "parallel" in self.space.names:  # prange loops call the process's thread pool
-            symbols.add(RUN_SYMBOL, run_address())
+            symbols.add(POOL_RUN, run_address())
         for ref in self.info.globals:
             symbols.add(ref.ir_name, (overrides or {}).get(ref.ir_name, ref.address))
         return symbols

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir
 
-from ..pool import RUN_SYMBOL
+from ..abi import POOL_RUN
 from ._emit import I32, I64, PTR, Val, reg_type
 from ._expr import ArrayRef
 from ._model import Builtin, KernelInfo
@@ -106,7 +106,7 @@ def lower_parallel(outer: _Lowering, node: ast.For, outline: Callable[[Any], _Lo
     _Body(outer, outline(body), node, plan, ctx_ty, partial_ty, shared, arrays, reductions, start, stop, step).emit()
     task = _task(outer.module, body, chunks, ctx_ty, partial_ty)
 
-    run = em.declare(RUN_SYMBOL, _VOID, [PTR, PTR, I64, I64])
+    run = em.declare(POOL_RUN, _VOID, [PTR, PTR, I64, I64])
     threads = bld.select(
         bld.icmp_unsigned(">=", count, ir.Constant(I64, chunks)), ir.Constant(I64, chunks), ir.Constant(I64, 1)
     )
@@ -197,6 +197,7 @@ class _Body:
         for name, ref in outer.arrays.items():
             if isinstance(ref.ptr, ir.GlobalVariable):
                 inner.arrays[name] = ref
+        inner.bounds.update({n: outer.bounds[n] for n in self.shared if n in outer.bounds})  # unchanged inside
 
         counter = em.alloca(I64, "prange.k")
         bld.store(lo, counter)
