@@ -120,6 +120,19 @@ def p_types(a: f32[:], out: f32[:], flag: bool, k: i32) -> i32:
     return count
 
 
+def p_extreme(lo: i64, hi: i64) -> i64:
+    count = 0
+    low = hi
+    for i in prange(lo, hi):
+        count += 1
+        low = min(low, i)
+    for i in prange(lo, hi, 2):  # the same loop variable again: each loop assigns it first
+        count += 10 + 0 * i
+    if count == 0:
+        return -1
+    return count * 1000 + (low - lo)
+
+
 def p_module(a: f64[:]) -> None:
     for i in autotune.prange(len(a)):
         a[i] = a[i] * 2.0
@@ -155,6 +168,9 @@ def test_against_python(parallel: int) -> None:
         compare(p_nested, compiled(p_nested, knobs=knobs), (_floats(n * 3).reshape(n, 3), np.zeros(n)), rtol=1e-12)
         compare(p_divide, compiled(p_divide, knobs=knobs), (_ints(n), -1))
     compare(p_divide, compiled(p_divide, knobs=knobs), (_ints(10), 6))  # ZeroDivisionError from a chunk
+    top, bottom = 2**63 - 1, -(2**63)
+    extreme = compiled(p_extreme, knobs=knobs)
+    compare(p_extreme, extreme, (top - 7, top), (bottom, bottom + 5), (top, bottom), (5, 5), (-3, 4))
 
 
 def test_parallel_variant_calls_the_pool() -> None:
