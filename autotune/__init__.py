@@ -21,6 +21,7 @@ from .errors import (
 )
 from .globals import Global
 from .kernel import Kernel
+from .lang import prange
 from .space import Space
 from .tunable import tunable, tunable_ir
 from .types import Const, boolean, f32, f64, i32, i64
@@ -45,6 +46,7 @@ __all__ = [
     "f64",
     "i32",
     "i64",
+    "prange",
     "tunable",
     "tunable_ir",
     "tuner",

@@ -34,6 +34,7 @@ __all__ = [
     "BUILTIN_TABLE",
     "FIRST_RAISE",
     "KERNEL_EXCEPTIONS",
+    "POOL_RUN",
     "RAISABLE",
     "STATUS_C",
     "STATUS_LLVM",
@@ -94,6 +95,11 @@ _BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
 
 #: Codes from here on index a kernel's :class:`StatusTable` (room is left for more built-in codes).
 FIRST_RAISE = 16
+
+#: The thread pool's entry point, which variants with a parallel ``prange`` loop import (defined by
+#: :mod:`autotune.pool`): ``void autotune.pool.run(ptr task, ptr ctx, i64 chunks, i64 threads)`` calls
+#: ``task(ctx, c)`` once for each chunk ``c`` in ``[0, chunks)`` on up to ``threads`` threads, then returns.
+POOL_RUN = "autotune.pool.run"
 
 #: The exceptions a kernel may ``raise`` (``assert`` raises AssertionError), by name.
 RAISABLE: dict[str, type[Exception]] = {

@@ -25,6 +25,8 @@ from .config import current
 from .entry import fast_path_supported, make_entry
 from .errors import KernelTypeError, SpaceError, TuningError
 from .events import EventLog
+from .lang import KernelInfo, uses_prange
+from .pool import parallel_values
 from .runtime import runtime
 from .sample import SharedSample
 from .source import KernelSource, Lowerer, python_source
@@ -87,6 +89,7 @@ class Kernel:
         self.info: KernelSource = info
         if source is None:  # the expert route checks its generator's parameters instead
             _check_constants(self.info, space)
+        space = _with_parallel(self.info, space)
         self.space = space
         self.key_fn = key
         self.variants = Variants(self.info, space, lowerer)
@@ -323,6 +326,14 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<Kernel {self.name} {self.signature} space={self.space.size} variants>"
+
+
+def _with_parallel(info: KernelSource, space: Space) -> Space:
+    """A kernel with ``prange`` loops gets the ``parallel`` knob (unless its space names it); others never."""
+    if "parallel" in space.names or not isinstance(info, KernelInfo) or not uses_prange(info):
+        return space
+    knobs = {name: space.values(name) for name in space.names}
+    return Space({**knobs, "parallel": parallel_values()}, default=space.default)
 
 
 def _check_constants(info: KernelSource, space: Space) -> None:

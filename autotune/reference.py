@@ -73,6 +73,9 @@ class Reference:
         self.params = space.default
         if "fastmath" in space.names and False in space.values("fastmath"):
             self.params["fastmath"] = False
+        serial = [v for v in space.values("parallel") if int(v) <= 1] if "parallel" in space.names else []
+        if serial:  # one thread: prange reductions in iteration order, like the Python function
+            self.params["parallel"] = serial[0]
 
     def validation(self, address: int, samples: Sequence[list[Any]], *, extents: bool) -> Validation:
         """The inputs every candidate must get right, with the reference (at ``address``) outputs on each."""

@@ -181,6 +181,9 @@ class Search:
                     if small:
                         fast["interleave"] = max(small)
                 seeds.append(fast)
+        if "parallel" in self.space.names:  # prange loops: every thread the space allows, on each seed so far
+            widest = max(int(v) for v in self.space.values("parallel"))
+            seeds += [dict(seed, parallel=widest) for seed in seeds]
         unique: dict[str, dict[str, Value]] = {Space.key(s): s for s in seeds}
         return list(unique.values())
 

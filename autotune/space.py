@@ -28,6 +28,7 @@ BUILTIN_KNOBS: dict[str, str] = {
     "opt": "optimisation pipeline level 0-3",
     "prefer_vector_width": "the prefer-vector-width function attribute in bits (0: target default)",
     "veclib": "vectorised math calls go to glibc's libmvec (True/False)",
+    "parallel": "threads of prange loops (0 or 1: serial, k >= 2: k threads); only kernels with a prange",
 }
 
 

@@ -71,7 +71,8 @@ def tunable(
 ) -> Kernel | Callable[[Callable[..., Any]], Kernel]:
     """Mark a kernel as tunable over the given knobs.
 
-    ``unroll``, ``vectorize``, ``interleave``, ``fastmath``, ``opt`` and ``prefer_vector_width`` are built in;
+    ``unroll``, ``vectorize``, ``interleave``, ``fastmath``, ``opt``, ``prefer_vector_width`` and ``parallel`` are
+    built in (a kernel with ``prange`` loops gets ``parallel`` by default: see :func:`autotune.pool.parallel_values`);
     any other keyword is a user constant the kernel declares as an ``autotune.Const`` parameter. The first
     value of each list (or ``default=``) is the default variant. ``key=`` works like Triton's: a function of
     the call's arguments whose value (a size bucket, say) selects the slot and the tuning study.

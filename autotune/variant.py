@@ -14,13 +14,15 @@ from typing import Any
 
 from dylibs import CompileOptions, Session, SymbolMap, Unit, emit_assembly, optimize_ir
 
+from .abi import POOL_RUN
 from .lang import Knobs, LoweredKernel
+from .pool import run_address
 from .source import KernelSource, Lowerer
 from .space import Space, Value
 
 __all__ = ["Variants"]
 
-_KNOB_FIELDS = ("unroll", "vectorize", "interleave", "fastmath", "prefer_vector_width")
+_KNOB_FIELDS = ("unroll", "vectorize", "interleave", "fastmath", "prefer_vector_width", "parallel")
 _LOWERED_CACHE = 256
 
 
@@ -63,6 +65,8 @@ class Variants:
     def symbols(self, overrides: Mapping[str, int] | None = None) -> SymbolMap:
         """libm plus the kernel's host globals (``overrides`` rebinds some, e.g. to scratch copies)."""
         symbols = SymbolMap.libm()
+        if "parallel" in self.space.names:  # prange loops call the process's thread pool
+            symbols.add(POOL_RUN, run_address())
         for ref in self.info.globals:
             symbols.add(ref.ir_name, (overrides or {}).get(ref.ir_name, ref.address))
         return symbols

@@ -26,6 +26,10 @@ Semantics in brief (divergences from plain Python are marked *):
   f-strings, other classes, bare ``raise`` or ``raise ... from``). Asserts are always checked, like
   numba's (* ``python -O`` does not remove them): each costs a compare and a branch, and one inside a
   loop whose condition depends on the loop can keep LLVM from vectorizing it (hoist such checks).
+- ``for i in prange(...)`` (``autotune.prange``; ``range`` in Python) may run on several threads (knob
+  ``parallel``): the body writes array elements (each iteration its own), private locals and reductions
+  (``s += e``, ``-=``, ``*=``, ``s = min(s, e)``/``max``); see ``_prange``. A prange inside a prange body
+  runs serially. * Float reductions are reordered (validated with a tolerance, like fast-math).
 - * Integers wrap at their width (64 bits for Python ints); ``int(x)`` truncates toward zero and
   saturates (NaN gives 0); float division by zero, math domain errors and complex powers give IEEE
   inf/nan; int/float comparisons convert the int to float.
@@ -37,7 +41,9 @@ from ._emit import module_text
 from ._knobs import BUILTIN_KNOBS, Knobs
 from ._lower import lower
 from ._model import GlobalRef, HostArray, KernelInfo, LoweredKernel, ParamSpec
+from ._parallel import uses_prange
 from ._parse import parse_kernel, parse_kernel_source
+from ._prange import prange
 from ._rebuild import rebuild_function
 from ._validate import status_table
 
@@ -53,6 +59,8 @@ __all__ = [
     "module_text",
     "parse_kernel",
     "parse_kernel_source",
+    "prange",
     "rebuild_function",
     "status_table",
+    "uses_prange",
 ]

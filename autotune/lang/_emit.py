@@ -201,7 +201,7 @@ class Emitter:
         return Val(b.call(self.declare(name, target, [v.value.type]), [v.value]), to)
 
     def declare(self, name: str, ret: Any, args: list[Any]) -> Any:
-        fn = self._decls.get(name)
+        fn = self._decls.get(name) or self.module.globals.get(name)  # an outlined body shares the module
         if fn is None:
             fn = ir.Function(self.module, ir.FunctionType(ret, args), name=name)
             self._decls[name] = fn

@@ -59,7 +59,7 @@ def _statement(node: ast.stmt, is_builtin: IsBuiltin, error: ErrorFn, ndims: dic
         inner = getattr(node, field, None)
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
             setattr(node, field, rewrite_iteration(inner, is_builtin, error, ndims))
-    if not isinstance(node, ast.For) or _is_call(node.iter, "range", is_builtin):
+    if not isinstance(node, ast.For) or any(_is_call(node.iter, f, is_builtin) for f in ("range", "prange")):
         return [node]
     for named in ast.walk(node.iter):
         if isinstance(named, ast.Name) and ndims.get(named.id, 1) > 1:

@@ -16,7 +16,7 @@ __all__ = ["BUILTIN_KNOBS", "FASTMATH_FLAGS", "Knobs", "loop_properties"]
 #: Knob names the tuner treats as built in; ``opt`` (the pipeline level) is applied by the compiler,
 #: not by the IR, so it is not a field of :class:`Knobs`.
 BUILTIN_KNOBS: frozenset[str] = frozenset(
-    {"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width", "veclib"}
+    {"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width", "veclib", "parallel"}
 )
 
 #: Fast-math flags of ``fastmath=True``. Not ``nnan``/``ninf``: ``math.isnan``/``isinf`` must keep working.
@@ -34,6 +34,7 @@ class Knobs:
     - ``interleave``: k >= 1 sets the interleave count.
     - ``fastmath``: float operations get ``reassoc nsz arcp contract afn``.
     - ``prefer_vector_width``: bits for the ``"prefer-vector-width"`` function attribute.
+    - ``parallel``: 0 or 1 runs ``prange`` loops serially (as ``range``), k >= 2 on k threads.
     """
 
     unroll: int = 0
@@ -41,9 +42,10 @@ class Knobs:
     interleave: int = 0
     fastmath: bool = False
     prefer_vector_width: int = 0
+    parallel: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("unroll", "vectorize", "interleave", "prefer_vector_width"):
+        for name in ("unroll", "vectorize", "interleave", "prefer_vector_width", "parallel"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"knob {name!r} must be an int >= 0, got {value!r}")

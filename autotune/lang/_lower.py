@@ -32,6 +32,7 @@ from ._emit import I8, I32, I64, PTR, Emitter, Val, module_text, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
 from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
+from ._parallel import is_parallel_loop, lower_parallel, uses_prange
 from ._typed import TypedKernel, type_kernel
 from ._typing import INT, Ty, Typer, binop_types, promote
 from ._validate import raise_of, status_table
@@ -99,6 +100,7 @@ class _Lowering(ExprLowerer):
         self.types = types
         self.loops: list[_Loop] = []
         self.result_ptr: Any = None
+        self.in_parallel = False  # lowering an outlined prange body: nested pranges run serially
 
     # ---- frame ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -120,7 +122,8 @@ class _Lowering(ExprLowerer):
             elif param.kind == "array" and param.dtype is not None:
                 ptr = next(args)
                 ptr.name = param.name
-                ptr.attributes.add("captures(none)")
+                if not (self.knobs.parallel >= 2 and uses_prange(self.info)):  # a prange passes it to the pool
+                    ptr.attributes.add("captures(none)")
                 extents = []
                 for k in range(param.ndim):
                     extent = next(args)
@@ -305,6 +308,9 @@ class _Lowering(ExprLowerer):
         em, bld = self.em, self.em.builder
         if not isinstance(node.target, ast.Name) or not isinstance(node.iter, ast.Call):
             raise self.error(node, "for loops must iterate over range(...)")
+        if self.knobs.parallel >= 2 and not self.in_parallel and is_parallel_loop(node, self.info):
+            lower_parallel(self, node, self._outlined)
+            return
         args = []
         for arg in node.iter.args:
             value = self.expr(arg)
@@ -342,6 +348,12 @@ class _Lowering(ExprLowerer):
         bld.store(bld.add(bld.load(counter, typ=I64), ir.Constant(I64, 1), flags=["nuw"]), counter)
         self._backedge(node, head, finite=True)
         em.position(done)
+
+    def _outlined(self, fn: Any) -> _Lowering:
+        """A lowering that emits a prange body into ``fn`` (see :mod:`autotune.lang._parallel`)."""
+        body = _Lowering(self.info, self.typer, self.types, self.module, fn, self.knobs, self.statuses)
+        body.in_parallel = True
+        return body
 
     def _trip_count(self, start: Val, stop: Val, step: Val) -> Any:
         """Iterations of ``range(start, stop, step)`` as an unsigned i64 (exact for any i64 bounds)."""

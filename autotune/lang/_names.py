@@ -20,6 +20,7 @@ from ..globals import Global
 from ..types import scalar_type_of
 from ._builtins import BUILTIN_FUNCS, MATH_FUNCS, NUMPY_CASTS, NUMPY_FUNCS, NUMPY_SUPPORTED
 from ._model import Builtin, HostArray, HostConst, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._prange import prange
 
 __all__ = ["MISSING", "lookup", "resolve_value"]
 
@@ -59,6 +60,8 @@ def resolve_value(name: str, value: Any) -> Resolved:
         return NumpyFunc(_NUMPY_BY_ID[id(value)])
     if callable(value) and id(value) in BUILTIN_FUNCS and getattr(builtins, BUILTIN_FUNCS[id(value)]) is value:
         return Builtin(BUILTIN_FUNCS[id(value)])
+    if value is prange:
+        return Builtin("prange")
     if isinstance(value, bool | np.bool_):
         return HostConst(bool(value))
     if isinstance(value, int | np.integer):

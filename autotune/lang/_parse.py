@@ -12,14 +12,16 @@ import builtins
 import inspect
 import sys
 import textwrap
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
 from ._iteration import rewrite_iteration
-from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
+from ._model import Builtin, ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
+from ._prange import check_pranges, prange
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
 
@@ -160,18 +162,40 @@ class _Parser:
         """Whether the free name ``name`` is Python's builtin ``builtin`` (not shadowed by a local)."""
         if name in assigned_names(self.func.body) or name in {a.arg for a in self.func.args.args}:
             return False
-        return lookup(name, self.closure, self.module) is getattr(builtins, builtin)
+        if builtin == "prange" and self.names.get(name) == Builtin("prange"):  # also X.prange, renamed
+            return True
+        wanted = prange if builtin == "prange" else getattr(builtins, builtin)
+        return lookup(name, self.closure, self.module) is wanted
+
+    def _is_called(self, func: ast.expr, builtin: str) -> bool:
+        """Whether a checked call's function ``func`` is the builtin ``builtin`` (or ``prange``)."""
+        return isinstance(func, ast.Name) and func.id in self.names and self._is_builtin(func.id, builtin)
+
+    def _prange_names(self) -> None:
+        """``X.prange(...)`` as a loop's iterable, X the ``autotune`` module (any name), becomes ``prange(...)``."""
+        for node in ast.walk(self.func):
+            call = node.iter if isinstance(node, ast.For) else None
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+                continue
+            owner = call.func.value
+            if call.func.attr == "prange" and isinstance(owner, ast.Name):
+                value = lookup(owner.id, self.closure, self.module)
+                if isinstance(value, types.ModuleType) and getattr(value, "prange", None) is prange:
+                    call.func = ast.copy_location(ast.Name("prange", ast.Load()), call.func)
+                    self.names["prange"] = Builtin("prange")
 
     def info(self) -> KernelInfo:
         func = self.func
         specs, defaults = self._params()
         ret, returns_value = self._return()
         ndims = {p.name: p.ndim for p in specs if p.kind == "array"}
+        self._prange_names()
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
         kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
         checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)
         checker.check(func.body)
+        check_pranges(func, self.error, self._is_called)
         params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)
         for name in sorted(checker.written):
             host = self.names.get(name)

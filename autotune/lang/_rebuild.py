@@ -19,11 +19,14 @@ from typing import Any
 import numpy as np
 
 from ._model import Builtin, HostArray, HostConst, KernelInfo, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._prange import prange
 
 __all__ = ["rebuild_function"]
 
 
 def _value(resolved: Resolved) -> Any:
+    if resolved == Builtin("prange"):
+        return prange
     if isinstance(resolved, Builtin):
         return getattr(builtins, resolved.name)
     if isinstance(resolved, MathModule):

@@ -230,10 +230,10 @@ class Checker:
         if not (
             isinstance(call, ast.Call)
             and isinstance(call.func, ast.Name)
-            and self._lookup(call.func.id, call.func) == Builtin("range")
+            and self._lookup(call.func.id, call.func) in (Builtin("range"), Builtin("prange"))
         ):
-            raise self._error(node.iter, "for loops must iterate over range(...)")
-        self._call_args(call, "range")
+            raise self._error(node.iter, "for loops must iterate over range(...) or prange(...)")
+        self._call_args(call, call.func.id, *BUILTIN_ARITY["range"])
         self._loop_body(node.body)
 
     def _loop_body(self, body: list[ast.stmt]) -> None:
@@ -349,8 +349,8 @@ class Checker:
                     raise
                 kind = "other"
             if isinstance(kind, Builtin):
-                if kind.name == "range":
-                    raise self._error(node, "range() can only be the iterable of a for loop")
+                if kind.name in ("range", "prange"):
+                    raise self._error(node, f"{kind.name}() can only be the iterable of a for loop")
                 self._call_args(node, kind.name)
                 if kind.name == "len" and not self._is_array(node.args[0]):
                     raise self._error(node.args[0], "len() takes an array")

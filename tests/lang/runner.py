@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from autotune.abi import POOL_RUN
 from autotune.globals import Global
 from autotune.lang import Knobs, LoweredKernel, lower, parse_kernel
+from autotune.pool import run_address
 from autotune.types import ScalarType
 from dylibs import CompileOptions, Session, SymbolMap, Unit
 
@@ -58,6 +60,8 @@ def compile_lowered(lowered: LoweredKernel, opt: int = 3, veclib: bool = False) 
     if cached is not None:
         return cached[1]
     symbols = SymbolMap.libm()
+    if POOL_RUN in lowered.ir:  # a parallel prange calls the process's thread pool
+        symbols.add(POOL_RUN, run_address())
     for name, address in bindings:
         symbols.add(name, address)
     unit = _get_session().load(

@@ -33,7 +33,7 @@ def lowered(name: str, knobs: Knobs) -> str:
 
 def test_builtin_knob_names() -> None:
     assert (
-        frozenset({"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width", "veclib"})
+        frozenset({"unroll", "vectorize", "interleave", "fastmath", "opt", "prefer_vector_width", "veclib", "parallel"})
         == BUILTIN_KNOBS
     )
 
