@@ -18,7 +18,8 @@ import numpy as np
 from .abi import BUILTIN_TABLE, StatusTable, ctypes_of, ctypes_prototype
 from .errors import KernelTypeError
 from .lang import ParamSpec
-from .types import ScalarType
+from .result import box_result, result_buffer
+from .types import Result, ScalarType
 
 __all__ = ["Arguments"]
 
@@ -42,7 +43,7 @@ class Arguments:
         self,
         name: str,
         params: Sequence[ParamSpec],
-        ret: ScalarType | None,
+        ret: Result | None,
         signature: str,
         statuses: StatusTable = BUILTIN_TABLE,
     ) -> None:
@@ -104,18 +105,29 @@ class Arguments:
 
     def call(self, address: int, checked: Sequence[Any]) -> Any:
         """Call the function at ``address`` (ctypes releases the GIL) and box its result or raise."""
-        out = ctypes_of(self.ret)() if self.ret is not None else None
+        ret = self.ret
+        if ret is not None and not isinstance(ret, ScalarType):
+            return self._call_slots(address, checked, ret)
+        out = ctypes_of(ret)() if ret is not None else None
         flat = self.native(checked)
         if out is not None:
             flat.append(ctypes.addressof(out))
         status = self.prototype(address)(*flat)
         if status:
             raise self.statuses.error(status)
-        if out is None or self.ret is None:
+        if out is None or ret is None:
             return None
-        if self.ret.kind == "bool":
+        if ret.kind == "bool":
             return bool(out.value)
         return out.value
+
+    def _call_slots(self, address: int, checked: Sequence[Any], ret: Result) -> Any:
+        """A call returning an array or a tuple: the kernel fills result slots, boxed once (see :mod:`.result`)."""
+        slots = result_buffer(ret)
+        status = self.prototype(address)(*self.native(checked), ctypes.addressof(slots))
+        if status:
+            raise self.statuses.error(status)
+        return box_result(ret, ctypes.addressof(slots))
 
     def _array(self, param: ParamSpec, value: Any) -> np.ndarray[Any, Any]:
         if not isinstance(value, np.ndarray):

@@ -25,6 +25,7 @@ The call path gains two dependent loads from a cache line the call has just touc
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -35,17 +36,18 @@ import numpy as np
 
 from dylibs import SymbolMap
 
-from .abi import BUILTIN_TABLE, Status
+from .abi import BUILTIN_TABLE, Status, result_slots
 from .lang import ParamSpec
+from .result import box_result
 from .runtime import permanent_session
-from .types import ScalarType
+from .types import Result, ScalarType
 
 __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
 
 # numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
 _DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
 _CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
-_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER = 0, 8, 16  # _Cell field offsets
+_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER, _CELL_BOXER = 0, 8, 16, 24  # _Cell field offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 
@@ -176,10 +178,15 @@ def _array(b: _IR, obj: str, param: ParamSpec, label: str) -> list[str]:
     return values
 
 
-def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
+def _box(b: _IR, ret: Result | None, out: str) -> str:
     if ret is None:
         b.emit('call void @Py_IncRef(ptr @"py.none")')
         return '@"py.none"'
+    if not isinstance(ret, ScalarType):  # an array or a tuple: the cell's boxer reads the result slots
+        cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
+        boxer = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {cell}, i64 {_CELL_BOXER}')}, align 8")
+        address = b.tmp(f"ptrtoint ptr {out} to i64")
+        return b.tmp(f"call ptr (ptr, ptr, ...) @PyObject_CallFunction(ptr {boxer}, ptr @fmt.box, i64 {address})")
     value = b.tmp(f"load {ret.llvm}, ptr {out}, align 8")
     if ret.kind == "float":
         wide = value if ret.bits == 64 else b.tmp(f"fpext float {value} to double")
@@ -190,7 +197,7 @@ def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
     return b.tmp(f"call ptr @PyLong_FromLongLong(i64 {wide})")
 
 
-def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
+def entry_ir(params: Sequence[ParamSpec], ret: Result | None) -> str:
     """IR of ``ptr @entry(ptr self, ptr args, i64 nargs, ptr kwnames)`` for these kernel parameters.
 
     ``self`` is a :class:`_Cell`: the code calls the trampoline whose address the cell holds, and hands
@@ -269,11 +276,16 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     header += [f'@"{_descr_symbol(t)}" = external global i8' for t in _dtypes(native)]
     messages = {**{str(c): m for c, (_, m) in STATUS_ERRORS.items()}, "other": "kernel failed with an unknown status"}
     messages["fmt.status"] = "i"
+    messages["fmt.box"] = "K"
     for key, text in messages.items():
         name = key if key.startswith("fmt.") else f"msg.{key}"
         header.append(f"@{name} = private unnamed_addr constant {_c_string(text)}")
     body = "\n".join(b.lines)
-    alloca = f"  %out = alloca {ret.llvm}, align 8\n" if ret is not None else ""
+    alloca = ""
+    if isinstance(ret, ScalarType):
+        alloca = f"  %out = alloca {ret.llvm}, align 8\n"
+    elif ret is not None:
+        alloca = f"  %out = alloca [{result_slots(ret)} x i64], align 8\n"
     body = body.replace("entry:\n", "entry:\n" + alloca, 1)
     return "\n".join(header) + f"\n\ndefine ptr @entry(ptr %self, ptr %args, i64 %nargs, ptr %kwnames) {{\n{body}\n}}\n"
 
@@ -318,22 +330,29 @@ def fast_path_supported() -> bool:
 
 
 class _Cell(ctypes.Structure):
-    """An entry's ``self``: the trampoline it calls, the fallback and the raiser (``raiser(status)`` raises a
-    kernel's own nonzero status; ctypes keeps the references)."""
+    """An entry's ``self``: the trampoline it calls, the fallback, the raiser (``raiser(status)`` raises a
+    kernel's own nonzero status) and the boxer (``boxer(address)`` boxes an array or tuple result from its
+    slots); ctypes keeps the references."""
 
-    _fields_ = (("target", ctypes.c_void_p), ("fallback", ctypes.py_object), ("raiser", ctypes.py_object))
+    _fields_ = (
+        ("target", ctypes.c_void_p),
+        ("fallback", ctypes.py_object),
+        ("raiser", ctypes.py_object),
+        ("boxer", ctypes.py_object),
+    )
 
 
 def _cell_layout_ok() -> bool:
     """The entry code finds a cell's fields through ``b_ptr`` at offset 16, at these field offsets."""
     marker, other = object(), object()
-    cell = _Cell(0x1234, marker, other)
+    cell = _Cell(0x1234, marker, other, other)
     data = ctypes.c_void_p.from_address(id(cell) + _CELL_BUFFER).value
     return bool(
         data == ctypes.addressof(cell)
         and _Cell.target.offset == _CELL_TARGET
         and _Cell.fallback.offset == _CELL_FALLBACK
         and _Cell.raiser.offset == _CELL_RAISER
+        and _Cell.boxer.offset == _CELL_BOXER
         and ctypes.c_void_p.from_address(data + _CELL_TARGET).value == 0x1234
         and ctypes.c_void_p.from_address(data + _CELL_FALLBACK).value == id(marker)
         and ctypes.c_void_p.from_address(data + _CELL_RAISER).value == id(other)
@@ -370,7 +389,7 @@ def _python_symbols(params: Sequence[ParamSpec]) -> SymbolMap:
     return symbols
 
 
-def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None) -> _MethodDef:
+def _method(name: str, native: Sequence[ParamSpec], ret: Result | None) -> _MethodDef:
     """The method def of ``name`` over the shared entry of this shape (linked on first use)."""
     ir = entry_ir(native, ret)
     with _lock:
@@ -389,7 +408,7 @@ def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None) -> _
 def make_entry(
     name: str,
     params: Sequence[ParamSpec],
-    ret: ScalarType | None,
+    ret: Result | None,
     trampoline: int,
     fallback: Callable[..., Any],
     raiser: Callable[[int], Any] = BUILTIN_TABLE.raise_for,
@@ -397,11 +416,13 @@ def make_entry(
     """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure.
 
     ``raiser(status)`` raises the exception of a status that is not built in (the kernel's own raises:
-    pass its ``StatusTable.raise_for``). The native code is shared by every entry of the same shape; this
+    pass its ``StatusTable.raise_for``). An array or tuple result is boxed by :func:`autotune.result.box_result`
+    (an array takes ownership of the buffer the kernel allocated). The native code is shared by every entry of the same shape; this
     entry's own state is its cell.
     """
     native = [p for p in params if p.kind != "const"]
     method = _method(name, native, ret)
-    cell = _Cell(trampoline, fallback, raiser)
+    boxer = None if ret is None or isinstance(ret, ScalarType) else functools.partial(box_result, ret)
+    cell = _Cell(trampoline, fallback, raiser, boxer)
     function: Callable[..., Any] = _new_function(ctypes.addressof(method), cell, None)
     return function

@@ -8,6 +8,7 @@ comparisons, ``a if c else b``) branch like Python, so a guarded division or ind
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,7 @@ class ExprLowerer:
         self.em = em
         self.locals: dict[str, Local] = {}
         self.arrays: dict[str, ArrayRef] = {}
+        self.array_slots: dict[str, Callable[[], ArrayRef]] = {}  # local arrays, loaded where used
         self.bounds: dict[str, int] = {}  # lower bounds of loop variables inside their loop
 
     def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
@@ -108,6 +110,8 @@ class ExprLowerer:
         return Val(value, local.ty, lo=self.bounds.get(node.id) if local.ty.kind == "int" else None)
 
     def array_ref(self, node: ast.expr) -> ArrayRef:
+        if isinstance(node, ast.Name) and node.id in self.array_slots:
+            return self.array_slots[node.id]()
         ref = self.arrays.get(node.id) if isinstance(node, ast.Name) else None
         if ref is None:
             raise self.error(node, "only arrays can be indexed")

@@ -30,6 +30,8 @@ from llvmlite import ir
 
 from ..abi import Status, StatusTable, c_signature, native_args
 from ..errors import ConfigError
+from ..types import ArrayType, ScalarType, TupleType
+from ._arrays import LocalArrays, creation_of
 from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
@@ -127,6 +129,7 @@ class _Lowering(ExprLowerer):
         self.types = types
         self.loops: list[_Loop] = []
         self.result_ptr: Any = None
+        self.local_arrays: LocalArrays | None = None
 
     # ---- frame ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -165,6 +168,9 @@ class _Lowering(ExprLowerer):
         for name in self.types:
             if name not in self.locals:
                 self._declare_local(name)
+        if self.info.local_arrays:
+            self.local_arrays = LocalArrays(self, self.info.local_arrays)
+            em.on_exit = self.local_arrays.free_all
         body = em.block("body")
         em.position(body)
         self.block(self.info.tree.body)
@@ -207,7 +213,7 @@ class _Lowering(ExprLowerer):
                 last = self.info.tree.body[-1]
                 raise self.error(last, f"the kernel can reach its end without returning a {self.info.ret!r}")
             else:
-                builder.ret(ir.Constant(I32, 0))
+                self.em.ret(builder, 0)
 
     # ---- statements ----------------------------------------------------------------------------
     def block(self, body: list[ast.stmt]) -> None:
@@ -217,6 +223,11 @@ class _Lowering(ExprLowerer):
             self.stmt(stmt)
 
     def stmt(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign) and self.local_arrays is not None:
+            creation = creation_of(node.value, lambda name, _: self.info.names.get(name), self.error)
+            if creation is not None and isinstance(node.targets[0], ast.Name):
+                self.local_arrays.create(node.targets[0].id, creation)
+                return
         if isinstance(node, ast.Assign):
             value = self.expr(node.value)
             for target in node.targets:
@@ -289,7 +300,11 @@ class _Lowering(ExprLowerer):
 
     def return_(self, node: ast.Return) -> None:
         ret = self.info.ret
-        if node.value is not None and ret is not None:
+        if isinstance(ret, ArrayType | TupleType) and node.value is not None:
+            self._return_slots(node.value, ret)
+            self.em.ret(self.em.builder, 0)
+            return
+        if node.value is not None and isinstance(ret, ScalarType):
             value = self.expr(node.value)
             if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
                 raise self.error(node, f"returns a {value.ty} value from a kernel declared to return {ret!r}")
@@ -297,7 +312,34 @@ class _Lowering(ExprLowerer):
             if ret.kind == "bool":
                 stored = self.em.builder.zext(stored, I8)
             self.em.builder.store(stored, self.result_ptr)
-        self.em.builder.ret(ir.Constant(I32, 0))
+        self.em.ret(self.em.builder, 0)
+
+    def _return_slots(self, value: ast.expr, ret: ArrayType | TupleType) -> None:
+        """Store an array result (data pointer, extents; the caller owns the buffer from now on) or a tuple
+        result (one 8-byte slot per item) into the result slots (:mod:`autotune.abi`)."""
+        bld = self.em.builder
+
+        def slot(k: int) -> Any:
+            return bld.gep(self.result_ptr, [ir.Constant(I64, k)], inbounds=True, source_etype=I64)
+
+        if isinstance(ret, ArrayType):
+            if not isinstance(value, ast.Name) or self.local_arrays is None or value.id not in self.info.local_arrays:
+                raise self.error(value, "a kernel returns an array it created (b = np.empty(n); ...; return b)")
+            data, extents = self.local_arrays.take(value.id)
+            bld.store(data, slot(0))
+            for k, extent in enumerate(extents):
+                bld.store(extent, slot(k + 1))
+            return
+        if not isinstance(value, ast.Tuple) or len(value.elts) != len(ret.items):
+            raise self.error(value, f"the kernel returns {ret!r}: return a tuple of {len(ret.items)} values")
+        for k, (item, dtype) in enumerate(zip(value.elts, ret.items, strict=True)):
+            self.store_element(slot(k), dtype, self._result_value(item, dtype, value))
+
+    def _result_value(self, item: ast.expr, ret: ScalarType, node: ast.AST) -> Val:
+        value = self.expr(item)
+        if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
+            raise self.error(node, f"returns a {value.ty} value where the kernel declares {ret!r}")
+        return value
 
     def if_(self, node: ast.If) -> None:
         em = self.em

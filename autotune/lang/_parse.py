@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
-from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
+from ..types import ArrayType, ConstType, Result, ScalarType, TupleType, boolean, f64, i64
+from ._arrays import local_array_specs
 from ._iteration import rewrite_iteration
 from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
@@ -169,8 +170,12 @@ class _Parser:
         ndims = {p.name: p.ndim for p in specs if p.kind == "array"}
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
         kinds = {p.name: p.kind for p in specs}
-        local_names = [n for n in assigned_names(func.body) if n not in kinds]
-        checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)
+        arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
+        local_names = [n for n in assigned_names(func.body) if n not in kinds and n not in arrays]
+        checker = Checker(
+            self.error, {**kinds, **dict.fromkeys(arrays, "array")}, local_names, self.resolve, returns_value,
+            result=ret, local_arrays=arrays,
+        )
         checker.check(func.body)
         params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)
         for name in sorted(checker.written):
@@ -193,6 +198,7 @@ class _Parser:
             local_annotations=self._local_annotations(set(kinds)),
             const_defaults=defaults,
             globals=globals_,
+            local_arrays=arrays,
         )
 
     def _params(self) -> tuple[list[ParamSpec], dict[str, ConstValue]]:
@@ -227,16 +233,25 @@ class _Parser:
                 defaults[arg.arg] = value
         return specs, defaults
 
-    def _return(self) -> tuple[ScalarType | None, bool | None]:
+    def _return(self) -> tuple[Result | None, bool | None]:
         node = self.func.returns
         if node is None:
             return None, None
         ann = self.evaluate(node, "return annotation")
         if ann is None:
             return None, False
+        if isinstance(ann, ArrayType):
+            return ann, True
+        if getattr(ann, "__origin__", None) is tuple:
+            items = [_scalar(t) for t in getattr(ann, "__args__", ())]
+            if not items or Ellipsis in getattr(ann, "__args__", ()) or any(t is None for t in items):
+                raise self.error(node, f"a kernel returns a tuple of scalar types (tuple[f64, i64]), not {ann!r}")
+            return TupleType(tuple(t for t in items if t is not None)), True
         scalar = _scalar(ann)
         if scalar is None:
-            raise self.error(node, f"kernels return a scalar type or None, not {ann!r}")
+            raise self.error(
+                node, f"kernels return a scalar type, an array (f64[:]), tuple[f64, i64] or None, not {ann!r}"
+            )
         return scalar, True
 
     def _local_annotations(self, params: set[str]) -> dict[str, ScalarType]:

@@ -241,6 +241,9 @@ class Typer:
         """(element type, ndim) if ``node`` names an array parameter or host array."""
         if not isinstance(node, ast.Name):
             return None
+        local = self.info.local_arrays.get(node.id)
+        if local is not None:
+            return local.dtype, local.ndim
         param = self.params.get(node.id)
         if param is not None:
             return (param.dtype, param.ndim) if param.kind == "array" and param.dtype else None
@@ -385,7 +388,7 @@ class Typer:
             return {"float": FLOAT, "int": INT, "bool": BOOL}[callee.name]
         if isinstance(callee, MathFunc):
             return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
-        if isinstance(callee, NumpyFunc):
+        if isinstance(callee, NumpyFunc) and (callee.name in NUMPY_FUNCS or callee.name in NUMPY_CASTS):
             return numpy_types(callee.name, [self.type_of(a) for a in node.args])[1]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
 
