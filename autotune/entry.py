@@ -417,8 +417,8 @@ def make_entry(
 
     ``raiser(status)`` raises the exception of a status that is not built in (the kernel's own raises:
     pass its ``StatusTable.raise_for``). An array or tuple result is boxed by :func:`autotune.result.box_result`
-    (an array takes ownership of the buffer the kernel allocated). The native code is shared by every entry of the same shape; this
-    entry's own state is its cell.
+    (an array takes ownership of the buffer the kernel allocated). The native code is shared by every entry
+    of the same shape; this entry's own state is its cell.
     """
     native = [p for p in params if p.kind != "const"]
     method = _method(name, native, ret)

@@ -20,9 +20,9 @@ import numpy as np
 
 from dylibs import SymbolMap
 
+from .abi import ALLOCATOR
 from .lang import ParamSpec
 from .runtime import permanent_session
-from .abi import ALLOCATOR
 from .types import Result
 
 __all__ = ["Comparison", "Timer", "compare", "native_types", "pack_arguments"]

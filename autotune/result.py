@@ -81,7 +81,7 @@ def free_result(ret: Result, address: int) -> None:
 
 
 def _scalar(dtype: ScalarType, address: int) -> Any:
-    value = np.frombuffer((ctypes.c_char * dtype.dtype.itemsize).from_address(address), dtype=dtype.dtype)[0]
+    value = np.frombuffer(ctypes.string_at(address, dtype.dtype.itemsize), dtype=dtype.dtype)[0]
     if dtype.kind == "bool":
         return bool(value)
     return float(value) if dtype.kind == "float" else int(value)

@@ -177,8 +177,11 @@ def _spec(
     if creation.like is not None:
         like = array_of(creation.like)
         if like is None:
-            raise error(creation.like, f"np.{creation.creator}() takes an array defined before it (a parameter, a "
-                        "module array or an earlier local array)")
+            raise error(
+                creation.like,
+                f"np.{creation.creator}() takes an array defined before it (a parameter, a "
+                "module array or an earlier local array)",
+            )
     if creation.dtype is not None:
         value = evaluate(creation.dtype, "dtype")
         try:
@@ -226,8 +229,11 @@ def _fill_dtype(
         array = array_of(fill.value)
         if array is not None:
             return array.dtype
-    raise error(fill, "np.full(shape, value): give dtype= (the fill value's type is known only for literals, "
-                "scalar parameters and array elements)")
+    raise error(
+        fill,
+        "np.full(shape, value): give dtype= (the fill value's type is known only for literals, "
+        "scalar parameters and array elements)",
+    )
 
 
 class LocalArrays:
@@ -298,8 +304,10 @@ class LocalArrays:
         data_slot = self._data[name]
         bld.call(self._free, [bld.load(data_slot, typ=PTR)])
         rounded = bld.and_(
-            bld.add(bld.select(bld.icmp_unsigned("==", nbytes, zero), ir.Constant(I64, 1), nbytes),
-                    ir.Constant(I64, ALIGNMENT - 1)),
+            bld.add(
+                bld.select(bld.icmp_unsigned("==", nbytes, zero), ir.Constant(I64, 1), nbytes),
+                ir.Constant(I64, ALIGNMENT - 1),
+            ),
             ir.Constant(I64, -ALIGNMENT),
         )
         data = bld.call(self._alloc, [ir.Constant(I64, ALIGNMENT), rounded])

@@ -187,8 +187,9 @@ def numpy_arity(name: str) -> int:
     if spec is not None:
         return spec.arity
     if name in ("empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like"):
-        raise ValueError(f"np.{name}(...) creates an array only as the whole value of an assignment to a name: "
-                         f"b = np.{name}(...)")
+        raise ValueError(
+            f"np.{name}(...) creates an array only as the whole value of an assignment to a name: b = np.{name}(...)"
+        )
     if name == "arange":
-        raise ValueError(f"np.arange is not supported in kernels: create with np.empty(n) and fill it in a loop")
+        raise ValueError("np.arange is not supported in kernels: create with np.empty(n) and fill it in a loop")
     raise ValueError(f"np.{name} is not supported in kernels ({NUMPY_SUPPORTED})")

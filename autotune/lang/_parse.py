@@ -173,8 +173,13 @@ class _Parser:
         arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
         local_names = [n for n in assigned_names(func.body) if n not in kinds and n not in arrays]
         checker = Checker(
-            self.error, {**kinds, **dict.fromkeys(arrays, "array")}, local_names, self.resolve, returns_value,
-            result=ret, local_arrays=arrays,
+            self.error,
+            {**kinds, **dict.fromkeys(arrays, "array")},
+            local_names,
+            self.resolve,
+            returns_value,
+            result=ret,
+            local_arrays=arrays,
         )
         checker.check(func.body)
         params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)

@@ -7,14 +7,14 @@ naming it, long before a variant is compiled. Types are checked later, per varia
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..abi import RAISABLE, Raise, StatusTable
 from ..errors import KernelSyntaxError
 from ..types import ArrayType, TupleType
 from ._arrays import Creation, creation_of
 from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
-from ._model import Builtin, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import Builtin, HostArray, LocalArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
 
@@ -149,11 +149,11 @@ class Checker:
         returns_value: bool | None,
         *,
         result: object = None,
-        local_arrays: Collection[str] = (),
+        local_arrays: Mapping[str, LocalArray] | None = None,
     ) -> None:
         self._error = error
         self._result = result
-        self._local_arrays = set(local_arrays)
+        self._local_arrays = dict(local_arrays or {})
         self._params = params
         self._locals = set(local_names)
         self._resolve = resolve
@@ -281,6 +281,12 @@ class Checker:
                     value,
                     f"a kernel annotated '-> {self._result!r}' returns an array it created, by name "
                     "(b = np.empty_like(a); ...; return b); returning a parameter or an expression is not supported",
+                )
+            spec = self._local_arrays[value.id]
+            if (spec.dtype, spec.ndim) != (self._result.dtype, self._result.ndim):
+                dims = ", ".join(":" * spec.ndim)
+                raise self._error(
+                    value, f"'{value.id}' is {spec.dtype.name}[{dims}] but the kernel returns {self._result!r}"
                 )
             return
         if isinstance(self._result, TupleType):
