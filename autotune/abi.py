@@ -3,8 +3,8 @@
 Every variant of a kernel is a function ``int32_t kernel(args...)``:
 
 - arguments follow the Python parameters, ``Const`` ones omitted: a scalar is passed by value in its C type
-  (a boolean is a ``uint8_t`` 0/1), an array as its data pointer followed by one ``int64_t`` extent per
-  dimension;
+  (a boolean is a ``uint8_t`` 0/1), a tuple of scalars as one such scalar per item, an array as its data
+  pointer followed by one ``int64_t`` extent per dimension;
 - a kernel that returns a value takes one more pointer, where the result is stored: a scalar in its C
   type; an array (:class:`~autotune.types.ArrayType` result) as :func:`result_slots` 8-byte slots, the data
   pointer then one ``int64_t`` extent per dimension, the buffer allocated with :data:`ALLOCATOR` and owned
@@ -197,19 +197,22 @@ class NativeParam(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def kind(self) -> Literal["scalar", "array", "const"]: ...
+    def kind(self) -> Literal["scalar", "array", "const", "tuple"]: ...
     @property
     def dtype(self) -> ScalarType | None: ...
     @property
     def ndim(self) -> int: ...
+    @property
+    def items(self) -> tuple[ScalarType, ...]: ...
 
 
-Role = Literal["scalar", "data", "extent", "result"]
+Role = Literal["scalar", "item", "data", "extent", "result"]
 
 
 @dataclass(frozen=True)
 class NativeArg:
-    """One native argument: a scalar, an array's data pointer or one of its extents, or the result pointer.
+    """One native argument: a scalar, an item of a tuple, an array's data pointer or one of its extents, or
+    the result pointer.
 
     ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type.
     """
@@ -236,6 +239,8 @@ class NativeArg:
         """How the lowering names the argument in IR."""
         if self.role == "extent":
             return f"{self.param}.shape{self.dim}"
+        if self.role == "item":
+            return f"{self.param}.{self.dim}"
         return self.param
 
 
@@ -257,6 +262,9 @@ def native_args(params: Sequence[NativeParam], ret: Result | None) -> tuple[Nati
     """The native arguments of a kernel with these Python parameters and result, in order."""
     out: list[NativeArg] = []
     for p in params:
+        if p.kind == "tuple":
+            out.extend(NativeArg(p.name, "item", t, k) for k, t in enumerate(p.items))
+            continue
         if p.kind == "const" or p.dtype is None:
             continue
         if p.kind == "scalar":

@@ -88,6 +88,8 @@ class Arguments:
                             f"dimension {dim} is {extent} but '{name}' is {first[1]} (from argument {first[0]!r})",
                         )
                 out.append(array)
+            elif param.kind == "tuple":
+                out.append(self._tuple(param, value))
             else:
                 out.append(self._scalar(param, value))
         return out
@@ -99,6 +101,8 @@ class Arguments:
             if param.kind == "array":
                 flat.append(value.ctypes.data)
                 flat.extend(int(n) for n in value.shape)
+            elif param.kind == "tuple":
+                flat.extend(value)
             else:
                 flat.append(value)
         return flat
@@ -146,6 +150,17 @@ class Arguments:
         if param.written and not value.flags.writeable:
             raise KernelTypeError(param.name, "the kernel writes this array but it is read-only")
         return value
+
+    def _tuple(self, param: ParamSpec, value: Any) -> tuple[Any, ...]:
+        """A tuple parameter: a tuple of exactly its items, each checked like a scalar parameter."""
+        if not isinstance(value, tuple):
+            raise KernelTypeError(param.name, f"expected a tuple of {len(param.items)}, got {type(value).__name__}")
+        if len(value) != len(param.items):
+            raise KernelTypeError(param.name, f"expected a tuple of {len(param.items)} items, got {len(value)}")
+        return tuple(
+            self._scalar(ParamSpec(f"{param.name}[{k}]", "scalar", t, 0, (), False), v)
+            for k, (t, v) in enumerate(zip(param.items, value, strict=True))
+        )
 
     def _scalar(self, param: ParamSpec, value: Any) -> Any:
         dtype = _dtype_of(param)

@@ -49,6 +49,7 @@ _DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
 _CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
 _CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER, _CELL_BOXER = 0, 8, 16, 24  # _Cell field offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
+_TUPLE_SIZE, _TUPLE_ITEMS = 16, 24  # PyTupleObject: ob_size, then ob_item[]
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 
 #: The built-in status codes and the exception each raises (from :class:`autotune.abi.Status`).
@@ -75,6 +76,7 @@ _OBJECTS: dict[str, object] = {
     "py.ndarray": np.ndarray,
     "py.float": float,
     "py.int": int,
+    "py.tuple": tuple,
     "py.true": True,
     "py.false": False,
     "py.none": None,
@@ -178,6 +180,17 @@ def _array(b: _IR, obj: str, param: ParamSpec, label: str) -> list[str]:
     return values
 
 
+def _tuple(b: _IR, obj: str, param: ParamSpec, label: str) -> list[str]:
+    """Check an exact tuple of the right length; unbox each item like a scalar parameter."""
+    b.check(b.tmp(f'icmp eq ptr {b.field(obj, _TYPE, "ptr")}, @"py.tuple"'), f"{label}.type")
+    b.check(b.tmp(f"icmp eq i64 {b.field(obj, _TUPLE_SIZE, 'i64')}, {len(param.items)}"), f"{label}.size")
+    values = []
+    for k, dtype in enumerate(param.items):
+        item = b.field(obj, _TUPLE_ITEMS + 8 * k, "ptr")
+        values.append(f"{dtype.llvm} {_scalar(b, item, dtype, f'{label}.{k}')}")
+    return values
+
+
 def _box(b: _IR, ret: Result | None, out: str) -> str:
     if ret is None:
         b.emit('call void @Py_IncRef(ptr @"py.none")')
@@ -222,6 +235,8 @@ def entry_ir(params: Sequence[ParamSpec], ret: Result | None) -> str:
             for name, extent in zip(param.dims, shape, strict=True):
                 if name is not None:
                     extents.setdefault(name, []).append(extent)
+        elif param.kind == "tuple":
+            call_args.extend(_tuple(b, obj, param, f"t{i}"))
         else:
             if param.dtype is None:
                 raise ValueError(f"scalar parameter {param.name} has no dtype")
@@ -325,7 +340,20 @@ def fast_path_supported() -> bool:
         and read(_DESCR, ctypes.c_void_p) == id(probe.dtype)
         and read(_FLAGS, ctypes.c_int32) & (_C_CONTIGUOUS | _ALIGNED | _WRITEABLE) == 0x501
         and ctypes.c_double.from_address(id(1.5) + 16).value == 1.5
+        and _tuple_layout_ok()
         and _cell_layout_ok()
+    )
+
+
+def _tuple_layout_ok() -> bool:
+    """The entry reads a tuple's length at offset 16 and its items from offset 24 (``PyTupleObject``)."""
+    first, second = object(), object()
+    probe = (first, second)
+    base = id(probe)
+    return bool(
+        ctypes.c_ssize_t.from_address(base + _TUPLE_SIZE).value == 2
+        and ctypes.c_void_p.from_address(base + _TUPLE_ITEMS).value == id(first)
+        and ctypes.c_void_p.from_address(base + _TUPLE_ITEMS + 8).value == id(second)
     )
 
 

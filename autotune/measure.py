@@ -50,6 +50,8 @@ def native_types(params: Sequence[ParamSpec], ret: Result | None) -> list[str]:
             continue
         if p.kind == "array":
             types += ["ptr"] + ["i64"] * p.ndim
+        elif p.kind == "tuple":
+            types += [t.llvm for t in p.items]
         elif p.dtype is not None:
             types.append(p.dtype.llvm)
     if ret is not None:

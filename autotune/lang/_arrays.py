@@ -150,6 +150,7 @@ def local_array_specs(
             return LocalArray(host.dtype, len(host.shape)) if isinstance(host, HostArray) else None
 
         spec = _spec(creation, array_of, params, evaluate, error)
+        _canonical_dtype(creation, spec.dtype)
         known = found.setdefault(name, spec)
         if known != spec:
             first = getattr(where[name], "lineno", "?")
@@ -160,6 +161,20 @@ def local_array_specs(
             )
         where.setdefault(name, node)
     return found
+
+
+def _canonical_dtype(creation: Creation, dtype: ScalarType) -> None:
+    """Spell ``dtype=`` as ``np.<name>`` in the tree: the tuning worker rebuilds the Python reference from
+    it with only the kernel's resolved names (``np``), not the module's (``f32``, an alias of np.float32)."""
+    if creation.dtype is None or not isinstance(creation.node.func, ast.Attribute):
+        return
+    numpy = creation.node.func.value
+    spelled = ast.copy_location(ast.Attribute(value=numpy, attr=dtype.dtype.name, ctx=ast.Load()), creation.dtype)
+    call = creation.node
+    call.args = [spelled if a is creation.dtype else a for a in call.args]
+    for keyword in call.keywords:
+        if keyword.value is creation.dtype:
+            keyword.value = spelled
 
 
 def _describe(spec: LocalArray) -> str:

@@ -20,6 +20,7 @@ from ..types import ScalarType
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
 from ._emit import I64, Emitter, Val, reg_type
 from ._model import Builtin, KernelInfo, MathFunc, NumpyFunc
+from ._tuples import tuple_item
 from ._typing import (
     BOOL,
     INT,
@@ -64,6 +65,7 @@ class ExprLowerer:
         self.locals: dict[str, Local] = {}
         self.arrays: dict[str, ArrayRef] = {}
         self.array_slots: dict[str, Callable[[], ArrayRef]] = {}  # local arrays, loaded where used
+        self.tuple_args: dict[str, list[Val]] = {}  # the items of tuple parameters
         self.bounds: dict[str, int] = {}  # lower bounds of loop variables inside their loop
 
     def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
@@ -157,6 +159,9 @@ class ExprLowerer:
 
     def _subscript(self, node: ast.Subscript) -> Val:
         base = node.value
+        item = tuple_item(node, self.typer.params)
+        if item is not None:
+            return self.tuple_args[item[0].name][item[1]]
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return self.shape(base.value, node.slice)
         ptr, dtype = self.element_ptr(node)

@@ -158,6 +158,16 @@ class _Lowering(ExprLowerer):
                     extent.name = f"{param.name}.shape{k}"
                     extents.append(Val(extent, INT, lo=0))
                 self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents))
+            elif param.kind == "tuple":
+                items = []
+                for k, dtype in enumerate(param.items):
+                    arg = next(args)
+                    arg.name = f"{param.name}.{k}"
+                    item = Val(arg, Ty(dtype))
+                    if dtype.kind == "bool":
+                        item = Val(em.builder.icmp_unsigned("!=", arg, ir.Constant(I8, 0)), item.ty)
+                    items.append(item)
+                self.tuple_args[param.name] = items
         if self.info.ret is not None:
             self.result_ptr = next(args)
             self.result_ptr.name = "result"

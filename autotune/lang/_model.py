@@ -40,18 +40,20 @@ ConstValue = int | float | bool
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One Python parameter: a scalar, an array (``ndim`` 1-3, named ``dims``) or a ``Const``.
+    """One Python parameter: a scalar, an array (``ndim`` 1-3, named ``dims``), a ``Const`` or a tuple of
+    scalars (``items``, one native scalar argument each).
 
     ``written`` says whether the kernel may store into the array (the dispatcher may then refuse
-    read-only arrays). A ``Const`` has ``dtype=None`` and no native argument.
+    read-only arrays). A ``Const`` has ``dtype=None`` and no native argument; so has a tuple.
     """
 
     name: str
-    kind: Literal["scalar", "array", "const"]
+    kind: Literal["scalar", "array", "const", "tuple"]
     dtype: ScalarType | None
     ndim: int
     dims: tuple[str | None, ...]
     written: bool
+    items: tuple[ScalarType, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import inspect
 import sys
 import textwrap
@@ -21,6 +22,7 @@ from ._arrays import local_array_specs
 from ._iteration import rewrite_iteration
 from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
+from ._tuples import rewrite_tuple_params, tuple_items_of
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
 
@@ -168,6 +170,8 @@ class _Parser:
         specs, defaults = self._params()
         ret, returns_value = self._return()
         ndims = {p.name: p.ndim for p in specs if p.kind == "array"}
+        tuples = {p.name: len(p.items) for p in specs if p.kind == "tuple"}
+        func.body = rewrite_tuple_params(func.body, tuples, self.error)
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
         kinds = {p.name: p.kind for p in specs}
         arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
@@ -182,7 +186,7 @@ class _Parser:
             local_arrays=arrays,
         )
         checker.check(func.body)
-        params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)
+        params = tuple(dataclasses.replace(p, written=p.name in checker.written) for p in specs)
         for name in sorted(checker.written):
             host = self.names.get(name)
             if isinstance(host, HostArray) and not host.obj.__array__().flags.writeable:
@@ -226,6 +230,12 @@ class _Parser:
                 specs.append(ParamSpec(arg.arg, "array", ann.dtype, ann.ndim, ann.dims, False))
             elif (scalar := _scalar(ann)) is not None:
                 specs.append(ParamSpec(arg.arg, "scalar", scalar, 0, (), False))
+            elif (items := tuple_items_of(ann, _scalar)) is not None:
+                if not items:
+                    raise self.error(
+                        arg.annotation, f"parameter '{arg.arg}': a tuple of scalar types (tuple[f64, i64]), not {ann!r}"
+                    )
+                specs.append(ParamSpec(arg.arg, "tuple", None, 0, (), False, items))
             else:
                 raise self.error(arg.annotation, f"parameter '{arg.arg}': {ann!r} is not a kernel type")
             if index >= first_default:
@@ -247,11 +257,11 @@ class _Parser:
             return None, False
         if isinstance(ann, ArrayType):
             return ann, True
-        if getattr(ann, "__origin__", None) is tuple:
-            items = [_scalar(t) for t in getattr(ann, "__args__", ())]
-            if not items or Ellipsis in getattr(ann, "__args__", ()) or any(t is None for t in items):
+        items = tuple_items_of(ann, _scalar)
+        if items is not None:
+            if not items:
                 raise self.error(node, f"a kernel returns a tuple of scalar types (tuple[f64, i64]), not {ann!r}")
-            return TupleType(tuple(t for t in items if t is not None)), True
+            return TupleType(items), True
         scalar = _scalar(ann)
         if scalar is None:
             raise self.error(

@@ -42,6 +42,7 @@ from ._model import (
     NumpyModule,
     Resolved,
 )
+from ._tuples import tuple_item
 
 __all__ = [
     "BOOL",
@@ -356,6 +357,9 @@ class Typer:
 
     def _subscript(self, node: ast.Subscript) -> Ty:
         base = node.value
+        item = tuple_item(node, self.params)
+        if item is not None:
+            return Ty(item[0].items[item[1]])
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return INT
         array = self.array(base)

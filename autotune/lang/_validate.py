@@ -480,6 +480,8 @@ class Checker:
 
     def _subscript(self, node: ast.Subscript) -> None:
         base = node.value
+        if isinstance(base, ast.Name) and base.id in self._params and self._params[base.id] == "tuple":
+            return  # p[k] with a constant k: the only form left by the tuple rewrite
         if isinstance(base, ast.Attribute) and base.attr == "shape" and self._is_array(base.value):
             if isinstance(node.slice, ast.Tuple | ast.Slice) or not isinstance(node.ctx, ast.Load):
                 raise self._error(node, "x.shape takes one constant index: x.shape[k]")

@@ -458,3 +458,104 @@ def test_float_dimension_is_refused() -> None:
 
     with pytest.raises(KernelSyntaxError, match="array dimensions must be integers"):
         autotune.tunable(float_dim)
+
+
+# ---- tuple parameters ------------------------------------------------------------------------------
+def affine(a: f64[:], p: tuple[f64, i64], flag: tuple[bool]) -> tuple[f64, i64]:
+    x, n = p
+    s = 0.0
+    for i in range(min(n, len(a))):
+        s += a[i] * x + p[-2]
+    if flag[0]:
+        s = -s
+    return s, len(p)
+
+
+def test_tuple_parameters_through_both_paths() -> None:
+    kernel = autotune.tunable(affine)
+    a = np.arange(5.0)
+    for p, flag in (((2.0, 3), (True,)), ((0.5, 9), (False,)), ((np.float64(1.5), np.int64(2)), (np.bool_(1),))):
+        for got in both_paths(kernel, a, p, flag):
+            assert got == affine(a, p, flag)
+
+
+def test_tuple_parameters_take_the_native_entry() -> None:
+    kernel = autotune.tunable(affine)
+    a = np.arange(5.0)
+    assert kernel(a, (2.0, 3), (True,)) == (-12.0, 2)
+    assert type(kernel) is not autotune.Kernel
+
+    def no_fallback(values: Any) -> Any:
+        raise AssertionError("the call took the checked Python path")
+
+    kernel.arguments.check = no_fallback  # type: ignore[method-assign]
+    assert kernel(a, (1.0, 5), (False,)) == (10.0 + 5.0, 2)
+
+
+@pytest.mark.parametrize(
+    ("p", "words"),
+    [((2.0,), "tuple of 2 items, got 1"), ([2.0, 3], "got list"), ((2.0, 3.5), "'p[1]'"), (4, "got int")],
+)
+def test_bad_tuple_arguments(p: Any, words: str) -> None:
+    kernel = autotune.tunable(affine)
+    with pytest.raises(autotune.KernelTypeError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        kernel(np.zeros(2), p, (True,))
+
+
+def tuned_affine(a: f64[:], p: tuple[f64, f64]) -> f64[:]:
+    b = np.empty_like(a)
+    for i in range(len(a)):
+        b[i] = a[i] * p[0] + p[1]
+    return b
+
+
+def test_tuning_with_a_tuple_parameter() -> None:
+    kernel = autotune.tunable(vectorize=[0, 4])(tuned_affine)
+    a = np.linspace(0.0, 1.0, 300)
+    np.testing.assert_array_equal(kernel(a, (2.0, 1.0)), a * 2.0 + 1.0)
+    kernel.tune(n_trials=2, progress=False)
+    assert not [e for e in kernel.events.events() if e.kind == "fail"]
+    np.testing.assert_array_equal(kernel(a, (2.0, 1.0)), a * 2.0 + 1.0)
+
+
+def r_tuple_value(p: tuple[f64, f64]) -> f64:
+    q = p
+    return q[0]
+
+
+def r_tuple_variable_index(p: tuple[f64, f64], i: i64) -> f64:
+    return p[i]
+
+
+def r_tuple_out_of_range(p: tuple[f64, f64]) -> f64:
+    return p[2]
+
+
+def r_tuple_unpack_count(p: tuple[f64, f64]) -> f64:
+    x, y, z = p
+    return x + y + z
+
+
+def r_tuple_store(p: tuple[f64, f64]) -> f64:
+    p[0] = 1.0
+    return p[0]
+
+
+def r_tuple_of_array(p: tuple[f64[:], f64]) -> f64:
+    return p[1]
+
+
+@pytest.mark.parametrize(
+    ("func", "words"),
+    [
+        (r_tuple_value, "tuple parameter 'p' cannot be used as a value"),
+        (r_tuple_variable_index, "the index must be a constant"),
+        (r_tuple_out_of_range, "tuple index 2 out of range"),
+        (r_tuple_unpack_count, "cannot unpack 2 items of 'p' into 3 names"),
+        (r_tuple_store, "tuples are immutable"),
+        (r_tuple_of_array, "a tuple of scalar types"),
+    ],
+)
+def test_refused_tuple_parameter_forms(func: Callable[..., Any], words: str) -> None:
+    with pytest.raises(KernelSyntaxError, match=words):
+        autotune.tunable(func)
