@@ -71,6 +71,7 @@ class Status(enum.IntEnum):
     NEGATIVE_DIMENSIONS = 6
     ARRAY_TOO_BIG = 7
     NO_MEMORY = 8
+    UNBOUND_ARRAY = 9
 
     @property
     def exception(self) -> type[Exception] | None:
@@ -103,6 +104,7 @@ _BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
         "array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum possible size.",
     ),
     Status.NO_MEMORY: (MemoryError, "unable to allocate an array inside the kernel"),
+    Status.UNBOUND_ARRAY: (UnboundLocalError, "a local array was used before it was assigned"),
 }
 
 #: The C functions arrays created inside kernels are allocated and freed with (``aligned_alloc(ALIGNMENT,

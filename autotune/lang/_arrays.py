@@ -177,6 +177,26 @@ def _canonical_dtype(creation: Creation, dtype: ScalarType) -> None:
             keyword.value = spelled
 
 
+def _maybe_unbound(body: list[ast.stmt], specs: Mapping[str, LocalArray]) -> set[str]:
+    """Local arrays some use of which may run before any assignment: all but those first assigned by a
+    statement of the function's own body (not nested in a branch or loop) that precedes every use."""
+    unsure: set[str] = set()
+    for name in specs:
+        for stmt in body:
+            creates = isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+            )
+            value = stmt.value if creates and isinstance(stmt, ast.Assign) else stmt
+            if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(value)):
+                unsure.add(name)
+                break
+            if creates:
+                break
+        else:
+            unsure.add(name)
+    return unsure
+
+
 def _describe(spec: LocalArray) -> str:
     return f"{spec.dtype.name}[{', '.join(':' * spec.ndim)}]"
 
@@ -254,9 +274,10 @@ def _fill_dtype(
 class LocalArrays:
     """The lowering of local arrays in one function: their slots, creation, and freeing at every exit."""
 
-    def __init__(self, lowerer: ExprLowerer, specs: Mapping[str, LocalArray]) -> None:
+    def __init__(self, lowerer: ExprLowerer, specs: Mapping[str, LocalArray], body: list[ast.stmt]) -> None:
         self.lowerer = lowerer
         self.specs = specs
+        self._unsure = _maybe_unbound(body, specs)
         em = lowerer.em
         self._data: dict[str, Any] = {}
         self._extents: dict[str, list[Any]] = {}
@@ -280,6 +301,7 @@ class LocalArrays:
         """The array's current data pointer and extents (loaded from its slots where it is used)."""
         bld = self.lowerer.em.builder
         data = bld.load(self._data[name], typ=PTR, name=name)
+        self._check_bound(name, data)
         extents = tuple(Val(bld.load(slot, typ=I64), INT, lo=0) for slot in self._extents[name])
         return ArrayRef(data, self.specs[name].dtype, extents)
 
@@ -292,9 +314,16 @@ class LocalArrays:
         """Move the array out of its slot (a returned array): its data pointer and extents; the slot is null."""
         bld = self.lowerer.em.builder
         data = bld.load(self._data[name], typ=PTR)
+        self._check_bound(name, data)
         extents = [bld.load(slot, typ=I64) for slot in self._extents[name]]
         bld.store(ir.Constant(PTR, None), self._data[name])
         return data, extents
+
+    def _check_bound(self, name: str, data: Any) -> None:
+        """UnboundLocalError where the array may not be assigned yet (Python's semantics, never a null read)."""
+        if name in self._unsure:
+            em = self.lowerer.em
+            em.check(em.builder.icmp_unsigned("==", data, ir.Constant(PTR, None)), Status.UNBOUND_ARRAY)
 
     # ---- creation --------------------------------------------------------------------------------
     def create(self, name: str, creation: Creation) -> None:

@@ -6,7 +6,8 @@ ABI of the generated function (what the dispatcher calls; :mod:`autotune.abi` ow
 
 Arguments follow the Python parameters, ``Const`` ones omitted: a scalar is one argument of its C type
 (a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension.
-A kernel that returns a value takes one more pointer, where the result is stored. The ``i32`` result is
+A kernel that returns a value takes one more pointer, where the result is stored (an array it created or
+a tuple: 8-byte result slots, see :mod:`autotune.abi`). The ``i32`` result is
 a status: 0 ok, a built-in :class:`autotune.abi.Status` (division by zero, ``range`` step 0, negative
 shift count, negative runtime exponent of an int power), or from ``autotune.abi.FIRST_RAISE`` on an entry
 of the kernel's own table (its ``raise`` and ``assert`` statements, numbered from the source alone, so
@@ -179,7 +180,7 @@ class _Lowering(ExprLowerer):
             if name not in self.locals:
                 self._declare_local(name)
         if self.info.local_arrays:
-            self.local_arrays = LocalArrays(self, self.info.local_arrays)
+            self.local_arrays = LocalArrays(self, self.info.local_arrays, self.info.tree.body)
             em.on_exit = self.local_arrays.free_all
         body = em.block("body")
         em.position(body)

@@ -559,3 +559,22 @@ def r_tuple_of_array(p: tuple[f64[:], f64]) -> f64:
 def test_refused_tuple_parameter_forms(func: Callable[..., Any], words: str) -> None:
     with pytest.raises(KernelSyntaxError, match=words):
         autotune.tunable(func)
+
+
+def maybe_unbound(n: i64) -> f64:
+    if n > 2:
+        b = np.ones(n)
+    s = 0.0
+    for i in range(n):
+        s += b[i]
+    return s
+
+
+def test_an_array_used_before_assignment_raises_unbound_local_error() -> None:
+    kernel = autotune.tunable(maybe_unbound)
+    assert kernel(5) == maybe_unbound(5)
+    with pytest.raises(UnboundLocalError):
+        maybe_unbound(1)
+    with pytest.raises(UnboundLocalError, match="used before it was assigned"):
+        kernel(1)
+    assert kernel(0) == 0.0  # no use ran: no error, like Python
