@@ -3,9 +3,13 @@
 Every variant of a kernel is a function ``int32_t kernel(args...)``:
 
 - arguments follow the Python parameters, ``Const`` ones omitted: a scalar is passed by value in its C type
-  (a boolean is a ``uint8_t`` 0/1), an array as its data pointer followed by one ``int64_t`` extent per
-  dimension;
-- a kernel that returns a value takes one more pointer, where the result is stored;
+  (a boolean is a ``uint8_t`` 0/1), a tuple of scalars as one such scalar per item, an array as its data
+  pointer followed by one ``int64_t`` extent per dimension;
+- a kernel that returns a value takes one more pointer, where the result is stored: a scalar in its C
+  type; an array (:class:`~autotune.types.ArrayType` result) as :func:`result_slots` 8-byte slots, the data
+  pointer then one ``int64_t`` extent per dimension, the buffer allocated with :data:`ALLOCATOR` and owned
+  by the caller from then on (freed with ``free``); a tuple of scalars one 8-byte slot per item, each
+  holding the item in its C type;
 - the ``int32_t`` result is a status: 0 ok, otherwise the Python exception the call raises, and nothing
   more of the kernel ran. Codes below :data:`FIRST_RAISE` are the built-in :class:`Status` codes (the same
   for every kernel); a code ``FIRST_RAISE + i`` is entry ``i`` of the kernel's own :class:`StatusTable`
@@ -28,9 +32,11 @@ from llvmlite import ir
 
 from patcher import Signature
 
-from .types import ScalarType, i64
+from .types import ArrayType, Result, ScalarType, TupleType, i64
 
 __all__ = [
+    "ALIGNMENT",
+    "ALLOCATOR",
     "BUILTIN_TABLE",
     "FIRST_RAISE",
     "KERNEL_EXCEPTIONS",
@@ -50,6 +56,7 @@ __all__ = [
     "llvm_arg_types",
     "llvm_signature",
     "native_args",
+    "result_slots",
 ]
 
 #: The C type of the status a kernel returns, and its LLVM spelling.
@@ -65,6 +72,10 @@ class Status(enum.IntEnum):
     RANGE_STEP_ZERO = 3
     NEGATIVE_SHIFT = 4
     NEGATIVE_POWER = 5
+    NEGATIVE_DIMENSIONS = 6
+    ARRAY_TOO_BIG = 7
+    NO_MEMORY = 8
+    UNBOUND_ARRAY = 9
 
     @property
     def exception(self) -> type[Exception] | None:
@@ -91,7 +102,20 @@ _BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
     Status.RANGE_STEP_ZERO: (ValueError, "range() arg 3 must not be zero"),
     Status.NEGATIVE_SHIFT: (ValueError, "negative shift count"),
     Status.NEGATIVE_POWER: (ValueError, "negative exponent of an integer power (the result would be a float)"),
+    Status.NEGATIVE_DIMENSIONS: (ValueError, "negative dimensions are not allowed"),
+    Status.ARRAY_TOO_BIG: (
+        ValueError,
+        "array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum possible size.",
+    ),
+    Status.NO_MEMORY: (MemoryError, "unable to allocate an array inside the kernel"),
+    Status.UNBOUND_ARRAY: (UnboundLocalError, "a local array was used before it was assigned"),
 }
+
+#: The C functions arrays created inside kernels are allocated and freed with (``aligned_alloc(ALIGNMENT,
+#: size)``, ``free``): a returned array's buffer is freed by its Python owner with the same ``free``.
+ALLOCATOR = ("aligned_alloc", "free")
+#: Alignment in bytes of arrays created inside kernels (a cache line: aligned vector loads and stores).
+ALIGNMENT = 64
 
 #: Codes from here on index a kernel's :class:`StatusTable` (room is left for more built-in codes).
 FIRST_RAISE = 16
@@ -184,19 +208,22 @@ class NativeParam(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def kind(self) -> Literal["scalar", "array", "const"]: ...
+    def kind(self) -> Literal["scalar", "array", "const", "tuple"]: ...
     @property
     def dtype(self) -> ScalarType | None: ...
     @property
     def ndim(self) -> int: ...
+    @property
+    def items(self) -> tuple[ScalarType, ...]: ...
 
 
-Role = Literal["scalar", "data", "extent", "result"]
+Role = Literal["scalar", "item", "data", "extent", "result"]
 
 
 @dataclass(frozen=True)
 class NativeArg:
-    """One native argument: a scalar, an array's data pointer or one of its extents, or the result pointer.
+    """One native argument: a scalar, an item of a tuple, an array's data pointer or one of its extents, or
+    the result pointer.
 
     ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type.
     """
@@ -223,13 +250,32 @@ class NativeArg:
         """How the lowering names the argument in IR."""
         if self.role == "extent":
             return f"{self.param}.shape{self.dim}"
+        if self.role == "item":
+            return f"{self.param}.{self.dim}"
         return self.param
 
 
-def native_args(params: Sequence[NativeParam], ret: ScalarType | None) -> tuple[NativeArg, ...]:
+def result_slots(ret: Result) -> int:
+    """How many 8-byte slots the result pointer of a kernel returning ``ret`` points to."""
+    if isinstance(ret, ArrayType):
+        return 1 + ret.ndim
+    if isinstance(ret, TupleType):
+        return len(ret.items)
+    return 1
+
+
+def _result_dtype(ret: Result) -> ScalarType:
+    """The C type the result pointer points to: the scalar's, or ``int64_t`` slots for arrays and tuples."""
+    return ret if isinstance(ret, ScalarType) else i64
+
+
+def native_args(params: Sequence[NativeParam], ret: Result | None) -> tuple[NativeArg, ...]:
     """The native arguments of a kernel with these Python parameters and result, in order."""
     out: list[NativeArg] = []
     for p in params:
+        if p.kind == "tuple":
+            out.extend(NativeArg(p.name, "item", t, k) for k, t in enumerate(p.items))
+            continue
         if p.kind == "const" or p.dtype is None:
             continue
         if p.kind == "scalar":
@@ -238,32 +284,32 @@ def native_args(params: Sequence[NativeParam], ret: ScalarType | None) -> tuple[
             out.append(NativeArg(p.name, "data", p.dtype))
             out.extend(NativeArg(p.name, "extent", i64, k) for k in range(p.ndim))
     if ret is not None:
-        out.append(NativeArg("result", "result", ret))
+        out.append(NativeArg("result", "result", _result_dtype(ret)))
     return tuple(out)
 
 
-def c_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str:
+def c_signature(params: Sequence[NativeParam], ret: Result | None) -> str:
     """The C declaration without a name, e.g. ``int32_t(double*, int64_t, double*)``."""
     return f"{STATUS_C}({', '.join(a.c for a in native_args(params, ret))})"
 
 
-def llvm_arg_types(params: Sequence[NativeParam], ret: ScalarType | None) -> list[str]:
+def llvm_arg_types(params: Sequence[NativeParam], ret: Result | None) -> list[str]:
     """The LLVM IR argument types (opaque ``ptr`` pointers; booleans ``i8``)."""
     return [a.llvm for a in native_args(params, ret)]
 
 
-def llvm_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str:
+def llvm_signature(params: Sequence[NativeParam], ret: Result | None) -> str:
     """The LLVM function type, e.g. ``i32 (ptr, i64, ptr)``."""
     return f"{STATUS_LLVM} ({', '.join(llvm_arg_types(params, ret))})"
 
 
-def kernel_function_type(params: Sequence[NativeParam], ret: ScalarType | None) -> Any:
+def kernel_function_type(params: Sequence[NativeParam], ret: Result | None) -> Any:
     """The ``llvmlite.ir.FunctionType`` of a kernel (what lowering defines and the native entry calls)."""
     args = [ir.PointerType() if a.pointer else a.dtype.ir_type for a in native_args(params, ret)]
     return ir.FunctionType(ir.IntType(32), args)
 
 
-def ctypes_prototype(params: Sequence[NativeParam], ret: ScalarType | None) -> Any:
+def ctypes_prototype(params: Sequence[NativeParam], ret: Result | None) -> Any:
     """A ctypes ``CFUNCTYPE`` to call a kernel through (it releases the GIL while calling)."""
     return Signature.parse(c_signature(params, ret)).ctypes_prototype()
 

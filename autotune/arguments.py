@@ -18,7 +18,8 @@ import numpy as np
 from .abi import BUILTIN_TABLE, StatusTable, ctypes_of, ctypes_prototype
 from .errors import KernelTypeError
 from .lang import ParamSpec
-from .types import ScalarType
+from .result import box_result, result_buffer
+from .types import Result, ScalarType
 
 __all__ = ["Arguments"]
 
@@ -42,7 +43,7 @@ class Arguments:
         self,
         name: str,
         params: Sequence[ParamSpec],
-        ret: ScalarType | None,
+        ret: Result | None,
         signature: str,
         statuses: StatusTable = BUILTIN_TABLE,
     ) -> None:
@@ -87,6 +88,8 @@ class Arguments:
                             f"dimension {dim} is {extent} but '{name}' is {first[1]} (from argument {first[0]!r})",
                         )
                 out.append(array)
+            elif param.kind == "tuple":
+                out.append(self._tuple(param, value))
             else:
                 out.append(self._scalar(param, value))
         return out
@@ -98,24 +101,37 @@ class Arguments:
             if param.kind == "array":
                 flat.append(value.ctypes.data)
                 flat.extend(int(n) for n in value.shape)
+            elif param.kind == "tuple":
+                flat.extend(value)
             else:
                 flat.append(value)
         return flat
 
     def call(self, address: int, checked: Sequence[Any]) -> Any:
         """Call the function at ``address`` (ctypes releases the GIL) and box its result or raise."""
-        out = ctypes_of(self.ret)() if self.ret is not None else None
+        ret = self.ret
+        if ret is not None and not isinstance(ret, ScalarType):
+            return self._call_slots(address, checked, ret)
+        out = ctypes_of(ret)() if ret is not None else None
         flat = self.native(checked)
         if out is not None:
             flat.append(ctypes.addressof(out))
         status = self.prototype(address)(*flat)
         if status:
             raise self.statuses.error(status)
-        if out is None or self.ret is None:
+        if out is None or ret is None:
             return None
-        if self.ret.kind == "bool":
+        if ret.kind == "bool":
             return bool(out.value)
         return out.value
+
+    def _call_slots(self, address: int, checked: Sequence[Any], ret: Result) -> Any:
+        """A call returning an array or a tuple: the kernel fills result slots, boxed once (see :mod:`.result`)."""
+        slots = result_buffer(ret)
+        status = self.prototype(address)(*self.native(checked), ctypes.addressof(slots))
+        if status:
+            raise self.statuses.error(status)
+        return box_result(ret, ctypes.addressof(slots))
 
     def _array(self, param: ParamSpec, value: Any) -> np.ndarray[Any, Any]:
         if not isinstance(value, np.ndarray):
@@ -134,6 +150,17 @@ class Arguments:
         if param.written and not value.flags.writeable:
             raise KernelTypeError(param.name, "the kernel writes this array but it is read-only")
         return value
+
+    def _tuple(self, param: ParamSpec, value: Any) -> tuple[Any, ...]:
+        """A tuple parameter: a tuple of exactly its items, each checked like a scalar parameter."""
+        if not isinstance(value, tuple):
+            raise KernelTypeError(param.name, f"expected a tuple of {len(param.items)}, got {type(value).__name__}")
+        if len(value) != len(param.items):
+            raise KernelTypeError(param.name, f"expected a tuple of {len(param.items)} items, got {len(value)}")
+        return tuple(
+            self._scalar(ParamSpec(f"{param.name}[{k}]", "scalar", t, 0, (), False), v)
+            for k, (t, v) in enumerate(zip(param.items, value, strict=True))
+        )
 
     def _scalar(self, param: ParamSpec, value: Any) -> Any:
         dtype = _dtype_of(param)

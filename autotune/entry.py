@@ -25,6 +25,7 @@ The call path gains two dependent loads from a cache line the call has just touc
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -36,18 +37,20 @@ from llvmlite import ir
 
 from dylibs import SymbolMap
 
-from .abi import BUILTIN_TABLE, Status, kernel_function_type
+from .abi import BUILTIN_TABLE, Status, kernel_function_type, result_slots
 from .lang import ParamSpec, module_text
+from .result import box_result
 from .runtime import permanent_session
-from .types import ScalarType
+from .types import Result, ScalarType
 
 __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
 
 # numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
 _DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
 _CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
-_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER = 0, 8, 16  # _Cell field offsets
+_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER, _CELL_BOXER = 0, 8, 16, 24  # _Cell field offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
+_TUPLE_SIZE, _TUPLE_ITEMS = 16, 24  # PyTupleObject: ob_size, then ob_item[]
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 
 #: The built-in status codes and the exception each raises (from :class:`autotune.abi.Status`).
@@ -84,6 +87,7 @@ _OBJECTS: dict[str, object] = {
     "py.ndarray": np.ndarray,
     "py.float": float,
     "py.int": int,
+    "py.tuple": tuple,
     "py.true": True,
     "py.false": False,
     "py.none": None,
@@ -232,11 +236,24 @@ def _array(e: _Entry, obj: Any, param: ParamSpec, label: str) -> list[Any]:
     return values
 
 
-def _box(e: _Entry, ret: ScalarType | None, out: Any) -> Any:
+def _tuple(e: _Entry, obj: Any, param: ParamSpec, label: str) -> list[Any]:
+    """Check an exact tuple of the right length; unbox each item like a scalar parameter."""
+    b = e.b
+    e.check(b.icmp_unsigned("==", e.field(obj, _TYPE, _PTR), e.obj("py.tuple")), f"{label}.type")
+    size = ir.Constant(_I64, len(param.items))
+    e.check(b.icmp_signed("==", e.field(obj, _TUPLE_SIZE, _I64), size), f"{label}.size")
+    items = [e.field(obj, _TUPLE_ITEMS + 8 * k, _PTR) for k in range(len(param.items))]
+    return [_scalar(e, item, param.items[k], f"{label}.{k}") for k, item in enumerate(items)]
+
+
+def _box(e: _Entry, ret: Result | None, out: Any) -> Any:
     if ret is None:
         e.call("Py_IncRef", e.obj("py.none"))
         return e.obj("py.none")
     b = e.b
+    if not isinstance(ret, ScalarType):  # an array or a tuple: the cell's boxer reads the result slots
+        address = b.ptrtoint(out, _I64)
+        return e.call("PyObject_CallFunction", e.cell(_CELL_BOXER), e.string("fmt.box", "K"), address)
     value = b.load(out, typ=ret.ir_type, align=8)
     if ret.kind == "float":
         return e.call("PyFloat_FromDouble", value if ret.bits == 64 else b.fpext(value, _DOUBLE))
@@ -245,7 +262,7 @@ def _box(e: _Entry, ret: ScalarType | None, out: Any) -> Any:
     return e.call("PyLong_FromLongLong", value if ret.bits == 64 else b.sext(value, _I64))
 
 
-def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
+def entry_ir(params: Sequence[ParamSpec], ret: Result | None) -> str:
     """IR of ``ptr @entry(ptr self, ptr args, i64 nargs, ptr kwnames)`` for these kernel parameters.
 
     ``self`` is a :class:`_Cell`: the code calls the trampoline whose address the cell holds, and hands
@@ -256,7 +273,11 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     e = _Entry()
     b = e.b
     _, args, nargs, kwnames = e.fn.args
-    out = b.alloca(ret.ir_type, name="out") if ret is not None else None
+    out = None
+    if isinstance(ret, ScalarType):
+        out = b.alloca(ret.ir_type, name="out")
+    elif ret is not None:  # 8-byte slots: an array's data pointer and extents, or a tuple's items
+        out = b.alloca(ir.ArrayType(_I64, result_slots(ret)), name="out")
     no_keywords = b.icmp_unsigned("==", kwnames, _PTR(None))
     e.check(b.and_(no_keywords, b.icmp_signed("==", nargs, ir.Constant(_I64, len(native)))), "arity")
     call_args: list[Any] = []
@@ -270,6 +291,8 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
             for name, extent in zip(param.dims, shape, strict=True):
                 if name is not None:
                     extents.setdefault(name, []).append(extent)
+        elif param.kind == "tuple":
+            call_args += _tuple(e, obj, param, f"t{i}")
         else:
             if param.dtype is None:
                 raise ValueError(f"scalar parameter {param.name} has no dtype")
@@ -339,27 +362,47 @@ def fast_path_supported() -> bool:
         and read(_DESCR, ctypes.c_void_p) == id(probe.dtype)
         and read(_FLAGS, ctypes.c_int32) & (_C_CONTIGUOUS | _ALIGNED | _WRITEABLE) == 0x501
         and ctypes.c_double.from_address(id(1.5) + 16).value == 1.5
+        and _tuple_layout_ok()
         and _cell_layout_ok()
     )
 
 
-class _Cell(ctypes.Structure):
-    """An entry's ``self``: the trampoline it calls, the fallback and the raiser (``raiser(status)`` raises a
-    kernel's own nonzero status; ctypes keeps the references)."""
+def _tuple_layout_ok() -> bool:
+    """The entry reads a tuple's length at offset 16 and its items from offset 24 (``PyTupleObject``)."""
+    first, second = object(), object()
+    probe = (first, second)
+    base = id(probe)
+    return bool(
+        ctypes.c_ssize_t.from_address(base + _TUPLE_SIZE).value == 2
+        and ctypes.c_void_p.from_address(base + _TUPLE_ITEMS).value == id(first)
+        and ctypes.c_void_p.from_address(base + _TUPLE_ITEMS + 8).value == id(second)
+    )
 
-    _fields_ = (("target", ctypes.c_void_p), ("fallback", ctypes.py_object), ("raiser", ctypes.py_object))
+
+class _Cell(ctypes.Structure):
+    """An entry's ``self``: the trampoline it calls, the fallback, the raiser (``raiser(status)`` raises a
+    kernel's own nonzero status) and the boxer (``boxer(address)`` boxes an array or tuple result from its
+    slots); ctypes keeps the references."""
+
+    _fields_ = (
+        ("target", ctypes.c_void_p),
+        ("fallback", ctypes.py_object),
+        ("raiser", ctypes.py_object),
+        ("boxer", ctypes.py_object),
+    )
 
 
 def _cell_layout_ok() -> bool:
     """The entry code finds a cell's fields through ``b_ptr`` at offset 16, at these field offsets."""
     marker, other = object(), object()
-    cell = _Cell(0x1234, marker, other)
+    cell = _Cell(0x1234, marker, other, other)
     data = ctypes.c_void_p.from_address(id(cell) + _CELL_BUFFER).value
     return bool(
         data == ctypes.addressof(cell)
         and _Cell.target.offset == _CELL_TARGET
         and _Cell.fallback.offset == _CELL_FALLBACK
         and _Cell.raiser.offset == _CELL_RAISER
+        and _Cell.boxer.offset == _CELL_BOXER
         and ctypes.c_void_p.from_address(data + _CELL_TARGET).value == 0x1234
         and ctypes.c_void_p.from_address(data + _CELL_FALLBACK).value == id(marker)
         and ctypes.c_void_p.from_address(data + _CELL_RAISER).value == id(other)
@@ -396,7 +439,7 @@ def _python_symbols(params: Sequence[ParamSpec]) -> SymbolMap:
     return symbols
 
 
-def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None) -> _MethodDef:
+def _method(name: str, native: Sequence[ParamSpec], ret: Result | None) -> _MethodDef:
     """The method def of ``name`` over the shared entry of this shape (linked on first use)."""
     ir = entry_ir(native, ret)
     with _lock:
@@ -415,7 +458,7 @@ def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None) -> _
 def make_entry(
     name: str,
     params: Sequence[ParamSpec],
-    ret: ScalarType | None,
+    ret: Result | None,
     trampoline: int,
     fallback: Callable[..., Any],
     raiser: Callable[[int], Any] = BUILTIN_TABLE.raise_for,
@@ -423,11 +466,13 @@ def make_entry(
     """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure.
 
     ``raiser(status)`` raises the exception of a status that is not built in (the kernel's own raises:
-    pass its ``StatusTable.raise_for``). The native code is shared by every entry of the same shape; this
-    entry's own state is its cell.
+    pass its ``StatusTable.raise_for``). An array or tuple result is boxed by :func:`autotune.result.box_result`
+    (an array takes ownership of the buffer the kernel allocated). The native code is shared by every entry
+    of the same shape; this entry's own state is its cell.
     """
     native = [p for p in params if p.kind != "const"]
     method = _method(name, native, ret)
-    cell = _Cell(trampoline, fallback, raiser)
+    boxer = None if ret is None or isinstance(ret, ScalarType) else functools.partial(box_result, ret)
+    cell = _Cell(trampoline, fallback, raiser, boxer)
     function: Callable[..., Any] = _new_function(ctypes.addressof(method), cell, None)
     return function

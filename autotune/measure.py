@@ -20,9 +20,10 @@ import numpy as np
 
 from dylibs import SymbolMap
 
+from .abi import ALLOCATOR
 from .lang import ParamSpec
 from .runtime import permanent_session
-from .types import ScalarType
+from .types import Result
 
 __all__ = ["Comparison", "Timer", "compare", "native_types", "pack_arguments"]
 
@@ -41,7 +42,7 @@ class Comparison:
     candidate_ns: float
 
 
-def native_types(params: Sequence[ParamSpec], ret: ScalarType | None) -> list[str]:
+def native_types(params: Sequence[ParamSpec], ret: Result | None) -> list[str]:
     """LLVM types of the native arguments, in order (arrays expand to a pointer and their extents)."""
     types: list[str] = []
     for p in params:
@@ -49,6 +50,8 @@ def native_types(params: Sequence[ParamSpec], ret: ScalarType | None) -> list[st
             continue
         if p.kind == "array":
             types += ["ptr"] + ["i64"] * p.ndim
+        elif p.kind == "tuple":
+            types += [t.llvm for t in p.items]
         elif p.dtype is not None:
             types.append(p.dtype.llvm)
     if ret is not None:
@@ -71,15 +74,21 @@ def pack_arguments(types: Sequence[str], values: Sequence[Any]) -> np.ndarray[An
     return cells
 
 
-def _timer_ir(types: Sequence[str]) -> str:
+def _timer_ir(types: Sequence[str], free_result: bool = False) -> str:
+    """The timing loop; ``free_result``: the last argument points to an array result's slots, whose buffer
+    each call allocates, so the loop frees it after every call (the measured time includes both)."""
     loads = []
     for i, kind in enumerate(types):
         loads.append(f"  %p{i} = getelementptr inbounds i64, ptr %argv, i64 {i}")
         loads.append(f"  %a{i} = load {kind}, ptr %p{i}, align 8")
     args = ", ".join(f"{kind} %a{i}" for i, kind in enumerate(types))
     body = "\n".join(loads)
+    free = ""
+    if free_result:
+        free = f"\n  %buf = load ptr, ptr %a{len(types) - 1}, align 8\n  call void @{ALLOCATOR[1]}(ptr %buf)"
     return f"""
 declare i32 @clock_gettime(i32, ptr)
+declare void @{ALLOCATOR[1]}(ptr)
 
 define i64 @time(ptr %fn, ptr %argv, i64 %reps) {{
 entry:
@@ -90,7 +99,7 @@ entry:
   br label %loop
 loop:
   %i = phi i64 [0, %entry], [%i1, %loop]
-  %s = call i32 %fn({args})
+  %s = call i32 %fn({args}){free}
   %i1 = add i64 %i, 1
   %more = icmp slt i64 %i1, %reps
   br i1 %more, label %loop, label %exit
@@ -117,16 +126,16 @@ class Timer:
     _lock: ClassVar[threading.Lock] = threading.Lock()
     _cache: ClassVar[dict[tuple[str, ...], Any]] = {}
 
-    def __init__(self, types: Sequence[str]) -> None:
-        key = tuple(types)
+    def __init__(self, types: Sequence[str], *, free_result: bool = False) -> None:
+        key = (*types, f"free={free_result}")
         with Timer._lock:
             fn = Timer._cache.get(key)
             if fn is None:
                 libc = ctypes.CDLL(None)
                 clock = ctypes.cast(libc.clock_gettime, ctypes.c_void_p).value or 0
-                unit = permanent_session().load(
-                    _timer_ir(types), exports=["time"], symbols=SymbolMap().add("clock_gettime", clock)
-                )
+                free = ctypes.cast(getattr(libc, ALLOCATOR[1]), ctypes.c_void_p).value or 0
+                symbols = SymbolMap().add("clock_gettime", clock).add(ALLOCATOR[1], free)
+                unit = permanent_session().load(_timer_ir(types, free_result), exports=["time"], symbols=symbols)
                 fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
                     unit.address("time")
                 )

@@ -22,7 +22,7 @@ from .errors import KernelSyntaxError, KernelTypeError
 from .globals import Global
 from .lang import GlobalRef, Knobs, LoweredKernel, ParamSpec, lower, parse_kernel, parse_kernel_source
 from .space import Value
-from .types import ArrayType, Const, ConstType, ScalarType, boolean, f32, f64, i32, i64
+from .types import ArrayType, Const, ConstType, Result, ScalarType, boolean, f32, f64, i32, i64
 
 __all__ = ["IRSource", "KernelSource", "Lowerer", "ir_source", "python_source", "text_function"]
 
@@ -40,7 +40,7 @@ class KernelSource(Protocol):
     @property
     def params(self) -> tuple[ParamSpec, ...]: ...
     @property
-    def ret(self) -> ScalarType | None: ...
+    def ret(self) -> Result | None: ...
     @property
     def globals(self) -> tuple[GlobalRef, ...]: ...
     @property

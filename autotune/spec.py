@@ -22,7 +22,7 @@ from .arguments import Arguments
 from .config import Config
 from .lang import GlobalRef, HostArray, KernelInfo, Knobs, LoweredKernel, ParamSpec, lower, status_table
 from .space import Space, Value
-from .types import ScalarType
+from .types import Result
 from .variant import Variants
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class KernelFacts:
     name: str
     source: str
     params: tuple[ParamSpec, ...]
-    ret: ScalarType | None
+    ret: Result | None
     globals: tuple[GlobalRef, ...]
     const_defaults: Mapping[str, Value]
 

@@ -21,7 +21,9 @@ __all__ = [
     "ArrayType",
     "Const",
     "ConstType",
+    "Result",
     "ScalarType",
+    "TupleType",
     "boolean",
     "f32",
     "f64",
@@ -99,6 +101,20 @@ class ArrayType:
     def __repr__(self) -> str:
         inner = ", ".join(":" if d is None else repr(d) for d in self.dims)
         return f"{self.dtype.name}[{inner}]"
+
+
+@dataclass(frozen=True)
+class TupleType:
+    """A tuple of scalars, ``tuple[f64, i64]``: what a kernel may return (a Python tuple at the call)."""
+
+    items: tuple[ScalarType, ...]
+
+    def __repr__(self) -> str:
+        return f"tuple[{', '.join(t.name for t in self.items)}]"
+
+
+#: What a kernel may return: a scalar, an array it allocated, or a tuple of scalars.
+Result = ScalarType | ArrayType | TupleType
 
 
 class ConstType:

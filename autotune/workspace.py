@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from .abi import result_slots
 from .arguments import Arguments
 from .errors import ValidationError
 from .guard import GuardedCopies
 from .lang import GlobalRef
 from .measure import Timer, native_types, pack_arguments
 from .sample import placed_copy
+from .types import ArrayType
 
 __all__ = ["Outputs", "Workspace", "check_outputs", "python_outputs"]
 
@@ -41,13 +43,14 @@ class Workspace:
         self._scratch = [placed_copy(v) for v in sample]
         self._globals = {g.ir_name: np.array(_array_of(g), copy=True) for g in globals_}
         self._global_scratch = {name: snapshot.copy() for name, snapshot in self._globals.items()}
-        self._out = np.zeros(1, dtype=np.float64)
-        types = native_types(arguments.params, arguments.ret)
+        ret = arguments.ret
+        self._out = np.zeros(result_slots(ret) if ret is not None else 1, dtype=np.int64)
+        types = native_types(arguments.params, ret)
         values = arguments.native(self._scratch)
         if arguments.ret is not None:
             values.append(self._out.ctypes.data)
         self.argv = pack_arguments(types, values)
-        self._timer = Timer(types)
+        self._timer = Timer(types, free_result=isinstance(ret, ArrayType))
 
     def time(self, address: int, reps: int) -> float:
         """Nanoseconds for ``reps`` native calls of ``address`` on the scratch inputs (GIL released)."""
@@ -129,6 +132,10 @@ def check_outputs(got: Outputs, expected: Outputs, *, rtol: float, atol: float) 
 def _close(have: Any, want: Any, rtol: float, atol: float) -> bool:
     if want is None or have is None:
         return have is None and want is None
+    if isinstance(want, tuple):
+        if not isinstance(have, tuple) or len(have) != len(want):
+            return False
+        return all(_close(h, w, rtol, atol) for h, w in zip(have, want, strict=True))
     if isinstance(want, np.ndarray):
         if not isinstance(have, np.ndarray) or have.shape != want.shape:
             return False

@@ -23,8 +23,17 @@ _DOUBLE = (
     "fmin fmax fma erf erfc tgamma lgamma ldexp frexp modf sincos"
 ).split()
 #: libm functions LLVM may lower math intrinsics to (double and float forms), plus the C memory
-#: functions it lowers ``llvm.memcpy``/``memset``/``memmove`` and loop idioms to.
-LIBM_NAMES: tuple[str, ...] = (*_DOUBLE, *(n + "f" for n in _DOUBLE), "memcpy", "memmove", "memset")
+#: functions it lowers ``llvm.memcpy``/``memset``/``memmove`` and loop idioms to, and the allocator of
+#: arrays created inside kernels (``aligned_alloc``/``free``).
+LIBM_NAMES: tuple[str, ...] = (
+    *_DOUBLE,
+    *(n + "f" for n in _DOUBLE),
+    "memcpy",
+    "memmove",
+    "memset",
+    "aligned_alloc",
+    "free",
+)
 
 
 @cache

@@ -30,6 +30,15 @@ Semantics in brief (divergences from plain Python are marked *):
   ``parallel``): the body writes array elements (each iteration its own), private locals and reductions
   (``s += e``, ``-=``, ``*=``, ``s = min(s, e)``/``max``); see ``_prange``. A prange inside a prange body
   runs serially. * Float reductions are reordered (validated with a tolerance, like fast-math).
+- Arrays created in the kernel: ``b = np.empty/zeros/ones/full(shape[, fill], dtype=...)`` and the
+  ``_like(a)`` forms, shape an int, a tuple of 1-3 ints or ``a.shape`` (computed at run time), dtype
+  float64 by default like numpy (``np.full``: the fill value's type, given by a literal, a scalar
+  parameter or an array element, else ``dtype=`` is required). Only as ``name = np.<creator>(...)``; a
+  name keeps one dtype and rank. Freed on every exit; reassigning frees the previous one (see
+  ``_arrays``). Negative extents raise ValueError, a failed allocation MemoryError, use before
+  assignment UnboundLocalError. ``-> f64[:]`` returns such an array (a numpy array owning the buffer, no
+  copy; returning a parameter is refused); ``-> tuple[f64, i64]`` returns ``return x, n`` as a tuple;
+  ``p: tuple[f64, i64]`` parameters are read as ``p[0]``, ``x, n = p`` and ``len(p)``.
 - * Integers wrap at their width (64 bits for Python ints); ``int(x)`` truncates toward zero and
   saturates (NaN gives 0); float division by zero, math domain errors and complex powers give IEEE
   inf/nan; int/float comparisons convert the int to float.

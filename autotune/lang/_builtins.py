@@ -186,6 +186,10 @@ def numpy_arity(name: str) -> int:
     spec = NUMPY_FUNCS.get(name)
     if spec is not None:
         return spec.arity
-    if name in ("empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like", "arange"):
-        raise ValueError(f"np.{name} is not supported in kernels: kernels cannot create arrays yet ({NUMPY_SUPPORTED})")
+    if name in ("empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like"):
+        raise ValueError(
+            f"np.{name}(...) creates an array only as the whole value of an assignment to a name: b = np.{name}(...)"
+        )
+    if name == "arange":
+        raise ValueError("np.arange is not supported in kernels: create with np.empty(n) and fill it in a loop")
     raise ValueError(f"np.{name} is not supported in kernels ({NUMPY_SUPPORTED})")

@@ -12,6 +12,7 @@ of exceptions or complex numbers).
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,8 @@ class Emitter:
         self.flags: tuple[str, ...] = FASTMATH_FLAGS if fastmath else ()
         self._decls: dict[str, Any] = {}
         self._status: dict[int, Any] = {}
+        #: called with a builder before every ``ret`` of the function (frees arrays the kernel created)
+        self.on_exit: Callable[[Any], None] | None = None
 
     @staticmethod
     def string_attributes(fn: Any) -> None:
@@ -131,9 +134,15 @@ class Emitter:
         block = self._status.get(code)
         if block is None:
             block = self.block(f"status{code}")
-            ir.IRBuilder(block).ret(ir.Constant(I32, code))
+            self.ret(ir.IRBuilder(block), code)
             self._status[code] = block
         return block
+
+    def ret(self, builder: Any, code: int) -> None:
+        """Return status ``code`` from ``builder``'s block, after the exit hook."""
+        if self.on_exit is not None:
+            self.on_exit(builder)
+        builder.ret(ir.Constant(I32, int(code)))
 
     def check(self, failed: Any, code: int) -> None:
         """Return status ``code`` if the i1 ``failed`` is true; continue in a new block otherwise."""

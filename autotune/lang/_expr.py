@@ -8,6 +8,7 @@ comparisons, ``a if c else b``) branch like Python, so a guarded division or ind
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from ..types import ScalarType
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
 from ._emit import I64, Emitter, Val, reg_type
 from ._model import Builtin, KernelInfo, MathFunc, NumpyFunc
+from ._tuples import tuple_item
 from ._typing import (
     BOOL,
     INT,
@@ -62,6 +64,8 @@ class ExprLowerer:
         self.em = em
         self.locals: dict[str, Local] = {}
         self.arrays: dict[str, ArrayRef] = {}
+        self.array_slots: dict[str, Callable[[], ArrayRef]] = {}  # local arrays, loaded where used
+        self.tuple_args: dict[str, list[Val]] = {}  # the items of tuple parameters
         self.bounds: dict[str, int] = {}  # lower bounds of loop variables inside their loop
 
     def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
@@ -108,6 +112,8 @@ class ExprLowerer:
         return Val(value, local.ty, lo=self.bounds.get(node.id) if local.ty.kind == "int" else None)
 
     def array_ref(self, node: ast.expr) -> ArrayRef:
+        if isinstance(node, ast.Name) and node.id in self.array_slots:
+            return self.array_slots[node.id]()
         ref = self.arrays.get(node.id) if isinstance(node, ast.Name) else None
         if ref is None:
             raise self.error(node, "only arrays can be indexed")
@@ -153,6 +159,9 @@ class ExprLowerer:
 
     def _subscript(self, node: ast.Subscript) -> Val:
         base = node.value
+        item = tuple_item(node, self.typer.params)
+        if item is not None:
+            return self.tuple_args[item[0].name][item[1]]
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return self.shape(base.value, node.slice)
         ptr, dtype = self.element_ptr(node)

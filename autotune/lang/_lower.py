@@ -6,7 +6,8 @@ ABI of the generated function (what the dispatcher calls; :mod:`autotune.abi` ow
 
 Arguments follow the Python parameters, ``Const`` ones omitted: a scalar is one argument of its C type
 (a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension.
-A kernel that returns a value takes one more pointer, where the result is stored. The ``i32`` result is
+A kernel that returns a value takes one more pointer, where the result is stored (an array it created or
+a tuple: 8-byte result slots, see :mod:`autotune.abi`). The ``i32`` result is
 a status: 0 ok, a built-in :class:`autotune.abi.Status` (division by zero, ``range`` step 0, negative
 shift count, negative runtime exponent of an int power), or from ``autotune.abi.FIRST_RAISE`` on an entry
 of the kernel's own table (its ``raise`` and ``assert`` statements, numbered from the source alone, so
@@ -28,7 +29,9 @@ from typing import Any
 from llvmlite import ir
 
 from ..abi import Status, StatusTable, c_signature, kernel_function_type
-from ._emit import I8, I32, I64, PTR, Emitter, Val, module_text, reg_type
+from ..types import ArrayType, ScalarType, TupleType
+from ._arrays import LocalArrays, creation_of
+from ._emit import I8, I64, PTR, Emitter, Val, module_text, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
 from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
@@ -101,6 +104,7 @@ class _Lowering(ExprLowerer):
         self.loops: list[_Loop] = []
         self.result_ptr: Any = None
         self.in_parallel = False  # lowering an outlined prange body: nested pranges run serially
+        self.local_arrays: LocalArrays | None = None
 
     # ---- frame ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -130,6 +134,16 @@ class _Lowering(ExprLowerer):
                     extent.name = f"{param.name}.shape{k}"
                     extents.append(Val(extent, INT, lo=0))
                 self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents))
+            elif param.kind == "tuple":
+                items = []
+                for k, dtype in enumerate(param.items):
+                    arg = next(args)
+                    arg.name = f"{param.name}.{k}"
+                    item = Val(arg, Ty(dtype))
+                    if dtype.kind == "bool":
+                        item = Val(em.builder.icmp_unsigned("!=", arg, ir.Constant(I8, 0)), item.ty)
+                    items.append(item)
+                self.tuple_args[param.name] = items
         if self.info.ret is not None:
             self.result_ptr = next(args)
             self.result_ptr.name = "result"
@@ -140,6 +154,9 @@ class _Lowering(ExprLowerer):
         for name in self.types:
             if name not in self.locals:
                 self._declare_local(name)
+        if self.info.local_arrays:
+            self.local_arrays = LocalArrays(self, self.info.local_arrays, self.info.tree.body)
+            em.on_exit = self.local_arrays.free_all
         body = em.block("body")
         em.position(body)
         self.block(self.info.tree.body)
@@ -182,7 +199,7 @@ class _Lowering(ExprLowerer):
                 last = self.info.tree.body[-1]
                 raise self.error(last, f"the kernel can reach its end without returning a {self.info.ret!r}")
             else:
-                builder.ret(ir.Constant(I32, 0))
+                self.em.ret(builder, 0)
 
     # ---- statements ----------------------------------------------------------------------------
     def block(self, body: list[ast.stmt]) -> None:
@@ -192,6 +209,11 @@ class _Lowering(ExprLowerer):
             self.stmt(stmt)
 
     def stmt(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign) and self.local_arrays is not None:
+            creation = creation_of(node.value, lambda name, _: self.info.names.get(name), self.error)
+            if creation is not None and isinstance(node.targets[0], ast.Name):
+                self.local_arrays.create(node.targets[0].id, creation)
+                return
         if isinstance(node, ast.Assign):
             value = self.expr(node.value)
             for target in node.targets:
@@ -264,7 +286,11 @@ class _Lowering(ExprLowerer):
 
     def return_(self, node: ast.Return) -> None:
         ret = self.info.ret
-        if node.value is not None and ret is not None:
+        if isinstance(ret, ArrayType | TupleType) and node.value is not None:
+            self._return_slots(node.value, ret)
+            self.em.ret(self.em.builder, 0)
+            return
+        if node.value is not None and isinstance(ret, ScalarType):
             value = self.expr(node.value)
             if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
                 raise self.error(node, f"returns a {value.ty} value from a kernel declared to return {ret!r}")
@@ -272,7 +298,34 @@ class _Lowering(ExprLowerer):
             if ret.kind == "bool":
                 stored = self.em.builder.zext(stored, I8)
             self.em.builder.store(stored, self.result_ptr)
-        self.em.builder.ret(ir.Constant(I32, 0))
+        self.em.ret(self.em.builder, 0)
+
+    def _return_slots(self, value: ast.expr, ret: ArrayType | TupleType) -> None:
+        """Store an array result (data pointer, extents; the caller owns the buffer from now on) or a tuple
+        result (one 8-byte slot per item) into the result slots (:mod:`autotune.abi`)."""
+        bld = self.em.builder
+
+        def slot(k: int) -> Any:
+            return bld.gep(self.result_ptr, [ir.Constant(I64, k)], inbounds=True, source_etype=I64)
+
+        if isinstance(ret, ArrayType):
+            if not isinstance(value, ast.Name) or self.local_arrays is None or value.id not in self.info.local_arrays:
+                raise self.error(value, "a kernel returns an array it created (b = np.empty(n); ...; return b)")
+            data, extents = self.local_arrays.take(value.id)
+            bld.store(data, slot(0))
+            for k, extent in enumerate(extents):
+                bld.store(extent, slot(k + 1))
+            return
+        if not isinstance(value, ast.Tuple) or len(value.elts) != len(ret.items):
+            raise self.error(value, f"the kernel returns {ret!r}: return a tuple of {len(ret.items)} values")
+        for k, (item, dtype) in enumerate(zip(value.elts, ret.items, strict=True)):
+            self.store_element(slot(k), dtype, self._result_value(item, dtype, value))
+
+    def _result_value(self, item: ast.expr, ret: ScalarType, node: ast.AST) -> Val:
+        value = self.expr(item)
+        if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
+            raise self.error(node, f"returns a {value.ty} value where the kernel declares {ret!r}")
+        return value
 
     def if_(self, node: ast.If) -> None:
         em = self.em

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from ..abi import BUILTIN_TABLE, StatusTable
 from ..errors import KernelSyntaxError
 from ..globals import Global
-from ..types import ScalarType
+from ..types import Result, ScalarType
 
 __all__ = [
     "Builtin",
@@ -25,6 +25,7 @@ __all__ = [
     "HostArray",
     "HostConst",
     "KernelInfo",
+    "LocalArray",
     "LoweredKernel",
     "MathFunc",
     "MathModule",
@@ -39,18 +40,20 @@ ConstValue = int | float | bool
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One Python parameter: a scalar, an array (``ndim`` 1-3, named ``dims``) or a ``Const``.
+    """One Python parameter: a scalar, an array (``ndim`` 1-3, named ``dims``), a ``Const`` or a tuple of
+    scalars (``items``, one native scalar argument each).
 
     ``written`` says whether the kernel may store into the array (the dispatcher may then refuse
-    read-only arrays). A ``Const`` has ``dtype=None`` and no native argument.
+    read-only arrays). A ``Const`` has ``dtype=None`` and no native argument; so has a tuple.
     """
 
     name: str
-    kind: Literal["scalar", "array", "const"]
+    kind: Literal["scalar", "array", "const", "tuple"]
     dtype: ScalarType | None
     ndim: int
     dims: tuple[str | None, ...]
     written: bool
+    items: tuple[ScalarType, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +85,7 @@ class LoweredKernel:
     symbol: str
     c_signature: str
     params: tuple[ParamSpec, ...]
-    ret: ScalarType | None
+    ret: Result | None
     globals: tuple[GlobalRef, ...]
     statuses: StatusTable = BUILTIN_TABLE
 
@@ -95,6 +98,15 @@ class HostArray:
     obj: np.ndarray | Global
     dtype: ScalarType
     shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LocalArray:
+    """An array the kernel creates (``b = np.zeros(n)``): its element type and number of dimensions, fixed
+    for every assignment to the name (see ``_arrays``)."""
+
+    dtype: ScalarType
+    ndim: int
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,8 @@ class KernelInfo:
 
     ``tree`` is the function's AST from the dedented source; ``line_offset``/``col_offset`` map its
     positions back to the file. ``names`` resolves every free name of the body; ``locals`` lists the names
-    the body assigns (Python scoping: those are local everywhere in the function).
+    the body assigns (Python scoping: those are local everywhere in the function); ``local_arrays`` the
+    names bound to arrays the kernel creates (not in ``locals``).
     """
 
     name: str
@@ -152,7 +165,7 @@ class KernelInfo:
     firstlineno: int
     source: str
     params: tuple[ParamSpec, ...]
-    ret: ScalarType | None
+    ret: Result | None
     tree: ast.FunctionDef
     line_offset: int
     col_offset: int
@@ -161,6 +174,7 @@ class KernelInfo:
     local_annotations: Mapping[str, ScalarType]
     const_defaults: Mapping[str, ConstValue]
     globals: tuple[GlobalRef, ...]
+    local_arrays: Mapping[str, LocalArray] = field(default_factory=dict)
 
     def error(self, node: ast.AST | None, message: str) -> KernelSyntaxError:
         """A :class:`KernelSyntaxError` at ``node``'s position in the file (the ``def`` line if ``None``)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import inspect
 import sys
 import textwrap
@@ -17,11 +18,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
-from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
+from ..types import ArrayType, ConstType, Result, ScalarType, TupleType, boolean, f64, i64
+from ._arrays import local_array_specs
 from ._iteration import rewrite_iteration
 from ._model import Builtin, ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
 from ._prange import check_pranges, prange
+from ._tuples import rewrite_tuple_params, tuple_items_of
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
 
@@ -190,13 +193,24 @@ class _Parser:
         ret, returns_value = self._return()
         ndims = {p.name: p.ndim for p in specs if p.kind == "array"}
         self._prange_names()
+        tuples = {p.name: len(p.items) for p in specs if p.kind == "tuple"}
+        func.body = rewrite_tuple_params(func.body, tuples, self.error)
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
         kinds = {p.name: p.kind for p in specs}
-        local_names = [n for n in assigned_names(func.body) if n not in kinds]
-        checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)
+        arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
+        local_names = [n for n in assigned_names(func.body) if n not in kinds and n not in arrays]
+        checker = Checker(
+            self.error,
+            {**kinds, **dict.fromkeys(arrays, "array")},
+            local_names,
+            self.resolve,
+            returns_value,
+            result=ret,
+            local_arrays=arrays,
+        )
         checker.check(func.body)
         check_pranges(func, self.error, self._is_called)
-        params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)
+        params = tuple(dataclasses.replace(p, written=p.name in checker.written) for p in specs)
         for name in sorted(checker.written):
             host = self.names.get(name)
             if isinstance(host, HostArray) and not host.obj.__array__().flags.writeable:
@@ -217,6 +231,7 @@ class _Parser:
             local_annotations=self._local_annotations(set(kinds)),
             const_defaults=defaults,
             globals=globals_,
+            local_arrays=arrays,
         )
 
     def _params(self) -> tuple[list[ParamSpec], dict[str, ConstValue]]:
@@ -239,6 +254,12 @@ class _Parser:
                 specs.append(ParamSpec(arg.arg, "array", ann.dtype, ann.ndim, ann.dims, False))
             elif (scalar := _scalar(ann)) is not None:
                 specs.append(ParamSpec(arg.arg, "scalar", scalar, 0, (), False))
+            elif (items := tuple_items_of(ann, _scalar)) is not None:
+                if not items:
+                    raise self.error(
+                        arg.annotation, f"parameter '{arg.arg}': a tuple of scalar types (tuple[f64, i64]), not {ann!r}"
+                    )
+                specs.append(ParamSpec(arg.arg, "tuple", None, 0, (), False, items))
             else:
                 raise self.error(arg.annotation, f"parameter '{arg.arg}': {ann!r} is not a kernel type")
             if index >= first_default:
@@ -251,16 +272,25 @@ class _Parser:
                 defaults[arg.arg] = value
         return specs, defaults
 
-    def _return(self) -> tuple[ScalarType | None, bool | None]:
+    def _return(self) -> tuple[Result | None, bool | None]:
         node = self.func.returns
         if node is None:
             return None, None
         ann = self.evaluate(node, "return annotation")
         if ann is None:
             return None, False
+        if isinstance(ann, ArrayType):
+            return ann, True
+        items = tuple_items_of(ann, _scalar)
+        if items is not None:
+            if not items:
+                raise self.error(node, f"a kernel returns a tuple of scalar types (tuple[f64, i64]), not {ann!r}")
+            return TupleType(items), True
         scalar = _scalar(ann)
         if scalar is None:
-            raise self.error(node, f"kernels return a scalar type or None, not {ann!r}")
+            raise self.error(
+                node, f"kernels return a scalar type, an array (f64[:]), tuple[f64, i64] or None, not {ann!r}"
+            )
         return scalar, True
 
     def _local_annotations(self, params: set[str]) -> dict[str, ScalarType]:

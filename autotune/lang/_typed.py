@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..types import ArrayType, ScalarType, TupleType
+from ._arrays import Creation, creation_of
 from ._model import ConstValue, KernelInfo
+from ._parallel import is_parallel_loop
 from ._typing import Ty, Typer, TypingProblem, binop_types, infer_locals, wrap_int
 from ._validate import raise_of
 
@@ -91,6 +94,10 @@ class _Checker:
     def stmt(self, node: ast.stmt) -> None:
         typer = self.typer
         if isinstance(node, ast.Assign):
+            creation = creation_of(node.value, lambda name, _: self.info.names.get(name), self.info.error)
+            if creation is not None:
+                self.creation(creation)
+                return
             value = typer.type_of(node.value)
             for target in node.targets:
                 self.target(target, value, node)
@@ -123,6 +130,17 @@ class _Checker:
             if isinstance(node, ast.Assert):
                 typer.type_of(node.test)
 
+    def creation(self, creation: Creation) -> None:
+        """``b = np.<creator>(...)``: integer extents (the rest was checked when the kernel was parsed)."""
+        shape = creation.shape
+        if shape is not None and not (isinstance(shape, ast.Attribute) and shape.attr == "shape"):
+            for item in shape.elts if isinstance(shape, ast.Tuple) else [shape]:
+                kind = self.typer.type_of(item)
+                if kind.kind != "int":
+                    raise self.info.error(item, f"array dimensions must be integers, got {kind}")
+        if creation.fill is not None:
+            self.typer.type_of(creation.fill)
+
     def target(self, target: ast.expr, value: Ty, node: ast.AST) -> None:
         if isinstance(target, ast.Subscript):
             self.typer.type_of(target)  # the index count and index types
@@ -136,19 +154,39 @@ class _Checker:
     def for_(self, node: ast.For) -> None:
         if not isinstance(node.target, ast.Name) or not isinstance(node.iter, ast.Call):
             raise self.info.error(node, "for loops must iterate over range(...)")
+        parallel = is_parallel_loop(node, self.info)
         for arg in node.iter.args:
             if self.typer.type_of(arg).kind == "float":
-                raise self.info.error(arg, f"range() arguments must be integers, got {self.typer.type_of(arg)}")
+                what = "prange" if parallel else "range"
+                raise self.info.error(arg, f"{what}() arguments must be integers, got {self.typer.type_of(arg)}")
+        if parallel and len(node.iter.args) == 3:
+            step = self.typer.const_of(node.iter.args[2])
+            if not isinstance(step, int) or step <= 0:
+                raise self.info.error(
+                    node.iter, "prange() needs a constant positive step (write range(...) for other steps)"
+                )
         self.block(node.body)
         self.block(node.orelse)
 
     def return_(self, node: ast.Return) -> None:
-        ret = self.info.ret
-        if node.value is None or ret is None:
+        ret, value = self.info.ret, node.value
+        if value is None or ret is None:
             return
-        value = self.typer.type_of(node.value)
+        if isinstance(ret, ArrayType):
+            if not isinstance(value, ast.Name) or value.id not in self.info.local_arrays:
+                raise self.info.error(value, "a kernel returns an array it created (b = np.empty(n); ...; return b)")
+            return
+        if isinstance(ret, TupleType):
+            if not isinstance(value, ast.Tuple) or len(value.elts) != len(ret.items):
+                raise self.info.error(value, f"the kernel returns {ret!r}: return a tuple of {len(ret.items)} values")
+            for item, dtype in zip(value.elts, ret.items, strict=True):
+                self._returned(self.typer.type_of(item), dtype, node, f"where the kernel declares {dtype!r}")
+            return
+        self._returned(self.typer.type_of(value), ret, node, f"from a kernel declared to return {ret!r}")
+
+    def _returned(self, value: Ty, ret: ScalarType, node: ast.AST, where: str) -> None:
         if value.kind != ret.kind and (ret.kind == "bool" or KIND_ORDER[value.kind] > KIND_ORDER[ret.kind]):
-            raise self.info.error(node, f"returns a {value} value from a kernel declared to return {ret!r}")
+            raise self.info.error(node, f"returns a {value} value {where}")
 
 
 def _falls_through(body: Sequence[ast.stmt], typer: Typer) -> bool:

@@ -42,6 +42,7 @@ from ._model import (
     NumpyModule,
     Resolved,
 )
+from ._tuples import tuple_item
 
 __all__ = [
     "BOOL",
@@ -242,6 +243,9 @@ class Typer:
         """(element type, ndim) if ``node`` names an array parameter or host array."""
         if not isinstance(node, ast.Name):
             return None
+        local = self.info.local_arrays.get(node.id)
+        if local is not None:
+            return local.dtype, local.ndim
         param = self.params.get(node.id)
         if param is not None:
             return (param.dtype, param.ndim) if param.kind == "array" and param.dtype else None
@@ -360,6 +364,9 @@ class Typer:
 
     def _subscript(self, node: ast.Subscript) -> Ty:
         base = node.value
+        item = tuple_item(node, self.params)
+        if item is not None:
+            return Ty(item[0].items[item[1]])
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return self._extent(base.value, node.slice)
         array = self.array(base)
@@ -404,7 +411,7 @@ class Typer:
             return {"float": FLOAT, "int": INT, "bool": BOOL}[callee.name]
         if isinstance(callee, MathFunc):
             return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
-        if isinstance(callee, NumpyFunc):
+        if isinstance(callee, NumpyFunc) and (callee.name in NUMPY_FUNCS or callee.name in NUMPY_CASTS):
             return numpy_types(callee.name, [self.type_of(a) for a in node.args])[1]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
 

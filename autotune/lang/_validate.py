@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ..abi import RAISABLE, Raise, StatusTable
 from ..errors import KernelSyntaxError
+from ..types import ArrayType, TupleType
+from ._arrays import Creation, creation_of
 from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
-from ._model import Builtin, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import Builtin, HostArray, LocalArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
 
@@ -145,8 +147,13 @@ class Checker:
         local_names: Iterable[str],
         resolve: ResolveFn,
         returns_value: bool | None,
+        *,
+        result: object = None,
+        local_arrays: Mapping[str, LocalArray] | None = None,
     ) -> None:
         self._error = error
+        self._result = result
+        self._local_arrays = dict(local_arrays or {})
         self._params = params
         self._locals = set(local_names)
         self._resolve = resolve
@@ -181,7 +188,9 @@ class Checker:
     def _stmt(self, node: ast.stmt) -> None:
         if type(node) in _STATEMENTS:
             raise self._error(node, _unsupported(_STATEMENTS[type(node)]))
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and (creation := creation_of(node.value, self._lookup, self._error)):
+            self._creation(creation)
+        elif isinstance(node, ast.Assign):
             for target in node.targets:
                 self._target(target)
             self._expr(node.value)
@@ -236,6 +245,21 @@ class Checker:
         self._call_args(call, call.func.id, *BUILTIN_ARITY["range"])
         self._loop_body(node.body)
 
+    def _creation(self, creation: Creation) -> None:
+        """``b = np.zeros(shape)`` and the other creators (the target was checked by ``local_array_specs``)."""
+        if creation.like is not None and not self._is_array(creation.like):
+            raise self._error(creation.like, f"np.{creation.creator}() takes an array")
+        shape = creation.shape
+        if isinstance(shape, ast.Attribute) and shape.attr == "shape" and self._is_array(shape.value):
+            pass
+        elif isinstance(shape, ast.Tuple):
+            for item in shape.elts:
+                self._expr(item)
+        elif shape is not None:
+            self._expr(shape)
+        if creation.fill is not None:
+            self._expr(creation.fill)
+
     def _loop_body(self, body: list[ast.stmt]) -> None:
         self._loop_depth += 1
         self._block(body)
@@ -250,6 +274,29 @@ class Checker:
             raise self._error(node, "kernels that return a value must annotate the return type (-> f64)")
         if not self._returns_value:
             raise self._error(node, "kernel annotated '-> None' returns a value")
+        if isinstance(self._result, ArrayType):
+            value = node.value
+            if not (isinstance(value, ast.Name) and value.id in self._local_arrays):
+                raise self._error(
+                    value,
+                    f"a kernel annotated '-> {self._result!r}' returns an array it created, by name "
+                    "(b = np.empty_like(a); ...; return b); returning a parameter or an expression is not supported",
+                )
+            spec = self._local_arrays[value.id]
+            if (spec.dtype, spec.ndim) != (self._result.dtype, self._result.ndim):
+                dims = ", ".join(":" * spec.ndim)
+                raise self._error(
+                    value, f"'{value.id}' is {spec.dtype.name}[{dims}] but the kernel returns {self._result!r}"
+                )
+            return
+        if isinstance(self._result, TupleType):
+            if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self._result.items):
+                raise self._error(
+                    node.value, f"the kernel returns {self._result!r}: 'return' {len(self._result.items)} values"
+                )
+            for item in node.value.elts:
+                self._expr(item)
+            return
         self._expr(node.value)
 
     def _raise(self, node: ast.Raise | ast.Assert) -> None:
@@ -266,6 +313,10 @@ class Checker:
     def _target(self, node: ast.expr) -> None:
         if isinstance(node, ast.Name):
             kind = self._params.get(node.id)
+            if node.id in self._local_arrays:
+                raise self._error(
+                    node, f"local array '{node.id}' can only be assigned a new array (b = np.zeros(n) and the like)"
+                )
             if kind == "array":
                 raise self._error(node, f"cannot assign to array parameter '{node.id}'")
             if kind == "const":
@@ -429,6 +480,8 @@ class Checker:
 
     def _subscript(self, node: ast.Subscript) -> None:
         base = node.value
+        if isinstance(base, ast.Name) and base.id in self._params and self._params[base.id] == "tuple":
+            return  # p[k] with a constant k: the only form left by the tuple rewrite
         if isinstance(base, ast.Attribute) and base.attr == "shape" and self._is_array(base.value):
             if isinstance(node.slice, ast.Tuple | ast.Slice) or not isinstance(node.ctx, ast.Load):
                 raise self._error(node, "x.shape takes one constant index: x.shape[k]")

@@ -374,8 +374,9 @@ def r_runtime_step(a: i64[:], step: i64) -> i64:
     return s
 
 
-def test_step_must_be_constant_where_parallel() -> None:
+def test_step_must_be_constant_in_every_variant() -> None:
+    """A type error of the kernel, not of one knob value: the serial variants refuse it too."""
     info = parse_kernel(r_runtime_step)
-    lower(info, {}, Knobs(parallel=1))  # serial: a range loop
-    with pytest.raises(KernelSyntaxError, match="constant positive step"):
-        lower(info, {}, Knobs(parallel=2))
+    for parallel in (1, 2):
+        with pytest.raises(KernelSyntaxError, match="constant positive step"):
+            lower(info, {}, Knobs(parallel=parallel))

@@ -15,9 +15,11 @@ from autotune.lang._lower import emit
 from autotune.lang._typed import type_kernel
 from autotune.lang._typing import Typer, TypingProblem
 from examples import kernels as ex
+from tests.lang import test_lang_arrays as arrays
 from tests.lang import test_lang_constructs as constructs
 from tests.lang import test_lang_iteration as iteration
 from tests.lang import test_lang_numpy as numpy_names
+from tests.lang import test_lang_prange as pranges
 from tests.lang import test_lang_raise as raising
 from tests.lang import test_lang_unpack as unpacking
 
@@ -25,7 +27,7 @@ from tests.lang import test_lang_unpack as unpacking
 def _every_kernel() -> list[Callable[..., Any]]:
     """The example kernels and every module-level kernel of the language tests that types cleanly."""
     found = [getattr(k, "py_func", k) for k in (ex.dot, ex.saxpy, ex.stencil5, ex.matmul, ex.softmax, ex.histogram)]
-    for module in (constructs, numpy_names, raising, iteration, unpacking):
+    for module in (constructs, numpy_names, raising, iteration, unpacking, arrays, pranges):
         for value in vars(module).values():
             if inspect.isfunction(value) and value.__module__ == module.__name__ and value.__annotations__:
                 try:
@@ -51,7 +53,7 @@ def test_lowering_reads_the_types_the_typed_pass_found_and_computes_none(
         raise TypingProblem(f"lowering computed the type of {node!r}")
 
     monkeypatch.setattr(Typer, "_type", computing)
-    for knobs in (Knobs(), Knobs(vectorize=4, unroll=2, fastmath=True)):
+    for knobs in (Knobs(), Knobs(vectorize=4, unroll=2, fastmath=True, parallel=2)):
         assert emit(typed, knobs).symbol == "kernel"
 
 
