@@ -6,6 +6,8 @@ Every variant of a kernel is a function ``int32_t kernel(args...)``:
   (a boolean is a ``uint8_t`` 0/1), an array as its data pointer followed by one ``int64_t`` extent per
   dimension;
 - a kernel that returns a value takes one more pointer, where the result is stored;
+- the *strided form* of a variant (what arrays that are not C-contiguous are passed to, built on demand)
+  also passes one ``int64_t`` stride per dimension, in elements, after each array's extents;
 - the ``int32_t`` result is a status: 0 ok, otherwise the Python exception the call raises, and nothing
   more of the kernel ran. Codes below :data:`FIRST_RAISE` are the built-in :class:`Status` codes (the same
   for every kernel); a code ``FIRST_RAISE + i`` is entry ``i`` of the kernel's own :class:`StatusTable`
@@ -61,6 +63,7 @@ class Status(enum.IntEnum):
     RANGE_STEP_ZERO = 3
     NEGATIVE_SHIFT = 4
     NEGATIVE_POWER = 5
+    SLICE_STEP_ZERO = 6
 
     @property
     def exception(self) -> type[Exception] | None:
@@ -87,6 +90,7 @@ _BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
     Status.RANGE_STEP_ZERO: (ValueError, "range() arg 3 must not be zero"),
     Status.NEGATIVE_SHIFT: (ValueError, "negative shift count"),
     Status.NEGATIVE_POWER: (ValueError, "negative exponent of an integer power (the result would be a float)"),
+    Status.SLICE_STEP_ZERO: (ValueError, "slice step cannot be zero"),
 }
 
 #: Codes from here on index a kernel's :class:`StatusTable` (room is left for more built-in codes).
@@ -182,14 +186,16 @@ class NativeParam(Protocol):
     def ndim(self) -> int: ...
 
 
-Role = Literal["scalar", "data", "extent", "result"]
+Role = Literal["scalar", "data", "extent", "stride", "result"]
 
 
 @dataclass(frozen=True)
 class NativeArg:
-    """One native argument: a scalar, an array's data pointer or one of its extents, or the result pointer.
+    """One native argument: a scalar, an array's data pointer, one of its extents or strides, or the result
+    pointer.
 
-    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type.
+    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or a stride, or the
+    result's type.
     """
 
     param: str
@@ -214,11 +220,20 @@ class NativeArg:
         """How the lowering names the argument in IR."""
         if self.role == "extent":
             return f"{self.param}.shape{self.dim}"
+        if self.role == "stride":
+            return f"{self.param}.stride{self.dim}"
         return self.param
 
 
-def native_args(params: Sequence[NativeParam], ret: ScalarType | None) -> tuple[NativeArg, ...]:
-    """The native arguments of a kernel with these Python parameters and result, in order."""
+def native_args(
+    params: Sequence[NativeParam], ret: ScalarType | None, *, strided: bool = False
+) -> tuple[NativeArg, ...]:
+    """The native arguments of a kernel with these Python parameters and result, in order.
+
+    ``strided``: the strided form of a variant (arrays of any layout), where each array's extents are
+    followed by one ``int64_t`` stride per dimension, in *elements* (numpy's byte strides divided by the
+    item size; negative and zero strides allowed).
+    """
     out: list[NativeArg] = []
     for p in params:
         if p.kind == "const" or p.dtype is None:
@@ -228,14 +243,16 @@ def native_args(params: Sequence[NativeParam], ret: ScalarType | None) -> tuple[
         else:
             out.append(NativeArg(p.name, "data", p.dtype))
             out.extend(NativeArg(p.name, "extent", i64, k) for k in range(p.ndim))
+            if strided:
+                out.extend(NativeArg(p.name, "stride", i64, k) for k in range(p.ndim))
     if ret is not None:
         out.append(NativeArg("result", "result", ret))
     return tuple(out)
 
 
-def c_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str:
+def c_signature(params: Sequence[NativeParam], ret: ScalarType | None, *, strided: bool = False) -> str:
     """The C declaration without a name, e.g. ``int32_t(double*, int64_t, double*)``."""
-    return f"{STATUS_C}({', '.join(a.c for a in native_args(params, ret))})"
+    return f"{STATUS_C}({', '.join(a.c for a in native_args(params, ret, strided=strided))})"
 
 
 def llvm_arg_types(params: Sequence[NativeParam], ret: ScalarType | None) -> list[str]:
@@ -248,9 +265,9 @@ def llvm_signature(params: Sequence[NativeParam], ret: ScalarType | None) -> str
     return f"{STATUS_LLVM} ({', '.join(llvm_arg_types(params, ret))})"
 
 
-def ctypes_prototype(params: Sequence[NativeParam], ret: ScalarType | None) -> Any:
+def ctypes_prototype(params: Sequence[NativeParam], ret: ScalarType | None, *, strided: bool = False) -> Any:
     """A ctypes ``CFUNCTYPE`` to call a kernel through (it releases the GIL while calling)."""
-    return Signature.parse(c_signature(params, ret)).ctypes_prototype()
+    return Signature.parse(c_signature(params, ret, strided=strided)).ctypes_prototype()
 
 
 def ctypes_of(dtype: ScalarType) -> Any:

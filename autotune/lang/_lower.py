@@ -36,6 +36,7 @@ from ._knobs import Knobs, loop_properties
 from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
 from ._typing import INT, Ty, Typer, binop_types, infer_locals, promote, wrap_int
 from ._validate import raise_of, status_table
+from ._view_types import contiguous_locals
 
 __all__ = ["lower"]
 
@@ -43,8 +44,11 @@ _SYMBOL = "kernel"
 _KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
 
 
-def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> LoweredKernel:
+def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs, *, strided: bool = False) -> LoweredKernel:
     """Type-check and emit one variant of ``info`` with these constants and knobs.
+
+    ``strided``: the strided form (:func:`autotune.abi.native_args`), whose arrays may have any strides (one
+    ``i64`` stride in elements per dimension follows each array's extents); otherwise arrays are C-contiguous.
 
     Deterministic: the same source, constants and knobs give byte-identical IR in any process. Raises
     :class:`KernelSyntaxError` for type errors (with their line) and :class:`ConfigError` for missing,
@@ -54,16 +58,16 @@ def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> L
     types = infer_locals(info, values)
     typer = Typer(info, values, types)
     module = ir.Module(name=info.name)
-    fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info)), name=_SYMBOL)
+    fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info, strided)), name=_SYMBOL)
     statuses = status_table(info.tree)
-    _Lowering(info, typer, types, module, fn, knobs, statuses).run()
+    _Lowering(info, typer, types, module, fn, knobs, statuses, strided).run()
     text = "\n".join(
         line for line in str(module).splitlines() if not line.startswith(("target triple", "target datalayout"))
     )
     return LoweredKernel(
         ir=text + "\n",
         symbol=_SYMBOL,
-        c_signature=c_signature(info.params, info.ret),
+        c_signature=c_signature(info.params, info.ret, strided=strided),
         params=info.params,
         ret=info.ret,
         globals=info.globals,
@@ -94,8 +98,8 @@ def _check_consts(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[st
     return values
 
 
-def _arg_types(info: KernelInfo) -> list[Any]:
-    return [PTR if a.pointer else a.dtype.ir_type for a in native_args(info.params, info.ret)]
+def _arg_types(info: KernelInfo, strided: bool) -> list[Any]:
+    return [PTR if a.pointer else a.dtype.ir_type for a in native_args(info.params, info.ret, strided=strided)]
 
 
 class _Loop:
@@ -118,8 +122,10 @@ class _Lowering(ExprLowerer):
         fn: Any,
         knobs: Knobs,
         statuses: StatusTable,
+        strided: bool = False,
     ) -> None:
         super().__init__(info, typer, Emitter(module, fn, fastmath=knobs.fastmath))
+        self.strided = strided
         self.statuses = statuses
         self.module = module
         self.fn = fn
@@ -154,7 +160,10 @@ class _Lowering(ExprLowerer):
                     extent = next(args)
                     extent.name = f"{param.name}.shape{k}"
                     extents.append(Val(extent, INT, lo=0))
-                self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents))
+                strides = None
+                if self.strided:
+                    strides = tuple(self._stride_arg(next(args), param.name, k) for k in range(param.ndim))
+                self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents), strides)
         if self.info.ret is not None:
             self.result_ptr = next(args)
             self.result_ptr.name = "result"
@@ -165,12 +174,19 @@ class _Lowering(ExprLowerer):
         for name in self.types:
             if name not in self.locals:
                 self._declare_local(name)
+        lookup = self.typer.array_info
+        self.declare_views(self.info.views, contiguous_locals(self.info.views, lookup, lambda n: not self.strided))
         body = em.block("body")
         em.position(body)
         self.block(self.info.tree.body)
         em.position(em.entry)
         em.builder.branch(body)
         self._finish()
+
+    @staticmethod
+    def _stride_arg(arg: Any, name: str, k: int) -> Val:
+        arg.name = f"{name}.stride{k}"
+        return Val(arg, INT)
 
     def _host_array(self, host: HostArray) -> ArrayRef:
         gv = ir.GlobalVariable(self.module, I8, name=host.ir_name)
@@ -217,7 +233,10 @@ class _Lowering(ExprLowerer):
             self.stmt(stmt)
 
     def stmt(self, node: ast.stmt) -> None:
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and self.typer.array(node.value) is not None:
+            for target in node.targets:  # the checker allows only names here
+                self.assign_view(target.id if isinstance(target, ast.Name) else "", node.value)
+        elif isinstance(node, ast.Assign):
             value = self.expr(node.value)
             for target in node.targets:
                 self.assign(target, value, node)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -19,6 +19,7 @@ from ..globals import Global
 from ..types import ScalarType
 
 __all__ = [
+    "ArrayInfo",
     "Builtin",
     "ConstValue",
     "GlobalRef",
@@ -32,6 +33,7 @@ __all__ = [
     "NumpyModule",
     "ParamSpec",
     "Resolved",
+    "ViewLocal",
 ]
 
 ConstValue = int | float | bool
@@ -135,6 +137,26 @@ class NumpyFunc:
     name: str
 
 
+@dataclass(frozen=True)
+class ArrayInfo:
+    """The static type of an array-valued expression: element type, rank and the arrays it may view."""
+
+    dtype: ScalarType
+    ndim: int
+    roots: frozenset[str]
+
+
+@dataclass(frozen=True, eq=False)
+class ViewLocal:
+    """A local that holds array views (``row = A[i]``): their element type and rank, the arrays they view
+    (a store through the local writes those) and the right-hand sides assigned to it."""
+
+    dtype: ScalarType
+    ndim: int
+    roots: frozenset[str]
+    values: tuple[ast.expr, ...]
+
+
 Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc
 
 
@@ -161,6 +183,8 @@ class KernelInfo:
     local_annotations: Mapping[str, ScalarType]
     const_defaults: Mapping[str, ConstValue]
     globals: tuple[GlobalRef, ...]
+    #: the locals that hold array views (see ``autotune.lang._views``)
+    views: Mapping[str, ViewLocal] = field(default_factory=dict)
 
     def error(self, node: ast.AST | None, message: str) -> KernelSyntaxError:
         """A :class:`KernelSyntaxError` at ``node``'s position in the file (the ``def`` line if ``None``)."""

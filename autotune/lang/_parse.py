@@ -18,10 +18,11 @@ from typing import Any
 from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
 from ._iteration import rewrite_iteration
-from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
+from ._model import ArrayInfo, ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved, ViewLocal
 from ._names import lookup, resolve_value
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
+from ._view_types import ArrayLookup, array_info, find_views
 
 __all__ = ["parse_kernel", "parse_kernel_source"]
 
@@ -170,7 +171,12 @@ class _Parser:
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
         kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
-        checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)
+        scalars = {p.name for p in specs if p.kind != "array"}
+        views = find_views(func.body, self._array_named(specs, set(local_names)), scalars, self.error)
+        lookup = self._array_named(specs, set(local_names), views)
+        checker = Checker(
+            self.error, kinds, local_names, self.resolve, returns_value, lambda node: array_info(node, lookup)
+        )
         checker.check(func.body)
         params = tuple(ParamSpec(p.name, p.kind, p.dtype, p.ndim, p.dims, p.name in checker.written) for p in specs)
         for name in sorted(checker.written):
@@ -193,7 +199,33 @@ class _Parser:
             local_annotations=self._local_annotations(set(kinds)),
             const_defaults=defaults,
             globals=globals_,
+            views=views,
         )
+
+    def _array_named(
+        self, specs: list[ParamSpec], local_names: set[str], views: Mapping[str, ViewLocal] | None = None
+    ) -> ArrayLookup:
+        """What a name is as an array: a parameter, a view local or a module array (None: not an array)."""
+        params = {p.name: p for p in specs}
+
+        def lookup(name: str) -> ArrayInfo | None:
+            local = (views or {}).get(name)
+            if local is not None:
+                return ArrayInfo(local.dtype, local.ndim, local.roots)
+            param = params.get(name)
+            if param is not None:
+                if param.kind != "array" or param.dtype is None:
+                    return None
+                return ArrayInfo(param.dtype, param.ndim, frozenset((name,)))
+            if name in local_names:
+                return None
+            try:
+                host = self.resolve(name, self.func)
+            except KernelSyntaxError:
+                return None  # an unknown name: the checker reports it where it is used
+            return ArrayInfo(host.dtype, len(host.shape), frozenset((name,))) if isinstance(host, HostArray) else None
+
+        return lookup
 
     def _params(self) -> tuple[list[ParamSpec], dict[str, ConstValue]]:
         args = self.func.args
