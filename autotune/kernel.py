@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from dylibs import Unit, UnitStateError
 from patcher import Slot
 
+from .abi import c_signature
 from .arguments import Arguments
 from .config import current
 from .entry import fast_path_supported, make_entry
@@ -27,8 +28,9 @@ from .errors import KernelTypeError, SpaceError, TuningError
 from .events import EventLog
 from .runtime import runtime
 from .sample import SharedSample
-from .source import KernelSource, Lowerer, python_source
+from .source import KernelSource, Lowerer, python_source, strided_lowerer
 from .space import BUILTIN_KNOBS, Space, Value
+from .strided import StridedForms
 from .variant import Variants
 
 __all__ = ["Binding", "Kernel", "Tuning"]
@@ -96,7 +98,15 @@ class Kernel:
         self.ret = default.ret
         #: what each nonzero status of :meth:`address`'s ABI raises (``statuses.error(code)``)
         self.statuses = default.statuses
-        self.arguments = Arguments(func.__name__, self.params, self.ret, self.signature, self.statuses)
+        strided = strided_lowerer(self.info)
+        self.arguments = Arguments(
+            func.__name__, self.params, self.ret, self.signature, self.statuses, strided=strided is not None
+        )
+        #: the strided forms of the variants, for arrays that are not C-contiguous (None: expert route)
+        self.strided = None
+        if strided is not None:
+            signature = c_signature(self.params, self.ret, strided=True)
+            self.strided = StridedForms(self.name, self.info, space, strided, signature)
         self._lock = threading.RLock()
         self._bindings: dict[Hashable, Binding] = {}
         self._start_units: dict[str, Unit] = {}  # see _bind: start parameters -> the unit keys share
@@ -136,7 +146,14 @@ class Kernel:
             if binding.fast_class is None:
                 binding.fast_class = _fast_class(binding.entry)
             self.__class__ = binding.fast_class
-        return self.arguments.call(binding.slot.address, checked)
+        return self._call(binding.slot, binding.live, checked)
+
+    def _call(self, slot: Slot, live: Mapping[str, Value], checked: list[Any]) -> Any:
+        """The checked call through ``slot``, or through the strided form of ``live`` for arrays that are
+        not C-contiguous (:mod:`autotune.strided`)."""
+        if self.strided is None or self.arguments.contiguous(checked):
+            return self.arguments.call(slot.address, checked)
+        return self.arguments.call(self.strided.address(slot, live), checked, strided=True)
 
     def _bind(self, key: Hashable, checked: list[Any]) -> Binding:
         """``key``'s binding, made at its first call: a slot, the key's start variant and a native entry.
@@ -168,9 +185,11 @@ class Kernel:
             if params != self.space.default:
                 self.events.add("adopt", key, params=dict(params), value=value, detail="stored best at first call")
 
+            made: list[Binding] = []  # the binding, once made: the fallback follows its live parameters
+
             def fallback(*args: Any, **kwargs: Any) -> Any:
                 values = self.arguments.check(self.arguments.bind(args, kwargs))
-                return self.arguments.call(slot.address, values)
+                return self._call(slot, made[0].live if made else params, values)
 
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
@@ -178,6 +197,7 @@ class Kernel:
                 entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback, raiser)
             sample = SharedSample(checked) if checked or not self.arguments.params else None
             binding = Binding(key, slot, entry, params, sample)
+            made.append(binding)
             self._bindings[key] = binding
             listeners = list(self._listeners)
         for listener in listeners:
