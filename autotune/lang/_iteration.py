@@ -108,7 +108,7 @@ def _sequence(node: ast.expr, is_builtin: IsBuiltin, error: ErrorFn, checks: lis
         return _Seq(_call("len", ast.Name(name, ast.Load())), lambda k: _index(name, k))
     raise error(
         node,
-        "for loops iterate over range(...), a named array, enumerate(...) or zip(...) of those; "
+        "for loops iterate over range(...), an array, a view (a[::2], A[i]), enumerate(...) or zip(...) of those; "
         f"got {ast.unparse(node)!r}",
     )
 
