@@ -99,6 +99,8 @@ class ViewsLowering:
         """``name = <view>``: store the view's pointer, extents and strides into the local's slots."""
         ref = self.array_ref(node)
         slots = self.view_slots[name]
+        if slots.strides is None and ref.strides is not None:  # contiguous_locals and _slice disagree
+            raise self.error(node, f"internal: a strided view assigned to '{name}', a contiguous view local")
         bld = self.em.builder
         bld.store(ref.ptr, slots.ptr)
         for extent, slot in zip(ref.shape, slots.shape, strict=True):

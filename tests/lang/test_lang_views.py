@@ -235,6 +235,31 @@ def test_an_array_assigned_to_a_local_is_a_view_of_it() -> None:
     check(alias, (np.arange(6.0), np.zeros(6)))
 
 
+def unpack_rows(A: f64[:, :], out: f64[:]) -> None:
+    r1, r2 = A[0], A[-1]
+    r1, r2 = r2, r1
+    k = 0
+    while k < len(r1):
+        out[k] = r1[k] - r2[k]
+        k += 1
+
+
+def views_of_views(A: f64[:, :], s: i64) -> f64:
+    v = A[::s]
+    w = v[:, ::s]
+    t = 0.0
+    for row in w:
+        for x in row[::-1]:
+            t = t * 1.1 + x
+    return t
+
+
+def test_tuple_assignment_while_loops_and_views_of_views() -> None:
+    A = np.arange(20.0).reshape(4, 5)
+    check(unpack_rows, (A, np.zeros(5)))
+    check(views_of_views, (A, 1), (A, 2), (A, -1), (A, -3), (A, 0))
+
+
 # ---- hypothesis: random bounds and steps against numpy ----------------------------------------------
 bound = st.one_of(st.none(), st.integers(-20, 20), st.sampled_from([2**63 - 1, -(2**63)]))
 step = st.one_of(st.none(), st.integers(-6, 6).filter(bool), st.sampled_from([2**63 - 1, -(2**63)]))
