@@ -35,6 +35,7 @@ __all__ = ["StridedForms"]
 class _Form:
     slot: Slot
     params: str  # Space.key of the parameters its unit was built from
+    live: Mapping[str, Value] | None = None  # the live-parameters object last seen (a binding replaces it)
 
 
 class StridedForms:
@@ -49,6 +50,9 @@ class StridedForms:
 
     def address(self, key_slot: Slot, params: Mapping[str, Value]) -> int:
         """The trampoline of the strided form of ``params`` for the key of ``key_slot`` (built if needed)."""
+        form = self._forms.get(id(key_slot))
+        if form is not None and form.live is params:  # the common case: nothing was swapped since
+            return form.slot.address
         wanted = Space.key(params)
         with self._lock:
             form = self._forms.get(id(key_slot))
@@ -59,4 +63,5 @@ class StridedForms:
                 unit = self.variants.build(runtime().session, params)
                 form.slot.publish(unit, "kernel")
                 form.params = wanted
+            form.live = params
             return form.slot.address
