@@ -36,3 +36,10 @@ def count_steps(a: i64[:], lo: i64, step: i64) -> i64:
     for x in a[lo::step]:
         t = t * 3 + x
     return t
+
+
+@tunable()
+def stamp(A: f64[:, :], x: f64[:]) -> None:
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            A[i, j] = A[i, j] * 2.0 + x[j] + i

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autotune import KernelTypeError
 from autotune.space import Space
@@ -84,8 +86,9 @@ def test_step_zero_and_views_of_strided_arguments_in_kernels() -> None:
     for view in (a, a[::3], a[::-2]):
         for lo, step in ((0, 1), (-2, -1), (3, 2), (100, -3)):
             assert sk.count_steps(view, lo, step) == sk.count_steps.py_func(view, lo, step)
-    with pytest.raises(ValueError, match="slice step cannot be zero"):
-        sk.count_steps(a[::2], 0, 0)
+    for view in (a[::2], a, a):  # the strided form, the checked path, then the native entry
+        with pytest.raises(ValueError, match="slice step cannot be zero"):
+            sk.count_steps(view, 0, 0)
 
 
 def test_strided_calls_follow_the_live_variant_after_tuning() -> None:
@@ -107,3 +110,39 @@ def test_strided_calls_follow_the_live_variant_after_tuning() -> None:
 def test_the_ir_route_still_takes_contiguous_arrays_only() -> None:
     with pytest.raises(KernelTypeError, match="C-contiguous"):
         irk.saxpy_ir(1.0, np.ones(8)[::2], np.ones(4))
+
+
+view_step = st.sampled_from([1, 2, 3, -1, -2])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.integers(0, 7),
+    cols=st.integers(0, 7),
+    steps=st.tuples(view_step, view_step, view_step),
+    offsets=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    fortran=st.booleans(),
+    transpose=st.booleans(),
+)
+def test_random_views_as_arguments_match_python(
+    rows: int,
+    cols: int,
+    steps: tuple[int, int, int],
+    offsets: tuple[int, int],
+    fortran: bool,
+    transpose: bool,
+) -> None:
+    base = np.arange(rows * cols, dtype=np.float64).reshape(rows, cols) + 0.5
+    base = np.asfortranarray(base) if fortran else base
+    view = base[offsets[0] :: steps[0], offsets[1] :: steps[1]]
+    view = view.T if transpose else view
+    assert sk.weighted(view) == sk.weighted.py_func(view)
+    x = np.arange(3.0 * view.shape[1] + 1)[:: abs(steps[2])][: view.shape[1]]
+    if steps[2] < 0:
+        x = x[::-1]
+    mine, theirs = base.copy(order="A"), base.copy(order="A")
+    a = mine[offsets[0] :: steps[0], offsets[1] :: steps[1]]
+    b = theirs[offsets[0] :: steps[0], offsets[1] :: steps[1]]
+    sk.stamp(a.T if transpose else a, x)
+    sk.stamp.py_func(b.T if transpose else b, x)
+    np.testing.assert_array_equal(mine, theirs)
