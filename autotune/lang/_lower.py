@@ -5,7 +5,8 @@ ABI of the generated function (what the dispatcher calls; :mod:`autotune.abi` ow
     define i32 @kernel(<args>) nounwind
 
 Arguments follow the Python parameters, ``Const`` ones omitted: a scalar is one argument of its C type
-(a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension.
+(a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension
+(and, in the strided form, one ``i64`` stride in elements per dimension).
 A kernel that returns a value takes one more pointer, where the result is stored. The ``i32`` result is
 a status: 0 ok, a built-in :class:`autotune.abi.Status` (division by zero, ``range`` step 0, negative
 shift count, negative runtime exponent of an int power), or from ``autotune.abi.FIRST_RAISE`` on an entry
