@@ -40,12 +40,12 @@ from .lang import ParamSpec
 from .runtime import permanent_session
 from .types import ScalarType
 
-__all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
+__all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry", "set_strided"]
 
 # numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
-_DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
+_DATA, _ND, _DIMS, _STRIDES, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 40, 56, 64, 8
 _CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
-_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER = 0, 8, 16  # _Cell field offsets
+_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER, _CELL_STRIDED = 0, 8, 16, 24  # _Cell field offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
 
@@ -100,8 +100,8 @@ class _IR:
         address = self.tmp(f"getelementptr inbounds i8, ptr {obj}, i64 {offset}")
         return self.tmp(f"load {ty}, ptr {address}, align 8")
 
-    def check(self, cond: str, label: str) -> None:
-        self.emit(f"br i1 {cond}, label %{label}, label %slow")
+    def check(self, cond: str, label: str, fail: str = "slow") -> None:
+        self.emit(f"br i1 {cond}, label %{label}, label %{fail}")
         self.emit(f"{label}:")
 
 
@@ -157,23 +157,59 @@ def _unless_error(b: _IR, value: str, sentinel: str, ty: str, label: str) -> Non
     b.emit(f"{label}.conv:")
 
 
-def _array(b: _IR, obj: str, param: ParamSpec, label: str) -> list[str]:
-    """Check an exact ndarray of the right dtype, ndim and flags; return [data, extent...]."""
+def _array(b: _IR, obj: str, param: ParamSpec, label: str, *, layout: str = "slow", strided: bool = False) -> list[str]:
+    """Check an exact ndarray of the right dtype, ndim and flags; return [data, extent...].
+
+    A layout that is not C-contiguous goes to the block ``layout``. With ``strided`` (the strided call, see
+    :mod:`autotune.strided`) any layout is taken: the result also holds one stride in elements per
+    dimension, and a written array must provably not overlap itself (else the fallback decides)."""
     if param.dtype is None:
         raise ValueError(f"array parameter {param.name} has no dtype")
     b.check(b.tmp(f'icmp eq ptr {b.field(obj, _TYPE, "ptr")}, @"py.ndarray"'), f"{label}.type")
     b.check(b.tmp(f"icmp eq i32 {b.field(obj, _ND, 'i32')}, {param.ndim}"), f"{label}.nd")
     descr = b.field(obj, _DESCR, "ptr")
     b.check(b.tmp(f'icmp eq ptr {descr}, @"{_descr_symbol(param.dtype)}"'), f"{label}.dtype")
-    need = _C_CONTIGUOUS | _ALIGNED | (_WRITEABLE if param.written else 0)
+    need = (0 if strided else _C_CONTIGUOUS) | _ALIGNED | (_WRITEABLE if param.written else 0)
     flags = b.tmp(f"and i32 {b.field(obj, _FLAGS, 'i32')}, {need}")
-    b.check(b.tmp(f"icmp eq i32 {flags}, {need}"), f"{label}.flags")
+    b.check(b.tmp(f"icmp eq i32 {flags}, {need}"), f"{label}.flags", layout)
     values = [b.field(obj, _DATA, "ptr")]
     dims = b.field(obj, _DIMS, "ptr")
     for k in range(param.ndim):
         extent = b.tmp(f"getelementptr inbounds i64, ptr {dims}, i64 {k}")
         values.append(b.tmp(f"load i64, ptr {extent}, align 8"))
+    if strided:
+        values += _strides(b, obj, param, param.dtype.dtype.itemsize, values[1:], label)
     return values
+
+
+def _strides(b: _IR, obj: str, param: ParamSpec, itemsize: int, extents: list[str], label: str) -> list[str]:
+    """numpy's byte strides as element strides (exact multiples only); for a written array, a check that
+    no two elements share memory in C or Fortran order of the strides (anything else: the fallback)."""
+    table = b.field(obj, _STRIDES, "ptr")
+    strides: list[str] = []
+    for k in range(param.ndim):
+        stride = b.tmp(f"load i64, ptr {b.tmp(f'getelementptr inbounds i64, ptr {table}, i64 {k}')}, align 8")
+        b.check(b.tmp(f"icmp eq i64 {b.tmp(f'srem i64 {stride}, {itemsize}')}, 0"), f"{label}.stride{k}")
+        strides.append(b.tmp(f"sdiv exact i64 {stride}, {itemsize}"))
+    if param.written:
+        sizes = [
+            b.tmp(f"select i1 {b.tmp(f'icmp slt i64 {s}, 0')}, i64 {b.tmp(f'sub i64 0, {s}')}, i64 {s}")
+            for s in strides
+        ]
+        orders = [list(range(param.ndim - 1, -1, -1)), list(range(param.ndim))]
+        verdicts = []
+        for order in orders:  # C-like, then Fortran-like: each step must clear everything inside it
+            reach, ok = "0", "true"
+            for k in order:
+                big = b.tmp(f"icmp sgt i64 {extents[k]}, 1")
+                clear = b.tmp(f"icmp sgt i64 {sizes[k]}, {reach}")
+                small = b.tmp(f"xor i1 {big}, true")
+                ok = b.tmp(f"and i1 {ok}, {b.tmp(f'or i1 {small}, {clear}')}")
+                span = b.tmp(f"mul i64 {sizes[k]}, {b.tmp(f'sub i64 {extents[k]}, 1')}")
+                reach = b.tmp(f"add i64 {reach}, {b.tmp(f'select i1 {big}, i64 {span}, i64 0')}")
+            verdicts.append(ok)
+        b.check(b.tmp(f"or i1 {verdicts[0]}, {verdicts[1]}"), f"{label}.overlap")
+    return strides
 
 
 def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
@@ -190,12 +226,51 @@ def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
     return b.tmp(f"call ptr @PyLong_FromLongLong(i64 {wide})")
 
 
-def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
+def _arguments(b: _IR, native: Sequence[ParamSpec], prefix: str, *, layout: str, strided: bool) -> list[str]:
+    """Check and unbox every argument (arrays: ``layout`` is where a non-C-contiguous one goes) and the
+    declared shape relations; the typed native arguments of the call."""
+    call_args: list[str] = []
+    extents: dict[str, list[str]] = {}
+    for i, param in enumerate(native):
+        slot = b.tmp(f"getelementptr inbounds ptr, ptr %args, i64 {i}")
+        obj = b.tmp(f"load ptr, ptr {slot}, align 8")
+        if param.kind == "array":
+            data, *rest = _array(b, obj, param, f"{prefix}a{i}", layout=layout, strided=strided)
+            call_args.append(f"ptr {data}")
+            call_args.extend(f"i64 {s}" for s in rest)
+            for name, extent in zip(param.dims, rest[: param.ndim], strict=True):
+                if name is not None:
+                    extents.setdefault(name, []).append(extent)
+        else:
+            if param.dtype is None:
+                raise ValueError(f"scalar parameter {param.name} has no dtype")
+            call_args.append(f"{param.dtype.llvm} {_scalar(b, obj, param.dtype, f'{prefix}s{i}')}")
+    for name, found in extents.items():
+        for j, other in enumerate(found[1:]):
+            b.check(b.tmp(f"icmp eq i64 {found[0]}, {other}"), f"{prefix}dim.{name}.{j}")
+    return call_args
+
+
+def _call(b: _IR, field: int, call_args: list[str], *, null_check: str | None = None) -> str:
+    """Call the function whose address is the cell's ``field`` with the GIL released; the status."""
+    cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
+    target = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {cell}, i64 {field}')}, align 8")
+    if null_check is not None:  # no strided form yet: the fallback builds it
+        b.check(b.tmp(f"icmp ne ptr {target}, null"), null_check)
+    state = b.tmp("call ptr @PyEval_SaveThread()")
+    status = b.tmp(f"call i32 {target}({', '.join(call_args)})")
+    b.emit(f"call void @PyEval_RestoreThread(ptr {state})")
+    return status
+
+
+def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None, *, strided: bool = False) -> str:
     """IR of ``ptr @entry(ptr self, ptr args, i64 nargs, ptr kwnames)`` for these kernel parameters.
 
     ``self`` is a :class:`_Cell`: the code calls the trampoline whose address the cell holds, and hands
     anything it does not take to the cell's fallback callable. The IR holds no address (the object cache
-    serves it), and one linked copy serves every cell.
+    serves it), and one linked copy serves every cell. With ``strided``, a call whose arrays are not all
+    C-contiguous is checked again for the strided form (:mod:`autotune.strided`) and calls the cell's
+    strided trampoline, once the fallback has put one there; the C-contiguous path is the same code.
     """
     native = [p for p in params if p.kind != "const"]
     b = _IR()
@@ -203,33 +278,22 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
     nokw = b.tmp("icmp eq ptr %kwnames, null")
     count = b.tmp(f"icmp eq i64 %nargs, {len(native)}")
     b.check(b.tmp(f"and i1 {nokw}, {count}"), "arity")
-    call_args: list[str] = []
-    extents: dict[str, list[str]] = {}
-    for i, param in enumerate(native):
-        slot = b.tmp(f"getelementptr inbounds ptr, ptr %args, i64 {i}")
-        obj = b.tmp(f"load ptr, ptr {slot}, align 8")
-        if param.kind == "array":
-            data, *shape = _array(b, obj, param, f"a{i}")
-            call_args.append(f"ptr {data}")
-            call_args.extend(f"i64 {s}" for s in shape)
-            for name, extent in zip(param.dims, shape, strict=True):
-                if name is not None:
-                    extents.setdefault(name, []).append(extent)
-        else:
-            if param.dtype is None:
-                raise ValueError(f"scalar parameter {param.name} has no dtype")
-            call_args.append(f"{param.dtype.llvm} {_scalar(b, obj, param.dtype, f's{i}')}")
-    for name, found in extents.items():
-        for j, other in enumerate(found[1:]):
-            b.check(b.tmp(f"icmp eq i64 {found[0]}, {other}"), f"dim.{name}.{j}")
+    layout = "strided" if strided else "slow"
     out = "%out"
-    if ret is not None:
-        call_args.append(f"ptr {out}")
-    cell = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr %self, i64 {_CELL_BUFFER}')}, align 8")
-    target = b.tmp(f"load ptr, ptr {b.tmp(f'getelementptr inbounds i8, ptr {cell}, i64 {_CELL_TARGET}')}, align 8")
-    state = b.tmp("call ptr @PyEval_SaveThread()")
-    status = b.tmp(f"call i32 {target}({', '.join(call_args)})")
-    b.emit(f"call void @PyEval_RestoreThread(ptr {state})")
+    tail = [f"ptr {out}"] if ret is not None else []
+    status = _call(b, _CELL_TARGET, _arguments(b, native, "", layout=layout, strided=False) + tail)
+    if strided:
+        b.emit("br label %called.c")
+        b.emit("called.c:")
+        b.emit("br label %called")
+        b.emit("strided:")
+        call_args = _arguments(b, native, "v", layout="slow", strided=True) + tail
+        strided_status = _call(b, _CELL_STRIDED, call_args, null_check="strided.ready")
+        b.emit("br label %called.s")
+        b.emit("called.s:")
+        b.emit("br label %called")
+        b.emit("called:")
+        status = b.tmp(f"phi i32 [{status}, %called.c], [{strided_status}, %called.s]")
     b.emit(f"br i1 {b.tmp(f'icmp eq i32 {status}, 0')}, label %done, label %failed")
     b.emit("done:")
     b.emit(f"ret ptr {_box(b, ret, out)}")
@@ -311,6 +375,7 @@ def fast_path_supported() -> bool:
         and read(_ND, ctypes.c_int32) == 2
         and [ctypes.c_int64.from_address(dims + 8 * k).value for k in range(2)] == [3, 5]
         and read(_DESCR, ctypes.c_void_p) == id(probe.dtype)
+        and [ctypes.c_int64.from_address(read(_STRIDES, ctypes.c_void_p) + 8 * k).value for k in range(2)] == [40, 8]
         and read(_FLAGS, ctypes.c_int32) & (_C_CONTIGUOUS | _ALIGNED | _WRITEABLE) == 0x501
         and ctypes.c_double.from_address(id(1.5) + 16).value == 1.5
         and _cell_layout_ok()
@@ -321,19 +386,26 @@ class _Cell(ctypes.Structure):
     """An entry's ``self``: the trampoline it calls, the fallback and the raiser (``raiser(status)`` raises a
     kernel's own nonzero status; ctypes keeps the references)."""
 
-    _fields_ = (("target", ctypes.c_void_p), ("fallback", ctypes.py_object), ("raiser", ctypes.py_object))
+    _fields_ = (
+        ("target", ctypes.c_void_p),
+        ("fallback", ctypes.py_object),
+        ("raiser", ctypes.py_object),
+        ("strided", ctypes.c_void_p),  # the strided form's trampoline, or 0 (then the fallback)
+    )
 
 
 def _cell_layout_ok() -> bool:
     """The entry code finds a cell's fields through ``b_ptr`` at offset 16, at these field offsets."""
     marker, other = object(), object()
-    cell = _Cell(0x1234, marker, other)
+    cell = _Cell(0x1234, marker, other, 0x5678)
     data = ctypes.c_void_p.from_address(id(cell) + _CELL_BUFFER).value
     return bool(
         data == ctypes.addressof(cell)
         and _Cell.target.offset == _CELL_TARGET
         and _Cell.fallback.offset == _CELL_FALLBACK
         and _Cell.raiser.offset == _CELL_RAISER
+        and _Cell.strided.offset == _CELL_STRIDED
+        and ctypes.c_void_p.from_address(data + _CELL_STRIDED).value == 0x5678
         and ctypes.c_void_p.from_address(data + _CELL_TARGET).value == 0x1234
         and ctypes.c_void_p.from_address(data + _CELL_FALLBACK).value == id(marker)
         and ctypes.c_void_p.from_address(data + _CELL_RAISER).value == id(other)
@@ -370,9 +442,9 @@ def _python_symbols(params: Sequence[ParamSpec]) -> SymbolMap:
     return symbols
 
 
-def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None) -> _MethodDef:
+def _method(name: str, native: Sequence[ParamSpec], ret: ScalarType | None, strided: bool) -> _MethodDef:
     """The method def of ``name`` over the shared entry of this shape (linked on first use)."""
-    ir = entry_ir(native, ret)
+    ir = entry_ir(native, ret, strided=strided)
     with _lock:
         method = _methods.get((name, ir))
         if method is not None:
@@ -393,15 +465,28 @@ def make_entry(
     trampoline: int,
     fallback: Callable[..., Any],
     raiser: Callable[[int], Any] = BUILTIN_TABLE.raise_for,
+    *,
+    strided: bool = False,
 ) -> Callable[..., Any]:
     """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure.
 
     ``raiser(status)`` raises the exception of a status that is not built in (the kernel's own raises:
     pass its ``StatusTable.raise_for``). The native code is shared by every entry of the same shape; this
-    entry's own state is its cell.
+    entry's own state is its cell. With ``strided`` (a kernel with a strided form), arrays of other layouts
+    call the trampoline :func:`set_strided` put in the cell (until then, and after a reset to 0, the
+    fallback).
     """
     native = [p for p in params if p.kind != "const"]
-    method = _method(name, native, ret)
+    method = _method(name, native, ret, strided)
     cell = _Cell(trampoline, fallback, raiser)
     function: Callable[..., Any] = _new_function(ctypes.addressof(method), cell, None)
     return function
+
+
+def set_strided(entry: Callable[..., Any], trampoline: int) -> None:
+    """Make ``entry`` (from :func:`make_entry` with ``strided=True``) call ``trampoline`` for arrays that are
+    not C-contiguous; 0 sends those calls to the fallback again. One aligned pointer store: a concurrent
+    call sees the old or the new trampoline, both callable."""
+    cell = getattr(entry, "__self__", None)
+    if isinstance(cell, _Cell):
+        cell.strided = trampoline

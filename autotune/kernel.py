@@ -23,7 +23,7 @@ from patcher import Slot
 from .abi import c_signature
 from .arguments import Arguments
 from .config import current
-from .entry import fast_path_supported, make_entry
+from .entry import fast_path_supported, make_entry, set_strided
 from .errors import KernelTypeError, SpaceError, TuningError
 from .events import EventLog
 from .runtime import runtime
@@ -146,14 +146,20 @@ class Kernel:
             if binding.fast_class is None:
                 binding.fast_class = _fast_class(binding.entry)
             self.__class__ = binding.fast_class
-        return self._call(binding.slot, binding.live, checked)
+        return self._call(binding.slot, binding.live, checked, binding)
 
-    def _call(self, slot: Slot, live: Mapping[str, Value], checked: list[Any]) -> Any:
+    def _call(self, slot: Slot, live: Mapping[str, Value], checked: list[Any], binding: Binding | None) -> Any:
         """The checked call through ``slot``, or through the strided form of ``live`` for arrays that are
-        not C-contiguous (:mod:`autotune.strided`)."""
+        not C-contiguous (:mod:`autotune.strided`), which the binding's native entry then calls directly
+        until the live variant changes."""
         if self.strided is None or self.arguments.contiguous(checked):
             return self.arguments.call(slot.address, checked)
-        return self.arguments.call(self.strided.address(slot, live), checked, strided=True)
+        address = self.strided.address(slot, live)
+        if binding is not None:
+            with self._lock:
+                if binding.live is live:  # not swapped meanwhile (publish resets the entry's strided target)
+                    set_strided(binding.entry, address)
+        return self.arguments.call(address, checked, strided=True)
 
     def _bind(self, key: Hashable, checked: list[Any]) -> Binding:
         """``key``'s binding, made at its first call: a slot, the key's start variant and a native entry.
@@ -189,12 +195,21 @@ class Kernel:
 
             def fallback(*args: Any, **kwargs: Any) -> Any:
                 values = self.arguments.check(self.arguments.bind(args, kwargs))
-                return self._call(slot, made[0].live if made else params, values)
+                binding = made[0] if made else None
+                return self._call(slot, binding.live if binding else params, values, binding)
 
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
                 raiser = self.statuses.raise_for
-                entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback, raiser)
+                entry = make_entry(
+                    self.info.name,
+                    self.params,
+                    self.ret,
+                    slot.address,
+                    fallback,
+                    raiser,
+                    strided=self.strided is not None,
+                )
             sample = SharedSample(checked) if checked or not self.arguments.params else None
             binding = Binding(key, slot, entry, params, sample)
             made.append(binding)
@@ -324,6 +339,7 @@ class Kernel:
         with self._lock:
             binding.slot.publish(unit, "kernel")
             binding.live = dict(params)
+            set_strided(binding.entry, 0)  # the strided form follows at the next strided call
 
     def inspect_llvm(self, **params: Any) -> str:
         """Optimised LLVM IR of the variant with these parameters."""

@@ -2,17 +2,18 @@
 
 A variant is compiled for C-contiguous arrays: the native entry checks numpy's C_CONTIGUOUS flag and the
 addresses it computes are what LLVM vectorises. An array of any other layout (Fortran order, ``x[::2]``,
-``A[:, j]``, negative or zero strides) fails that check and reaches the Python fallback, which calls the
-*strided form* of the key's live variant instead: the same kernel and parameters lowered with one stride
-per array dimension (:func:`autotune.abi.native_args` with ``strided=True``). So the contiguous path keeps
-its code and speed, and the strided one costs the checked Python call (microseconds) plus strided
-addressing.
+``A[:, j]``, negative or zero strides) runs the *strided form* of the key's live variant instead: the same
+kernel and parameters lowered with one stride in elements per array dimension
+(:func:`autotune.abi.native_args` with ``strided=True``). So the contiguous path keeps its code and speed.
 
-The strided form of a key is built lazily, at its first strided call, and rebuilt (a compile on that call,
-like a first call; the object cache makes it once per machine) when the key's live parameters changed
-since. It is published in a slot of its own, so a rebuild retires the old unit through the reclaimer like
-any swap. The tuner never sees it: it tunes and validates the contiguous form on C-contiguous copies of the
-captured calls.
+The strided form of a key is built lazily, at its first strided call (through the Python fallback), and
+published in a slot of its own; the fallback then puts that slot's trampoline in the key's native entry,
+which from then on calls it directly (:func:`autotune.entry.set_strided`: the entry re-checks the
+arguments for any layout, and sends a written array it cannot prove free of self-overlap to the fallback).
+A swap of the live variant clears it from the entry, so the next strided call rebuilds the form of the new
+variant (a compile on that call, like a first call; the object cache makes it once per machine) and the
+rebuild retires the old unit through the reclaimer like any swap. The tuner never sees the strided form:
+it tunes and validates the contiguous form on C-contiguous copies of the captured calls.
 """
 
 from __future__ import annotations

@@ -146,3 +146,21 @@ def test_random_views_as_arguments_match_python(
     sk.stamp(a.T if transpose else a, x)
     sk.stamp.py_func(b.T if transpose else b, x)
     np.testing.assert_array_equal(mine, theirs)
+
+
+def test_the_native_entry_calls_the_strided_form_without_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = np.arange(64.0), np.zeros(128)
+    sk.axpy(1.0, x[::2], y[::4])  # builds the strided form; the entry's cell now holds its trampoline
+    checks: list[object] = []
+    real = sk.axpy.arguments.check
+    monkeypatch.setattr(sk.axpy.arguments, "check", lambda values: checks.append(values) or real(values))
+    want = y.copy()
+    for _ in range(3):
+        sk.axpy(2.0, x[::-2], y[::4])
+        sk.axpy.py_func(2.0, x[::-2], want[::4])
+    np.testing.assert_array_equal(y, want)
+    sk.axpy(1.0, np.ones(10), np.zeros(20)[::2])
+    assert checks == []  # no call took the Python path
+    with pytest.raises(KernelTypeError, match="overlap"):  # the native check sends it to the fallback
+        sk.axpy(1.0, np.ones(10), np.lib.stride_tricks.as_strided(np.zeros(1), (10,), (0,)))
+    assert len(checks) == 1
