@@ -208,7 +208,7 @@ class Kernel:
                     slot.address,
                     fallback,
                     raiser,
-                    strided=self.strided is not None,
+                    strided=self.strided is not None and any(p.kind == "array" for p in self.params),
                 )
             sample = SharedSample(checked) if checked or not self.arguments.params else None
             binding = Binding(key, slot, entry, params, sample)
