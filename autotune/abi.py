@@ -10,6 +10,8 @@ Every variant of a kernel is a function ``int32_t kernel(args...)``:
   pointer then one ``int64_t`` extent per dimension, the buffer allocated with :data:`ALLOCATOR` and owned
   by the caller from then on (freed with ``free``); a tuple of scalars one 8-byte slot per item, each
   holding the item in its C type;
+- the *strided form* of a variant (what arrays that are not C-contiguous are passed to, built on demand)
+  also passes one ``int64_t`` stride per dimension, in elements, after each array's extents;
 - the ``int32_t`` result is a status: 0 ok, otherwise the Python exception the call raises, and nothing
   more of the kernel ran. Codes below :data:`FIRST_RAISE` are the built-in :class:`Status` codes (the same
   for every kernel); a code ``FIRST_RAISE + i`` is entry ``i`` of the kernel's own :class:`StatusTable`
@@ -76,6 +78,7 @@ class Status(enum.IntEnum):
     ARRAY_TOO_BIG = 7
     NO_MEMORY = 8
     UNBOUND_ARRAY = 9
+    SLICE_STEP_ZERO = 10
 
     @property
     def exception(self) -> type[Exception] | None:
@@ -109,6 +112,7 @@ _BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
     ),
     Status.NO_MEMORY: (MemoryError, "unable to allocate an array inside the kernel"),
     Status.UNBOUND_ARRAY: (UnboundLocalError, "a local array was used before it was assigned"),
+    Status.SLICE_STEP_ZERO: (ValueError, "slice step cannot be zero"),
 }
 
 #: The C functions arrays created inside kernels are allocated and freed with (``aligned_alloc(ALIGNMENT,
@@ -217,15 +221,16 @@ class NativeParam(Protocol):
     def items(self) -> tuple[ScalarType, ...]: ...
 
 
-Role = Literal["scalar", "item", "data", "extent", "result"]
+Role = Literal["scalar", "item", "data", "extent", "stride", "result"]
 
 
 @dataclass(frozen=True)
 class NativeArg:
-    """One native argument: a scalar, an item of a tuple, an array's data pointer or one of its extents, or
-    the result pointer.
+    """One native argument: a scalar, an item of a tuple, an array's data pointer, one of its extents or
+    strides, or the result pointer.
 
-    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type.
+    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or a stride, or the
+    result's type.
     """
 
     param: str
@@ -252,6 +257,8 @@ class NativeArg:
             return f"{self.param}.shape{self.dim}"
         if self.role == "item":
             return f"{self.param}.{self.dim}"
+        if self.role == "stride":
+            return f"{self.param}.stride{self.dim}"
         return self.param
 
 
@@ -269,8 +276,13 @@ def _result_dtype(ret: Result) -> ScalarType:
     return ret if isinstance(ret, ScalarType) else i64
 
 
-def native_args(params: Sequence[NativeParam], ret: Result | None) -> tuple[NativeArg, ...]:
-    """The native arguments of a kernel with these Python parameters and result, in order."""
+def native_args(params: Sequence[NativeParam], ret: Result | None, *, strided: bool = False) -> tuple[NativeArg, ...]:
+    """The native arguments of a kernel with these Python parameters and result, in order.
+
+    ``strided``: the strided form of a variant (arrays of any layout), where each array's extents are
+    followed by one ``int64_t`` stride per dimension, in *elements* (numpy's byte strides divided by the
+    item size; negative and zero strides allowed).
+    """
     out: list[NativeArg] = []
     for p in params:
         if p.kind == "tuple":
@@ -283,14 +295,16 @@ def native_args(params: Sequence[NativeParam], ret: Result | None) -> tuple[Nati
         else:
             out.append(NativeArg(p.name, "data", p.dtype))
             out.extend(NativeArg(p.name, "extent", i64, k) for k in range(p.ndim))
+            if strided:
+                out.extend(NativeArg(p.name, "stride", i64, k) for k in range(p.ndim))
     if ret is not None:
         out.append(NativeArg("result", "result", _result_dtype(ret)))
     return tuple(out)
 
 
-def c_signature(params: Sequence[NativeParam], ret: Result | None) -> str:
+def c_signature(params: Sequence[NativeParam], ret: Result | None, *, strided: bool = False) -> str:
     """The C declaration without a name, e.g. ``int32_t(double*, int64_t, double*)``."""
-    return f"{STATUS_C}({', '.join(a.c for a in native_args(params, ret))})"
+    return f"{STATUS_C}({', '.join(a.c for a in native_args(params, ret, strided=strided))})"
 
 
 def llvm_arg_types(params: Sequence[NativeParam], ret: Result | None) -> list[str]:
@@ -303,15 +317,15 @@ def llvm_signature(params: Sequence[NativeParam], ret: Result | None) -> str:
     return f"{STATUS_LLVM} ({', '.join(llvm_arg_types(params, ret))})"
 
 
-def kernel_function_type(params: Sequence[NativeParam], ret: Result | None) -> Any:
+def kernel_function_type(params: Sequence[NativeParam], ret: Result | None, *, strided: bool = False) -> Any:
     """The ``llvmlite.ir.FunctionType`` of a kernel (what lowering defines and the native entry calls)."""
-    args = [ir.PointerType() if a.pointer else a.dtype.ir_type for a in native_args(params, ret)]
+    args = [ir.PointerType() if a.pointer else a.dtype.ir_type for a in native_args(params, ret, strided=strided)]
     return ir.FunctionType(ir.IntType(32), args)
 
 
-def ctypes_prototype(params: Sequence[NativeParam], ret: Result | None) -> Any:
+def ctypes_prototype(params: Sequence[NativeParam], ret: Result | None, *, strided: bool = False) -> Any:
     """A ctypes ``CFUNCTYPE`` to call a kernel through (it releases the GIL while calling)."""
-    return Signature.parse(c_signature(params, ret)).ctypes_prototype()
+    return Signature.parse(c_signature(params, ret, strided=strided)).ctypes_prototype()
 
 
 def ctypes_of(dtype: ScalarType) -> Any:

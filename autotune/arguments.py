@@ -36,7 +36,9 @@ class Arguments:
     """Checks calls against the kernel's parameters and converts them to native arguments.
 
     ``signature`` is the kernel's C declaration (:func:`autotune.abi.c_signature` of the parameters);
-    ``statuses`` maps the nonzero statuses it returns to exceptions (its own raises included).
+    ``statuses`` maps the nonzero statuses it returns to exceptions (its own raises included). With
+    ``strided``, arrays of any strides are accepted (aligned, item-size multiples; a written array must not
+    overlap itself) and are called through the strided form of the ABI; otherwise they must be C-contiguous.
     """
 
     def __init__(
@@ -46,13 +48,17 @@ class Arguments:
         ret: Result | None,
         signature: str,
         statuses: StatusTable = BUILTIN_TABLE,
+        *,
+        strided: bool = False,
     ) -> None:
         self.name = name
         self.params = tuple(p for p in params if p.kind != "const")
         self.ret = ret
         self.signature = signature
         self.statuses = statuses
+        self.strided = strided
         self.prototype = ctypes_prototype(self.params, ret)
+        self.strided_prototype = ctypes_prototype(self.params, ret, strided=True) if strided else None
 
     def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
         """Match positional and keyword arguments to parameters; returns the values in order."""
@@ -94,29 +100,38 @@ class Arguments:
                 out.append(self._scalar(param, value))
         return out
 
-    def native(self, checked: Sequence[Any]) -> list[Any]:
-        """Flatten checked values into the native argument list (data pointers and extents)."""
+    def native(self, checked: Sequence[Any], *, strided: bool = False) -> list[Any]:
+        """Flatten checked values into the native argument list (data pointers, extents and, for the strided
+        form, strides in elements)."""
         flat: list[Any] = []
         for param, value in zip(self.params, checked, strict=True):
             if param.kind == "array":
                 flat.append(value.ctypes.data)
                 flat.extend(int(n) for n in value.shape)
+                if strided:
+                    flat.extend(int(s) // value.itemsize for s in value.strides)
             elif param.kind == "tuple":
                 flat.extend(value)
             else:
                 flat.append(value)
         return flat
 
-    def call(self, address: int, checked: Sequence[Any]) -> Any:
-        """Call the function at ``address`` (ctypes releases the GIL) and box its result or raise."""
+    def contiguous(self, checked: Sequence[Any]) -> bool:
+        """Whether every array of a checked call is C-contiguous (else it needs the strided form)."""
+        return all(v.flags.c_contiguous for p, v in zip(self.params, checked, strict=True) if p.kind == "array")
+
+    def call(self, address: int, checked: Sequence[Any], *, strided: bool = False) -> Any:
+        """Call the function at ``address`` (ctypes releases the GIL) and box its result or raise.
+        ``strided``: ``address`` is the strided form (see :func:`autotune.abi.native_args`)."""
         ret = self.ret
         if ret is not None and not isinstance(ret, ScalarType):
-            return self._call_slots(address, checked, ret)
+            return self._call_slots(address, checked, ret, strided)
         out = ctypes_of(ret)() if ret is not None else None
-        flat = self.native(checked)
+        flat = self.native(checked, strided=strided)
         if out is not None:
             flat.append(ctypes.addressof(out))
-        status = self.prototype(address)(*flat)
+        prototype = self.strided_prototype if strided and self.strided_prototype is not None else self.prototype
+        status = prototype(address)(*flat)
         if status:
             raise self.statuses.error(status)
         if out is None or ret is None:
@@ -125,10 +140,11 @@ class Arguments:
             return bool(out.value)
         return out.value
 
-    def _call_slots(self, address: int, checked: Sequence[Any], ret: Result) -> Any:
+    def _call_slots(self, address: int, checked: Sequence[Any], ret: Result, strided: bool) -> Any:
         """A call returning an array or a tuple: the kernel fills result slots, boxed once (see :mod:`.result`)."""
         slots = result_buffer(ret)
-        status = self.prototype(address)(*self.native(checked), ctypes.addressof(slots))
+        prototype = self.strided_prototype if strided and self.strided_prototype is not None else self.prototype
+        status = prototype(address)(*self.native(checked, strided=strided), ctypes.addressof(slots))
         if status:
             raise self.statuses.error(status)
         return box_result(ret, ctypes.addressof(slots))
@@ -143,10 +159,10 @@ class Arguments:
             raise KernelTypeError(param.name, f"expected dtype {dtype.dtype}, got {value.dtype}")
         if value.ndim != param.ndim:
             raise KernelTypeError(param.name, f"expected {param.ndim} dimension(s), got {value.ndim}")
-        if not value.flags.c_contiguous:
-            raise KernelTypeError(param.name, "array is not C-contiguous (pass np.ascontiguousarray(x))")
         if not value.flags.aligned:
             raise KernelTypeError(param.name, "array is not aligned")
+        if not value.flags.c_contiguous:
+            self._strides(param, value)
         if param.written and not value.flags.writeable:
             raise KernelTypeError(param.name, "the kernel writes this array but it is read-only")
         return value
@@ -161,6 +177,27 @@ class Arguments:
             self._scalar(ParamSpec(f"{param.name}[{k}]", "scalar", t, 0, (), False), v)
             for k, (t, v) in enumerate(zip(param.items, value, strict=True))
         )
+
+    def _strides(self, param: ParamSpec, value: np.ndarray[Any, Any]) -> None:
+        """Refuse strides the strided form cannot take: any (kernel without one), not item-size multiples,
+        or a written array whose elements overlap (a zero stride from np.broadcast_to, say)."""
+        if not self.strided:
+            raise KernelTypeError(param.name, "array is not C-contiguous (pass np.ascontiguousarray(x))")
+        if value.size == 0:
+            return
+        dims = [(abs(s), n) for s, n in zip(value.strides, value.shape, strict=True) if n > 1]
+        if any(s % value.itemsize for s, _ in dims):
+            raise KernelTypeError(param.name, "array strides are not multiples of its item size (pass a copy)")
+        if param.written:
+            reach = 0
+            for stride, extent in sorted(dims):
+                if stride <= reach:
+                    raise KernelTypeError(
+                        param.name,
+                        "the kernel writes this array but its elements overlap (a zero or overlapping stride, "
+                        "as from np.broadcast_to); pass a copy",
+                    )
+                reach += stride * (extent - 1)
 
     def _scalar(self, param: ParamSpec, value: Any) -> Any:
         dtype = _dtype_of(param)

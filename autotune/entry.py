@@ -43,12 +43,12 @@ from .result import box_result
 from .runtime import permanent_session
 from .types import Result, ScalarType
 
-__all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
+__all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry", "set_strided"]
 
 # numpy PyArrayObject_fields offsets on 64-bit CPython (PyObject_HEAD is 16 bytes).
-_DATA, _ND, _DIMS, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 56, 64, 8
+_DATA, _ND, _DIMS, _STRIDES, _DESCR, _FLAGS, _TYPE = 16, 24, 32, 40, 56, 64, 8
 _CELL_BUFFER = 16  # ctypes CDataObject.b_ptr: the address of the object's C data
-_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER, _CELL_BOXER = 0, 8, 16, 24  # _Cell field offsets
+_CELL_TARGET, _CELL_FALLBACK, _CELL_RAISER, _CELL_BOXER, _CELL_STRIDED = 0, 8, 16, 24, 32  # _Cell offsets
 _C_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x100, 0x400
 _TUPLE_SIZE, _TUPLE_ITEMS = 16, 24  # PyTupleObject: ob_size, then ob_item[]
 _METH_FASTCALL, _METH_KEYWORDS = 0x80, 0x2
@@ -152,10 +152,10 @@ class _Entry:
         address = self.b.gep(obj, [ir.Constant(_I64, offset)], inbounds=True, source_etype=_I8)
         return self.b.load(address, typ=ty, align=8)
 
-    def check(self, cond: Any, label: str) -> None:
-        """Go on in a new block ``label`` if ``cond`` holds, else take the slow path."""
+    def check(self, cond: Any, label: str, fail: Any = None) -> None:
+        """Go on in a new block ``label`` if ``cond`` holds, else go to ``fail`` (the slow path)."""
         ok = self.fn.append_basic_block(label)
-        self.b.cbranch(cond, ok, self.slow)
+        self.b.cbranch(cond, ok, self.slow if fail is None else fail)
         self.b.position_at_end(ok)
 
     def cell(self, offset: int) -> Any:
@@ -218,22 +218,57 @@ def _unless_error(e: _Entry, value: Any, sentinel: Any, label: str) -> None:
     b.position_at_end(converted)
 
 
-def _array(e: _Entry, obj: Any, param: ParamSpec, label: str) -> list[Any]:
-    """Check an exact ndarray of the right dtype, ndim and flags; return [data, extent...]."""
+def _array(
+    e: _Entry, obj: Any, param: ParamSpec, label: str, *, layout: Any = None, strided: bool = False
+) -> list[Any]:
+    """Check an exact ndarray of the right dtype, ndim and flags; return [data, extent...].
+
+    A layout that is not C-contiguous goes to the block ``layout`` (default: the slow path). With ``strided``
+    (the strided call, see :mod:`autotune.strided`) any layout is taken: the result also holds one stride in
+    elements per dimension, and a written array must provably not overlap itself (else the fallback decides).
+    """
     if param.dtype is None:
         raise ValueError(f"array parameter {param.name} has no dtype")
     b = e.b
     e.check(b.icmp_unsigned("==", e.field(obj, _TYPE, _PTR), e.obj("py.ndarray")), f"{label}.type")
     e.check(b.icmp_signed("==", e.field(obj, _ND, _I32), ir.Constant(_I32, param.ndim)), f"{label}.nd")
     e.check(b.icmp_unsigned("==", e.field(obj, _DESCR, _PTR), e.obj(_descr_symbol(param.dtype))), f"{label}.dtype")
-    need = ir.Constant(_I32, _C_CONTIGUOUS | _ALIGNED | (_WRITEABLE if param.written else 0))
-    e.check(b.icmp_unsigned("==", b.and_(e.field(obj, _FLAGS, _I32), need), need), f"{label}.flags")
+    need = ir.Constant(_I32, (0 if strided else _C_CONTIGUOUS) | _ALIGNED | (_WRITEABLE if param.written else 0))
+    e.check(b.icmp_unsigned("==", b.and_(e.field(obj, _FLAGS, _I32), need), need), f"{label}.flags", layout)
     values = [e.field(obj, _DATA, _PTR)]
     dims = e.field(obj, _DIMS, _PTR)
     for k in range(param.ndim):
         extent = b.gep(dims, [ir.Constant(_I64, k)], inbounds=True, source_etype=_I64)
         values.append(b.load(extent, typ=_I64, align=8))
+    if strided:
+        values += _strides(e, obj, param, param.dtype.dtype.itemsize, values[1:], label)
     return values
+
+
+def _strides(e: _Entry, obj: Any, param: ParamSpec, itemsize: int, extents: list[Any], label: str) -> list[Any]:
+    """numpy's byte strides as element strides (exact multiples only); for a written array, a check that
+    no two elements share memory in C or Fortran order of the strides (anything else: the fallback)."""
+    b = e.b
+    table = e.field(obj, _STRIDES, _PTR)
+    size, zero, one = ir.Constant(_I64, itemsize), ir.Constant(_I64, 0), ir.Constant(_I64, 1)
+    strides: list[Any] = []
+    for k in range(param.ndim):
+        stride = b.load(b.gep(table, [ir.Constant(_I64, k)], inbounds=True, source_etype=_I64), typ=_I64, align=8)
+        e.check(b.icmp_signed("==", b.srem(stride, size), zero), f"{label}.stride{k}")
+        strides.append(b.sdiv(stride, size, flags=["exact"]))
+    if param.written:
+        sizes = [b.select(b.icmp_signed("<", s, zero), b.sub(zero, s), s) for s in strides]
+        verdicts = []
+        for order in (range(param.ndim - 1, -1, -1), range(param.ndim)):  # C-like, then Fortran-like
+            reach, ok = zero, ir.Constant(_I1, 1)
+            for k in order:  # each step must clear everything inside it
+                big = b.icmp_signed(">", extents[k], one)
+                ok = b.and_(ok, b.or_(b.not_(big), b.icmp_signed(">", sizes[k], reach)))
+                span = b.mul(sizes[k], b.sub(extents[k], one))
+                reach = b.add(reach, b.select(big, span, zero))
+            verdicts.append(ok)
+        e.check(b.or_(verdicts[0], verdicts[1]), f"{label}.overlap")
+    return strides
 
 
 def _tuple(e: _Entry, obj: Any, param: ParamSpec, label: str) -> list[Any]:
@@ -262,12 +297,54 @@ def _box(e: _Entry, ret: Result | None, out: Any) -> Any:
     return e.call("PyLong_FromLongLong", value if ret.bits == 64 else b.sext(value, _I64))
 
 
-def entry_ir(params: Sequence[ParamSpec], ret: Result | None) -> str:
+def _arguments(e: _Entry, native: Sequence[ParamSpec], prefix: str, *, layout: Any, strided: bool) -> list[Any]:
+    """Check and unbox every argument (arrays: ``layout`` is where a non-C-contiguous one goes) and the
+    declared shape relations; the native arguments of the call."""
+    b = e.b
+    args = e.fn.args[1]
+    call_args: list[Any] = []
+    extents: dict[str, list[Any]] = {}
+    for i, param in enumerate(native):
+        obj = b.load(b.gep(args, [ir.Constant(_I64, i)], inbounds=True, source_etype=_PTR), typ=_PTR, align=8)
+        if param.kind == "array":
+            data, *rest = _array(e, obj, param, f"{prefix}a{i}", layout=layout, strided=strided)
+            call_args += [data, *rest]
+            for name, extent in zip(param.dims, rest[: param.ndim], strict=True):
+                if name is not None:
+                    extents.setdefault(name, []).append(extent)
+        elif param.kind == "tuple":
+            call_args += _tuple(e, obj, param, f"{prefix}t{i}")
+        else:
+            if param.dtype is None:
+                raise ValueError(f"scalar parameter {param.name} has no dtype")
+            call_args.append(_scalar(e, obj, param.dtype, f"{prefix}s{i}"))
+    for name, found in extents.items():
+        for j, other in enumerate(found[1:]):
+            e.check(b.icmp_signed("==", found[0], other), f"{prefix}dim.{name}.{j}")
+    return call_args
+
+
+def _call(e: _Entry, field: int, function_type: Any, call_args: list[Any], *, ready: str | None = None) -> Any:
+    """Call the function whose address is the cell's ``field`` with the GIL released; the status. With
+    ``ready``, a null address (no strided form yet) takes the slow path, where the fallback builds it."""
+    b = e.b
+    target = e.cell(field)
+    if ready is not None:
+        e.check(b.icmp_unsigned("!=", target, _PTR(None)), ready)
+    state = e.call("PyEval_SaveThread")
+    status = b.call(_Callee(target, function_type), call_args)
+    e.call("PyEval_RestoreThread", state)
+    return status
+
+
+def entry_ir(params: Sequence[ParamSpec], ret: Result | None, *, strided: bool = False) -> str:
     """IR of ``ptr @entry(ptr self, ptr args, i64 nargs, ptr kwnames)`` for these kernel parameters.
 
     ``self`` is a :class:`_Cell`: the code calls the trampoline whose address the cell holds, and hands
     anything it does not take to the cell's fallback callable. The IR holds no address (the object cache
-    serves it), and one linked copy serves every cell.
+    serves it), and one linked copy serves every cell. With ``strided``, a call whose arrays are not all
+    C-contiguous is checked again for the strided form (:mod:`autotune.strided`) and calls the cell's
+    strided trampoline, once the fallback has put one there; the C-contiguous path is the same code.
     """
     native = [p for p in params if p.kind != "const"]
     e = _Entry()
@@ -278,34 +355,27 @@ def entry_ir(params: Sequence[ParamSpec], ret: Result | None) -> str:
         out = b.alloca(ret.ir_type, name="out")
     elif ret is not None:  # 8-byte slots: an array's data pointer and extents, or a tuple's items
         out = b.alloca(ir.ArrayType(_I64, result_slots(ret)), name="out")
+    tail = [out] if out is not None else []
     no_keywords = b.icmp_unsigned("==", kwnames, _PTR(None))
     e.check(b.and_(no_keywords, b.icmp_signed("==", nargs, ir.Constant(_I64, len(native)))), "arity")
-    call_args: list[Any] = []
-    extents: dict[str, list[Any]] = {}
-    for i, param in enumerate(native):
-        slot = b.gep(args, [ir.Constant(_I64, i)], inbounds=True, source_etype=_PTR)
-        obj = b.load(slot, typ=_PTR, align=8)
-        if param.kind == "array":
-            data, *shape = _array(e, obj, param, f"a{i}")
-            call_args += [data, *shape]
-            for name, extent in zip(param.dims, shape, strict=True):
-                if name is not None:
-                    extents.setdefault(name, []).append(extent)
-        elif param.kind == "tuple":
-            call_args += _tuple(e, obj, param, f"t{i}")
-        else:
-            if param.dtype is None:
-                raise ValueError(f"scalar parameter {param.name} has no dtype")
-            call_args.append(_scalar(e, obj, param.dtype, f"s{i}"))
-    for name, found in extents.items():
-        for j, other in enumerate(found[1:]):
-            e.check(b.icmp_signed("==", found[0], other), f"dim.{name}.{j}")
-    if out is not None:
-        call_args.append(out)
-    target = _Callee(e.cell(_CELL_TARGET), kernel_function_type(native, ret))
-    state = e.call("PyEval_SaveThread")
-    status = b.call(target, call_args)
-    e.call("PyEval_RestoreThread", state)
+    layout = e.fn.append_basic_block("strided") if strided else None
+    call_args = _arguments(e, native, "", layout=layout, strided=False) + tail
+    status = _call(e, _CELL_TARGET, kernel_function_type(native, ret), call_args)
+    if layout is not None:
+        contiguous_end = b.block
+        called = e.fn.append_basic_block("called")
+        b.branch(called)
+        b.position_at_end(layout)
+        call_args = _arguments(e, native, "v", layout=None, strided=True) + tail
+        function_type = kernel_function_type(native, ret, strided=True)
+        strided_status = _call(e, _CELL_STRIDED, function_type, call_args, ready="strided.ready")
+        strided_end = b.block
+        b.branch(called)
+        b.position_at_end(called)
+        merged = b.phi(_I32)
+        merged.add_incoming(status, contiguous_end)
+        merged.add_incoming(strided_status, strided_end)
+        status = merged
     done, failed = e.fn.append_basic_block("done"), e.fn.append_basic_block("failed")
     b.cbranch(b.icmp_signed("==", status, ir.Constant(_I32, 0)), done, failed)
     b.position_at_end(done)
@@ -360,6 +430,7 @@ def fast_path_supported() -> bool:
         and read(_ND, ctypes.c_int32) == 2
         and [ctypes.c_int64.from_address(dims + 8 * k).value for k in range(2)] == [3, 5]
         and read(_DESCR, ctypes.c_void_p) == id(probe.dtype)
+        and [ctypes.c_int64.from_address(read(_STRIDES, ctypes.c_void_p) + 8 * k).value for k in range(2)] == [40, 8]
         and read(_FLAGS, ctypes.c_int32) & (_C_CONTIGUOUS | _ALIGNED | _WRITEABLE) == 0x501
         and ctypes.c_double.from_address(id(1.5) + 16).value == 1.5
         and _tuple_layout_ok()
@@ -381,21 +452,22 @@ def _tuple_layout_ok() -> bool:
 
 class _Cell(ctypes.Structure):
     """An entry's ``self``: the trampoline it calls, the fallback, the raiser (``raiser(status)`` raises a
-    kernel's own nonzero status) and the boxer (``boxer(address)`` boxes an array or tuple result from its
-    slots); ctypes keeps the references."""
+    kernel's own nonzero status), the boxer (``boxer(address)`` boxes an array or tuple result from its
+    slots) and the strided form's trampoline (or 0: then the fallback); ctypes keeps the references."""
 
     _fields_ = (
         ("target", ctypes.c_void_p),
         ("fallback", ctypes.py_object),
         ("raiser", ctypes.py_object),
         ("boxer", ctypes.py_object),
+        ("strided", ctypes.c_void_p),
     )
 
 
 def _cell_layout_ok() -> bool:
     """The entry code finds a cell's fields through ``b_ptr`` at offset 16, at these field offsets."""
     marker, other = object(), object()
-    cell = _Cell(0x1234, marker, other, other)
+    cell = _Cell(0x1234, marker, other, other, 0x5678)
     data = ctypes.c_void_p.from_address(id(cell) + _CELL_BUFFER).value
     return bool(
         data == ctypes.addressof(cell)
@@ -403,6 +475,8 @@ def _cell_layout_ok() -> bool:
         and _Cell.fallback.offset == _CELL_FALLBACK
         and _Cell.raiser.offset == _CELL_RAISER
         and _Cell.boxer.offset == _CELL_BOXER
+        and _Cell.strided.offset == _CELL_STRIDED
+        and ctypes.c_void_p.from_address(data + _CELL_STRIDED).value == 0x5678
         and ctypes.c_void_p.from_address(data + _CELL_TARGET).value == 0x1234
         and ctypes.c_void_p.from_address(data + _CELL_FALLBACK).value == id(marker)
         and ctypes.c_void_p.from_address(data + _CELL_RAISER).value == id(other)
@@ -439,9 +513,9 @@ def _python_symbols(params: Sequence[ParamSpec]) -> SymbolMap:
     return symbols
 
 
-def _method(name: str, native: Sequence[ParamSpec], ret: Result | None) -> _MethodDef:
+def _method(name: str, native: Sequence[ParamSpec], ret: Result | None, strided: bool) -> _MethodDef:
     """The method def of ``name`` over the shared entry of this shape (linked on first use)."""
-    ir = entry_ir(native, ret)
+    ir = entry_ir(native, ret, strided=strided)
     with _lock:
         method = _methods.get((name, ir))
         if method is not None:
@@ -462,17 +536,30 @@ def make_entry(
     trampoline: int,
     fallback: Callable[..., Any],
     raiser: Callable[[int], Any] = BUILTIN_TABLE.raise_for,
+    *,
+    strided: bool = False,
 ) -> Callable[..., Any]:
     """A builtin function object that calls the kernel through ``trampoline``, or ``fallback`` if unsure.
 
     ``raiser(status)`` raises the exception of a status that is not built in (the kernel's own raises:
     pass its ``StatusTable.raise_for``). An array or tuple result is boxed by :func:`autotune.result.box_result`
     (an array takes ownership of the buffer the kernel allocated). The native code is shared by every entry
-    of the same shape; this entry's own state is its cell.
+    of the same shape; this entry's own state is its cell. With ``strided`` (a kernel with a strided form),
+    arrays of other layouts call the trampoline :func:`set_strided` put in the cell (until then, and after a
+    reset to 0, the fallback).
     """
     native = [p for p in params if p.kind != "const"]
-    method = _method(name, native, ret)
+    method = _method(name, native, ret, strided)
     boxer = None if ret is None or isinstance(ret, ScalarType) else functools.partial(box_result, ret)
     cell = _Cell(trampoline, fallback, raiser, boxer)
     function: Callable[..., Any] = _new_function(ctypes.addressof(method), cell, None)
     return function
+
+
+def set_strided(entry: Callable[..., Any], trampoline: int) -> None:
+    """Make ``entry`` (from :func:`make_entry` with ``strided=True``) call ``trampoline`` for arrays that are
+    not C-contiguous; 0 sends those calls to the fallback again. One aligned pointer store: a concurrent
+    call sees the old or the new trampoline, both callable."""
+    cell = getattr(entry, "__self__", None)
+    if isinstance(cell, _Cell):
+        cell.strided = trampoline

@@ -20,17 +20,19 @@ from typing import Any, Protocol
 from dylibs import Unit, UnitStateError
 from patcher import Slot
 
+from .abi import c_signature
 from .arguments import Arguments
 from .config import current
-from .entry import fast_path_supported, make_entry
+from .entry import fast_path_supported, make_entry, set_strided
 from .errors import KernelTypeError, SpaceError, TuningError
 from .events import EventLog
 from .lang import KernelInfo, uses_prange
 from .pool import parallel_values
 from .runtime import runtime
 from .sample import SharedSample
-from .source import KernelSource, Lowerer, python_source
+from .source import KernelSource, Lowerer, python_source, strided_lowerer
 from .space import BUILTIN_KNOBS, Space, Value
+from .strided import StridedForms
 from .variant import Variants
 
 __all__ = ["Binding", "Kernel", "Tuning"]
@@ -99,7 +101,15 @@ class Kernel:
         self.ret = default.ret
         #: what each nonzero status of :meth:`address`'s ABI raises (``statuses.error(code)``)
         self.statuses = default.statuses
-        self.arguments = Arguments(func.__name__, self.params, self.ret, self.signature, self.statuses)
+        strided = strided_lowerer(self.info)
+        self.arguments = Arguments(
+            func.__name__, self.params, self.ret, self.signature, self.statuses, strided=strided is not None
+        )
+        #: the strided forms of the variants, for arrays that are not C-contiguous (None: expert route)
+        self.strided = None
+        if strided is not None:
+            signature = c_signature(self.params, self.ret, strided=True)
+            self.strided = StridedForms(self.name, self.info, space, strided, signature)
         self._lock = threading.RLock()
         self._bindings: dict[Hashable, Binding] = {}
         self._start_units: dict[str, Unit] = {}  # see _bind: start parameters -> the unit keys share
@@ -139,7 +149,20 @@ class Kernel:
             if binding.fast_class is None:
                 binding.fast_class = _fast_class(binding.entry)
             self.__class__ = binding.fast_class
-        return self.arguments.call(binding.slot.address, checked)
+        return self._call(binding.slot, binding.live, checked, binding)
+
+    def _call(self, slot: Slot, live: Mapping[str, Value], checked: list[Any], binding: Binding | None) -> Any:
+        """The checked call through ``slot``, or through the strided form of ``live`` for arrays that are
+        not C-contiguous (:mod:`autotune.strided`), which the binding's native entry then calls directly
+        until the live variant changes."""
+        if self.strided is None or self.arguments.contiguous(checked):
+            return self.arguments.call(slot.address, checked)
+        address = self.strided.address(slot, live)
+        if binding is not None:
+            with self._lock:
+                if binding.live is live:  # not swapped meanwhile (publish resets the entry's strided target)
+                    set_strided(binding.entry, address)
+        return self.arguments.call(address, checked, strided=True)
 
     def _bind(self, key: Hashable, checked: list[Any]) -> Binding:
         """``key``'s binding, made at its first call: a slot, the key's start variant and a native entry.
@@ -171,16 +194,28 @@ class Kernel:
             if params != self.space.default:
                 self.events.add("adopt", key, params=dict(params), value=value, detail="stored best at first call")
 
+            made: list[Binding] = []  # the binding, once made: the fallback follows its live parameters
+
             def fallback(*args: Any, **kwargs: Any) -> Any:
                 values = self.arguments.check(self.arguments.bind(args, kwargs))
-                return self.arguments.call(slot.address, values)
+                binding = made[0] if made else None
+                return self._call(slot, binding.live if binding else params, values, binding)
 
             entry: Callable[..., Any] = fallback
             if fast_path_supported():
                 raiser = self.statuses.raise_for
-                entry = make_entry(self.info.name, self.params, self.ret, slot.address, fallback, raiser)
+                entry = make_entry(
+                    self.info.name,
+                    self.params,
+                    self.ret,
+                    slot.address,
+                    fallback,
+                    raiser,
+                    strided=self.strided is not None and any(p.kind == "array" for p in self.params),
+                )
             sample = SharedSample(checked) if checked or not self.arguments.params else None
             binding = Binding(key, slot, entry, params, sample)
+            made.append(binding)
             self._bindings[key] = binding
             listeners = list(self._listeners)
         for listener in listeners:
@@ -307,6 +342,7 @@ class Kernel:
         with self._lock:
             binding.slot.publish(unit, "kernel")
             binding.live = dict(params)
+            set_strided(binding.entry, 0)  # the strided form follows at the next strided call
 
     def inspect_llvm(self, **params: Any) -> str:
         """Optimised LLVM IR of the variant with these parameters."""

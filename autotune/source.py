@@ -20,11 +20,29 @@ import numpy as np
 
 from .errors import KernelSyntaxError, KernelTypeError
 from .globals import Global
-from .lang import GlobalRef, Knobs, LoweredKernel, ParamSpec, lower, parse_kernel, parse_kernel_source
+from .lang import (
+    GlobalRef,
+    KernelInfo,
+    Knobs,
+    LoweredKernel,
+    ParamSpec,
+    lower,
+    parse_kernel,
+    parse_kernel_source,
+    prange,
+)
 from .space import Value
-from .types import ArrayType, Const, ConstType, Result, ScalarType, boolean, f32, f64, i32, i64
+from .types import SCALAR_TYPES, ArrayType, Const, ConstType, Result, ScalarType
 
-__all__ = ["IRSource", "KernelSource", "Lowerer", "ir_source", "python_source", "text_function"]
+__all__ = [
+    "IRSource",
+    "KernelSource",
+    "Lowerer",
+    "ir_source",
+    "python_source",
+    "strided_lowerer",
+    "text_function",
+]
 
 #: ``lowerer(knobs, consts, params) -> LoweredKernel``: one variant's IR and ABI.
 Lowerer = Callable[[Knobs, Mapping[str, Value], Mapping[str, Value]], LoweredKernel]
@@ -51,6 +69,14 @@ def python_source(func: Callable[..., Any]) -> tuple[KernelSource, Lowerer]:
     """Parse ``func`` in the kernel language (KernelSyntaxError now, not at the first call)."""
     info = parse_kernel(func)
     return info, lambda knobs, consts, params: lower(info, consts, knobs)
+
+
+def strided_lowerer(info: KernelSource) -> Lowerer | None:
+    """The lowerer of the strided form (arrays of any strides) of a kernel-language kernel; ``None`` for
+    the expert route, whose generator writes the contiguous ABI only."""
+    if not isinstance(info, KernelInfo):
+        return None
+    return lambda knobs, consts, params: lower(info, consts, knobs, strided=True)
 
 
 #: the file name errors in a kernel's source text point at before its name is known (``<kernel source>:3:8:``);
@@ -113,11 +139,8 @@ def text_function(text: str, scope: Mapping[str, Any], namespace: Mapping[str, A
         "numpy": np,
         "Const": Const,
         "Global": Global,
-        "boolean": boolean,
-        "f32": f32,
-        "f64": f64,
-        "i32": i32,
-        "i64": i64,
+        "prange": prange,
+        **{t.name: t for t in SCALAR_TYPES},
     }
     names = {**base, **scope, **(namespace or {})}
     imports: list[ast.stmt] = [s for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)]

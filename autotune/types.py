@@ -1,7 +1,8 @@
 """The type vocabulary of kernel annotations: scalar types, array types and the ``Const`` marker.
 
 ``f64, f32, i64, i32, boolean`` are :class:`ScalarType` instances. Indexing one makes an
-:class:`ArrayType`: ``f64[:]``, ``f64[:, :]`` (C-contiguous, 1 to 3 dimensions), or with named dimensions
+:class:`ArrayType`: ``f64[:]``, ``f64[:, :]`` (1 to 3 dimensions; C-contiguous is the fast path, any
+other layout runs the strided form of a variant), or with named dimensions
 ``f64["n"]``, ``f64["n", "m"]``: the same name on several parameters declares the same extent, which the
 dispatcher checks before the native call (``:`` leaves a dimension unconstrained). ``Const`` marks a
 compile-time user constant (a tile size, say) that every variant folds into its code.
@@ -88,7 +89,7 @@ class ScalarType:
 
 @dataclass(frozen=True)
 class ArrayType:
-    """A C-contiguous numpy array parameter: element type, number of dimensions and dimension names."""
+    """A numpy array parameter: element type, number of dimensions and dimension names."""
 
     dtype: ScalarType
     ndim: int

@@ -7,12 +7,18 @@ and math domain errors follow IEEE, out-of-bounds indexes are not checked) the m
 
 Semantics in brief (divergences from plain Python are marked *):
 
-- Types: ``f64 f32 i64 i32 boolean`` scalars and C-contiguous arrays of them. Promotion follows numpy 2
+- Types: ``f64 f32 i64 i32 boolean`` scalars and arrays of them. Promotion follows numpy 2
   (NEP 50): Python scalars (literals, constants, ``len``, ``range`` variables) are weak, array elements
   and scalar parameters strong (see ``_typing``). ``math.*`` of an f32 gives f32 (*: ``math`` gives a
   Python float). ``x: f32 = 0.0`` fixes a local's type (*: Python ignores the annotation).
 - Locals are typed by the join of all values assigned to them (an int local that is also assigned a
   float is a float everywhere); a local read before any assignment reads 0 (*: UnboundLocalError).
+- Views: ``A[i]`` of a 2-D/3-D array, ``A[:, j]``, ``a[lo:hi:step]`` (constant or runtime bounds and step,
+  negative steps, numpy's clamping; step 0 raises ValueError) and mixes are views, not copies: assign them
+  to a name (``row = A[i]``; a name holds views of one rank, never scalars), index them, take ``len``,
+  ``.shape``, ``.size``, iterate them (``for row in A``, ``for v in a[::2]``); stores through a view write
+  the array. Arguments may have any strides (Fortran order, ``x[::2]``): the strided form of the variant
+  runs them; a written argument whose elements overlap (zero strides) is a KernelTypeError.
 - Indexing wraps negative indexes like Python (``a[-1]`` is the last element); indexes are not
   bounds-checked (*: out of bounds is undefined behaviour; ``Status.INDEX_ERROR`` is reserved for a
   future check).

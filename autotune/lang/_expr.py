@@ -33,17 +33,24 @@ from ._typing import (
     math_types,
     numpy_types,
 )
+from ._views import ViewsLowering
 
 __all__ = ["ArrayRef", "ExprLowerer", "Local"]
 
 
 @dataclass(frozen=True)
 class ArrayRef:
-    """Where an array's elements live: data pointer, element type and extents (i64 values)."""
+    """Where an array's elements live: data pointer, element type, extents and strides (i64 values).
+
+    ``strides`` are in elements, one per dimension (negative and zero allowed); ``None`` means C-contiguous,
+    addressed in Horner form as before views existed, which is what LLVM vectorises best. Views
+    (:mod:`autotune.lang._views`) and arrays passed with any strides have explicit strides.
+    """
 
     ptr: Any
     dtype: ScalarType
     shape: tuple[Val, ...]
+    strides: tuple[Val, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class Local:
     fixed: bool = False
 
 
-class ExprLowerer:
+class ExprLowerer(ViewsLowering):
     """Lowers expressions; the statement lowerer extends it with statements and the function frame."""
 
     def __init__(self, info: KernelInfo, typer: Typer, em: Emitter) -> None:
@@ -116,6 +123,8 @@ class ExprLowerer:
             return self.array_slots[node.id]()
         ref = self.arrays.get(node.id) if isinstance(node, ast.Name) else None
         if ref is None:
+            ref = self.view_ref(node)
+        if ref is None:
             raise self.error(node, "only arrays can be indexed")
         return ref
 
@@ -126,7 +135,12 @@ class ExprLowerer:
         indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         bld = self.em.builder
         offset: Any = ir.Constant(I64, 0)
-        for k, index in enumerate(indexes):
+        if ref.strides is not None:
+            wrapped = [
+                self._wrap_index(self.em.convert(self.expr(i), INT), ref.shape[k]) for k, i in enumerate(indexes)
+            ]
+            offset = self.strided_offset(ref, wrapped)
+        for k, index in enumerate(indexes if ref.strides is None else ()):
             value = self._wrap_index(self.em.convert(self.expr(index), INT), ref.shape[k])
             offset = (
                 value if k == 0 else bld.add(bld.mul(offset, ref.shape[k].value, flags=["nsw"]), value, flags=["nsw"])

@@ -14,10 +14,10 @@ The rewritten tree is also what the tuning worker rebuilds as the Python referen
 meaning: iterating a 1-D array reads ``a[k]`` when the iteration reaches ``k`` (later elements written by
 the body are seen, as numpy's iterator sees them), ``zip`` stops at the shortest sequence, ``enumerate``
 counts from its start, and ``zip(..., strict=True)`` raises ValueError before the loop when the lengths
-differ (Python raises when the shortest runs out, after the iterations before it). Sequences are 1-D
-arrays named by a parameter or module array, and ``range(...)`` calls whose step is a constant (or
-absent). Iterating an array parameter of 2 or 3 dimensions (rows are views, which the language does not
-have yet) is an error that says so.
+differ (Python raises when the shortest runs out, after the iterations before it). Sequences are arrays
+and views named by a name, view expressions (``a[::2]``, ``A[i]``: bound to a fresh name before the loop,
+so their bounds are evaluated once, as Python does) and ``range(...)`` calls whose step is a constant (or
+absent). Iterating a 2-D or 3-D array yields its rows (views, see ``_views``).
 """
 
 from __future__ import annotations
@@ -50,24 +50,17 @@ def rewrite_iteration(
     body: list[ast.stmt], is_builtin: IsBuiltin, error: ErrorFn, ndims: dict[str, int] | None = None
 ) -> list[ast.stmt]:
     """``body`` with every ``for`` over something other than ``range(...)`` rewritten (nested ones too).
-    ``ndims``: the dimensions of the array parameters, so iterating a 2-D one is refused with a reason."""
-    return [made for s in body for made in _statement(s, is_builtin, error, ndims or {})]
+    ``ndims`` is unused (iterating an array of any rank is supported); kept for callers."""
+    return [made for s in body for made in _statement(s, is_builtin, error)]
 
 
-def _statement(node: ast.stmt, is_builtin: IsBuiltin, error: ErrorFn, ndims: dict[str, int]) -> list[ast.stmt]:
+def _statement(node: ast.stmt, is_builtin: IsBuiltin, error: ErrorFn) -> list[ast.stmt]:
     for field in ("body", "orelse"):
         inner = getattr(node, field, None)
         if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-            setattr(node, field, rewrite_iteration(inner, is_builtin, error, ndims))
+            setattr(node, field, rewrite_iteration(inner, is_builtin, error))
     if not isinstance(node, ast.For) or any(_is_call(node.iter, f, is_builtin) for f in ("range", "prange")):
         return [node]
-    for named in ast.walk(node.iter):
-        if isinstance(named, ast.Name) and ndims.get(named.id, 1) > 1:
-            raise error(
-                node.iter,
-                f"'{named.id}' has {ndims[named.id]} dimensions: iterating it yields rows, which are array views "
-                f"(not supported yet); loop over an index instead: for i in range({named.id}.shape[0])",
-            )
     checks: list[ast.stmt] = []
     seq = _sequence(node.iter, is_builtin, error, checks)
     counter = f"_it{next(_counter)}"
@@ -106,12 +99,16 @@ def _sequence(node: ast.expr, is_builtin: IsBuiltin, error: ErrorFn, checks: lis
         return _Seq(inner.length, parts=(inner,), start=args[1] if len(args) == 2 else ast.Constant(0))
     if _is_call(node, "range", is_builtin):
         return _range(node, error)
+    if isinstance(node, ast.Subscript):  # a view (a[::2], A[i]): bound to a name once, before the loop, as Python does
+        name = f"_itv{next(_counter)}"
+        checks.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=node, lineno=node.lineno))
+        node = ast.Name(name, ast.Load())
     if isinstance(node, ast.Name):
         name = node.id
         return _Seq(_call("len", ast.Name(name, ast.Load())), lambda k: _index(name, k))
     raise error(
         node,
-        "for loops iterate over range(...), a named array, enumerate(...) or zip(...) of those; "
+        "for loops iterate over range(...), an array, a view (a[::2], A[i]), enumerate(...) or zip(...) of those; "
         f"got {ast.unparse(node)!r}",
     )
 

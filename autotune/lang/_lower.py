@@ -5,7 +5,8 @@ ABI of the generated function (what the dispatcher calls; :mod:`autotune.abi` ow
     define i32 @kernel(<args>) nounwind
 
 Arguments follow the Python parameters, ``Const`` ones omitted: a scalar is one argument of its C type
-(a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension.
+(a boolean is an ``i8`` 0/1), an array is its data pointer followed by one ``i64`` extent per dimension
+(and, in the strided form, one ``i64`` stride in elements per dimension).
 A kernel that returns a value takes one more pointer, where the result is stored (an array it created or
 a tuple: 8-byte result slots, see :mod:`autotune.abi`). The ``i32`` result is
 a status: 0 ok, a built-in :class:`autotune.abi.Status` (division by zero, ``range`` step 0, negative
@@ -39,6 +40,7 @@ from ._parallel import is_parallel_loop, lower_parallel, uses_prange
 from ._typed import TypedKernel, type_kernel
 from ._typing import INT, Ty, Typer, binop_types, promote
 from ._validate import raise_of, status_table
+from ._view_types import contiguous_locals
 
 __all__ = ["emit", "lower"]
 
@@ -46,27 +48,30 @@ _SYMBOL = "kernel"
 _KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
 
 
-def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> LoweredKernel:
+def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs, *, strided: bool = False) -> LoweredKernel:
     """Type-check and emit one variant of ``info`` with these constants and knobs.
+
+    ``strided``: the strided form (:func:`autotune.abi.native_args`), whose arrays may have any strides (one
+    ``i64`` stride in elements per dimension follows each array's extents); otherwise arrays are C-contiguous.
 
     Deterministic: the same source, constants and knobs give byte-identical IR in any process. Raises
     :class:`KernelSyntaxError` for type errors (with their line) and :class:`ConfigError` for missing,
     unknown or ill-typed constants.
     """
-    return emit(type_kernel(info, consts), knobs)
+    return emit(type_kernel(info, consts), knobs, strided=strided)
 
 
-def emit(typed: TypedKernel, knobs: Knobs) -> LoweredKernel:
+def emit(typed: TypedKernel, knobs: Knobs, *, strided: bool = False) -> LoweredKernel:
     """Emit the variant ``typed`` with ``knobs`` (type errors were all raised by ``type_kernel``)."""
     info, typer, types = typed.info, typed.typer, typed.locals
     module = ir.Module(name=info.name)
-    fn = ir.Function(module, kernel_function_type(info.params, info.ret), name=_SYMBOL)
+    fn = ir.Function(module, kernel_function_type(info.params, info.ret, strided=strided), name=_SYMBOL)
     statuses = status_table(info.tree)
-    _Lowering(info, typer, types, module, fn, knobs, statuses).run()
+    _Lowering(info, typer, types, module, fn, knobs, statuses, strided).run()
     return LoweredKernel(
         ir=module_text(module),
         symbol=_SYMBOL,
-        c_signature=c_signature(info.params, info.ret),
+        c_signature=c_signature(info.params, info.ret, strided=strided),
         params=info.params,
         ret=info.ret,
         globals=info.globals,
@@ -94,8 +99,10 @@ class _Lowering(ExprLowerer):
         fn: Any,
         knobs: Knobs,
         statuses: StatusTable,
+        strided: bool = False,
     ) -> None:
         super().__init__(info, typer, Emitter(module, fn, fastmath=knobs.fastmath))
+        self.strided = strided
         self.statuses = statuses
         self.module = module
         self.fn = fn
@@ -133,7 +140,10 @@ class _Lowering(ExprLowerer):
                     extent = next(args)
                     extent.name = f"{param.name}.shape{k}"
                     extents.append(Val(extent, INT, lo=0))
-                self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents))
+                strides = None
+                if self.strided:
+                    strides = tuple(self._stride_arg(next(args), param.name, k) for k in range(param.ndim))
+                self.arrays[param.name] = ArrayRef(ptr, param.dtype, tuple(extents), strides)
             elif param.kind == "tuple":
                 items = []
                 for k, dtype in enumerate(param.items):
@@ -157,12 +167,19 @@ class _Lowering(ExprLowerer):
         if self.info.local_arrays:
             self.local_arrays = LocalArrays(self, self.info.local_arrays, self.info.tree.body)
             em.on_exit = self.local_arrays.free_all
+        lookup = self.typer.array_info
+        self.declare_views(self.info.views, contiguous_locals(self.info.views, lookup, lambda n: not self.strided))
         body = em.block("body")
         em.position(body)
         self.block(self.info.tree.body)
         em.position(em.entry)
         em.builder.branch(body)
         self._finish()
+
+    @staticmethod
+    def _stride_arg(arg: Any, name: str, k: int) -> Val:
+        arg.name = f"{name}.stride{k}"
+        return Val(arg, INT)
 
     def _host_array(self, host: HostArray) -> ArrayRef:
         gv = ir.GlobalVariable(self.module, I8, name=host.ir_name)
@@ -214,7 +231,10 @@ class _Lowering(ExprLowerer):
             if creation is not None and isinstance(node.targets[0], ast.Name):
                 self.local_arrays.create(node.targets[0].id, creation)
                 return
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and self.typer.array(node.value) is not None:
+            for target in node.targets:  # the checker allows only names here
+                self.assign_view(target.id if isinstance(target, ast.Name) else "", node.value)
+        elif isinstance(node, ast.Assign):
             value = self.expr(node.value)
             for target in node.targets:
                 self.assign(target, value, node)
@@ -404,7 +424,7 @@ class _Lowering(ExprLowerer):
 
     def _outlined(self, fn: Any) -> _Lowering:
         """A lowering that emits a prange body into ``fn`` (see :mod:`autotune.lang._parallel`)."""
-        body = _Lowering(self.info, self.typer, self.types, self.module, fn, self.knobs, self.statuses)
+        body = _Lowering(self.info, self.typer, self.types, self.module, fn, self.knobs, self.statuses, self.strided)
         body.in_parallel = True
         return body
 

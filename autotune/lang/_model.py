@@ -19,6 +19,7 @@ from ..globals import Global
 from ..types import Result, ScalarType
 
 __all__ = [
+    "ArrayInfo",
     "Builtin",
     "ConstValue",
     "GlobalRef",
@@ -33,6 +34,7 @@ __all__ = [
     "NumpyModule",
     "ParamSpec",
     "Resolved",
+    "ViewLocal",
 ]
 
 ConstValue = int | float | bool
@@ -147,6 +149,26 @@ class NumpyFunc:
     name: str
 
 
+@dataclass(frozen=True)
+class ArrayInfo:
+    """The static type of an array-valued expression: element type, rank and the arrays it may view."""
+
+    dtype: ScalarType
+    ndim: int
+    roots: frozenset[str]
+
+
+@dataclass(frozen=True, eq=False)
+class ViewLocal:
+    """A local that holds array views (``row = A[i]``): their element type and rank, the arrays they view
+    (a store through the local writes those) and the right-hand sides assigned to it."""
+
+    dtype: ScalarType
+    ndim: int
+    roots: frozenset[str]
+    values: tuple[ast.expr, ...]
+
+
 Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc
 
 
@@ -175,6 +197,8 @@ class KernelInfo:
     const_defaults: Mapping[str, ConstValue]
     globals: tuple[GlobalRef, ...]
     local_arrays: Mapping[str, LocalArray] = field(default_factory=dict)
+    #: the locals that hold array views (see ``autotune.lang._views``)
+    views: Mapping[str, ViewLocal] = field(default_factory=dict)
 
     def error(self, node: ast.AST | None, message: str) -> KernelSyntaxError:
         """A :class:`KernelSyntaxError` at ``node``'s position in the file (the ``def`` line if ``None``)."""

@@ -87,8 +87,9 @@ def lower_parallel(outer: _Lowering, node: ast.For, outline: Callable[[Any], _Lo
     reductions = sorted(plan.reductions)
     fields: list[Any] = [I64, PTR, I64]
     fields += [reg_type(outer.locals[n].ty) for n in (*shared, *reductions)]
-    for name in arrays:
-        fields += [PTR] + [I64] * len(outer.arrays[name].shape)
+    for name in arrays:  # data pointer, extents, and the strides of a strided argument
+        ref = outer.arrays[name]
+        fields += [PTR] + [I64] * (len(ref.shape) + len(ref.strides or ()))
     ctx_ty = ir.LiteralStructType(fields)
     partial_ty = ir.LiteralStructType([I32] + [reg_type(outer.locals[n].ty) for n in reductions])
     partials = em.alloca(ir.ArrayType(partial_ty, chunks), "prange.partials")
@@ -97,7 +98,7 @@ def lower_parallel(outer: _Lowering, node: ast.For, outline: Callable[[Any], _Lo
     values += [bld.load(outer.locals[n].slot, typ=reg_type(outer.locals[n].ty)) for n in (*shared, *reductions)]
     for name in arrays:
         ref = outer.arrays[name]
-        values += [ref.ptr, *(extent.value for extent in ref.shape)]
+        values += [ref.ptr, *(extent.value for extent in ref.shape), *(s.value for s in ref.strides or ())]
     for k, value in enumerate(values):
         bld.store(value, _field(bld, ctx, ctx_ty, k))
 
@@ -189,11 +190,14 @@ class _Body:
             ref = outer.arrays[name]
             k += 1
             ptr = bld.load(_field(bld, ctx, self.ctx_ty, k), typ=PTR)
-            extents = []
+            extents, strides = [], []
             for _ in ref.shape:
                 k += 1
                 extents.append(Val(bld.load(_field(bld, ctx, self.ctx_ty, k), typ=I64), INT, lo=0))
-            inner.arrays[name] = ArrayRef(ptr, ref.dtype, tuple(extents))
+            for _ in ref.strides or ():
+                k += 1
+                strides.append(Val(bld.load(_field(bld, ctx, self.ctx_ty, k), typ=I64), INT))
+            inner.arrays[name] = ArrayRef(ptr, ref.dtype, tuple(extents), tuple(strides) if ref.strides else None)
         for name, ref in outer.arrays.items():
             if isinstance(ref.ptr, ir.GlobalVariable):
                 inner.arrays[name] = ref

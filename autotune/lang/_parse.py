@@ -21,12 +21,24 @@ from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ArrayType, ConstType, Result, ScalarType, TupleType, boolean, f64, i64
 from ._arrays import local_array_specs
 from ._iteration import rewrite_iteration
-from ._model import Builtin, ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
+from ._model import (
+    ArrayInfo,
+    Builtin,
+    ConstValue,
+    GlobalRef,
+    HostArray,
+    KernelInfo,
+    LocalArray,
+    ParamSpec,
+    Resolved,
+    ViewLocal,
+)
 from ._names import lookup, resolve_value
 from ._prange import check_pranges, prange
 from ._tuples import rewrite_tuple_params, tuple_items_of
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
+from ._view_types import ArrayLookup, array_info, find_views
 
 __all__ = ["parse_kernel", "parse_kernel_source"]
 
@@ -199,12 +211,16 @@ class _Parser:
         kinds = {p.name: p.kind for p in specs}
         arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
         local_names = [n for n in assigned_names(func.body) if n not in kinds and n not in arrays]
+        scalars = {p.name for p in specs if p.kind != "array"}
+        views = find_views(func.body, self._array_named(specs, set(local_names), arrays), scalars, self.error)
+        lookup = self._array_named(specs, set(local_names), arrays, views)
         checker = Checker(
             self.error,
             {**kinds, **dict.fromkeys(arrays, "array")},
             local_names,
             self.resolve,
             returns_value,
+            lambda node: array_info(node, lookup),
             result=ret,
             local_arrays=arrays,
         )
@@ -232,7 +248,41 @@ class _Parser:
             const_defaults=defaults,
             globals=globals_,
             local_arrays=arrays,
+            views=views,
         )
+
+    def _array_named(
+        self,
+        specs: list[ParamSpec],
+        local_names: set[str],
+        arrays: Mapping[str, LocalArray],
+        views: Mapping[str, ViewLocal] | None = None,
+    ) -> ArrayLookup:
+        """What a name is as an array: a parameter, an array the kernel creates, a view local or a module
+        array (None: not an array)."""
+        params = {p.name: p for p in specs}
+
+        def lookup(name: str) -> ArrayInfo | None:
+            view = (views or {}).get(name)
+            if view is not None:
+                return ArrayInfo(view.dtype, view.ndim, view.roots)
+            created = arrays.get(name)
+            if created is not None:
+                return ArrayInfo(created.dtype, created.ndim, frozenset((name,)))
+            param = params.get(name)
+            if param is not None:
+                if param.kind != "array" or param.dtype is None:
+                    return None
+                return ArrayInfo(param.dtype, param.ndim, frozenset((name,)))
+            if name in local_names:
+                return None
+            try:
+                host = self.resolve(name, self.func)
+            except KernelSyntaxError:
+                return None  # an unknown name: the checker reports it where it is used
+            return ArrayInfo(host.dtype, len(host.shape), frozenset((name,))) if isinstance(host, HostArray) else None
+
+        return lookup
 
     def _params(self) -> tuple[list[ParamSpec], dict[str, ConstValue]]:
         args = self.func.args

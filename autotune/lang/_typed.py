@@ -98,6 +98,9 @@ class _Checker:
             if creation is not None:
                 self.creation(creation)
                 return
+            if typer.array(node.value) is not None:  # name = <view>: its bounds and step are typed there
+                self.view(node.value)
+                return
             value = typer.type_of(node.value)
             for target in node.targets:
                 self.target(target, value, node)
@@ -141,6 +144,17 @@ class _Checker:
         if creation.fill is not None:
             self.typer.type_of(creation.fill)
 
+    def view(self, node: ast.expr) -> None:
+        """The integer parts of a view expression (indexes, slice bounds and steps), through views of views."""
+        while isinstance(node, ast.Subscript):
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            for item in items:
+                parts = [item.lower, item.upper, item.step] if isinstance(item, ast.Slice) else [item]
+                for part in parts:
+                    if part is not None and self.typer.type_of(part).kind not in ("int", "bool"):
+                        raise self.info.error(part, f"array indexes must be integers, got {self.typer.type_of(part)}")
+            node = node.value
+
     def target(self, target: ast.expr, value: Ty, node: ast.AST) -> None:
         if isinstance(target, ast.Subscript):
             self.typer.type_of(target)  # the index count and index types
@@ -159,6 +173,8 @@ class _Checker:
             if self.typer.type_of(arg).kind == "float":
                 what = "prange" if parallel else "range"
                 raise self.info.error(arg, f"{what}() arguments must be integers, got {self.typer.type_of(arg)}")
+        if parallel:
+            self.parallel_body(node)
         if parallel and len(node.iter.args) == 3:
             step = self.typer.const_of(node.iter.args[2])
             if not isinstance(step, int) or step <= 0:
@@ -167,6 +183,20 @@ class _Checker:
                 )
         self.block(node.body)
         self.block(node.orelse)
+
+    def parallel_body(self, node: ast.For) -> None:
+        """A prange body runs in an outlined function that receives parameter arrays, module arrays and
+        scalars: arrays the kernel creates and view locals are not handed over (yet)."""
+        for found in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+            if not isinstance(found, ast.Name):
+                continue
+            if found.id in self.info.local_arrays or found.id in self.info.views:
+                what = "an array created in the kernel" if found.id in self.info.local_arrays else "an array view"
+                raise self.info.error(
+                    found,
+                    f"'{found.id}' is {what}; a prange body cannot use one yet: index the kernel's parameter "
+                    "arrays directly (a[i, j], not row = a[i]), or use range(...)",
+                )
 
     def return_(self, node: ast.Return) -> None:
         ret, value = self.info.ret, node.value

@@ -31,6 +31,7 @@ from ..errors import KernelSyntaxError
 from ..types import ScalarType, boolean, f32, f64, i64
 from ._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
 from ._model import (
+    ArrayInfo,
     Builtin,
     ConstValue,
     HostArray,
@@ -43,6 +44,7 @@ from ._model import (
     Resolved,
 )
 from ._tuples import tuple_item
+from ._view_types import array_info, is_view, view_type_problem
 
 __all__ = [
     "BOOL",
@@ -240,10 +242,13 @@ class Typer:
         return self.info.names.get(name)
 
     def array(self, node: ast.expr) -> tuple[ScalarType, int] | None:
-        """(element type, ndim) if ``node`` names an array parameter or host array."""
+        """(element type, ndim) if ``node`` is an array parameter, a host array or a view (``_views``)."""
+        if isinstance(node, ast.Subscript):
+            view = array_info(node, self.array_info)
+            return (view.dtype, view.ndim) if view is not None else None
         if not isinstance(node, ast.Name):
             return None
-        local = self.info.local_arrays.get(node.id)
+        local = self.info.views.get(node.id) or self.info.local_arrays.get(node.id)
         if local is not None:
             return local.dtype, local.ndim
         param = self.params.get(node.id)
@@ -251,6 +256,11 @@ class Typer:
             return (param.dtype, param.ndim) if param.kind == "array" and param.dtype else None
         host = self.resolved(node.id)
         return (host.dtype, len(host.shape)) if isinstance(host, HostArray) else None
+
+    def array_info(self, name: str) -> ArrayInfo | None:
+        """The array (or view local) ``name`` as an :class:`ArrayInfo` (its roots: the name itself)."""
+        found = self.array(ast.Name(name, ast.Load()))
+        return ArrayInfo(found[0], found[1], frozenset((name,))) if found is not None else None
 
     def callee(self, func: ast.expr) -> Resolved | None:
         """What a call's function names: a builtin, ``math.f``/``f``, ``np.f``/``f``; ``None`` otherwise."""
@@ -374,6 +384,8 @@ class Typer:
             raise TypingProblem("only arrays can be indexed")
         dtype, ndim = array
         indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(indexes) <= ndim and is_view(node, ndim):
+            raise TypingProblem(view_type_problem(node))
         if len(indexes) != ndim:
             raise TypingProblem(
                 f"'{ast.unparse(base)}' has {ndim} dimension(s) but is indexed with {len(indexes)} "

@@ -14,12 +14,14 @@ from ..errors import KernelSyntaxError
 from ..types import ArrayType, TupleType
 from ._arrays import Creation, creation_of
 from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
-from ._model import Builtin, HostArray, LocalArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import ArrayInfo, Builtin, HostArray, LocalArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._view_types import subscript_items, view_type_problem
 
 __all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
 
 ErrorFn = Callable[[ast.AST, str], KernelSyntaxError]
 ResolveFn = Callable[[str, ast.AST], Resolved]
+ArrayOf = Callable[[ast.expr], ArrayInfo | None]
 
 _STATEMENTS: dict[type[ast.AST], str] = {
     ast.With: "'with' statements",
@@ -136,8 +138,10 @@ class Checker:
     """Walks a kernel body, rejecting anything outside the subset.
 
     ``params`` maps parameter names to their kind (``scalar``, ``array``, ``const``); ``locals`` are the
-    names the body assigns; ``resolve`` resolves any other name (and raises for unknown ones). After
-    :meth:`check`, ``written`` holds the arrays (parameters and host arrays) the body stores into.
+    names the body assigns; ``resolve`` resolves any other name (and raises for unknown ones);
+    ``array_of`` types array-valued expressions (arrays, view locals and views, see ``_view_types``). After
+    :meth:`check`, ``written`` holds the arrays (parameters and host arrays) the body stores into, through
+    views too.
     """
 
     def __init__(
@@ -147,11 +151,13 @@ class Checker:
         local_names: Iterable[str],
         resolve: ResolveFn,
         returns_value: bool | None,
+        array_of: ArrayOf | None = None,
         *,
         result: object = None,
         local_arrays: Mapping[str, LocalArray] | None = None,
     ) -> None:
         self._error = error
+        self._array_of: ArrayOf = array_of or (lambda node: None)
         self._result = result
         self._local_arrays = dict(local_arrays or {})
         self._params = params
@@ -170,10 +176,12 @@ class Checker:
         return self._resolve(name, node)
 
     def _is_array(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node) > 0
         if not isinstance(node, ast.Name):
             return False
         kind = self._lookup(node.id, node)
-        return kind == "array" or isinstance(kind, HostArray)
+        return kind == "array" or isinstance(kind, HostArray) or self._array_of(node) is not None
 
     # ---- statements ----------------------------------------------------------------------------
     def check(self, body: list[ast.stmt]) -> None:
@@ -191,6 +199,17 @@ class Checker:
         if isinstance(node, ast.Assign) and (creation := creation_of(node.value, self._lookup, self._error)):
             self._creation(creation)
         elif isinstance(node, ast.Assign):
+            viewed = self._array_of(node.value)
+            if viewed is not None:  # name = <array or view>: the name holds a view
+                created = sorted(viewed.roots & self._local_arrays.keys())
+                if created:
+                    raise self._error(
+                        node,
+                        f"views of arrays created in the kernel ('{created[0]}') are not supported: "
+                        "index the array itself",
+                    )
+                self._view_assign(node)
+                return
             for target in node.targets:
                 self._target(target)
             self._expr(node.value)
@@ -310,6 +329,16 @@ class Checker:
         if isinstance(exc, ast.Name) and (exc.id in self._params or exc.id in self._locals):
             raise self._error(exc, f"cannot raise '{exc.id}', a parameter or local of the kernel: " + _RAISE_FORMS)
 
+    def _view_assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                raise self._error(
+                    target, "an array view can only be assigned to a name (row = A[i]); copy elements in a loop"
+                )
+            self._target(target)
+        if isinstance(node.value, ast.Subscript):
+            self._subscript(node.value)
+
     def _target(self, node: ast.expr) -> None:
         if isinstance(node, ast.Name):
             kind = self._params.get(node.id)
@@ -322,8 +351,16 @@ class Checker:
             if kind == "const":
                 raise self._error(node, f"cannot assign to Const parameter '{node.id}'")
         elif isinstance(node, ast.Subscript):
-            self._subscript(node)
-            if isinstance(node.value, ast.Name):
+            if self._subscript(node):
+                raise self._error(
+                    node,
+                    f"cannot assign to '{ast.unparse(node)}', an array view (a row, column or slice): assign "
+                    "its elements in a loop",
+                )
+            found = self._array_of(node.value)
+            if found is not None:
+                self.written |= found.roots
+            elif isinstance(node.value, ast.Name):
                 self.written.add(node.value.id)
         elif isinstance(node, ast.Tuple | ast.List):
             raise self._error(node, _unsupported("tuple assignments"))
@@ -370,7 +407,8 @@ class Checker:
         elif isinstance(node, ast.Attribute):
             self._attribute(node)
         elif isinstance(node, ast.Subscript):
-            self._subscript(node)
+            if self._subscript(node):
+                raise self._error(node, view_type_problem(node))
         else:
             raise self._error(node, _unsupported(f"'{type(node).__name__}' expressions"))
 
@@ -382,7 +420,7 @@ class Checker:
 
     def _value_name(self, node: ast.Name) -> None:
         kind = self._lookup(node.id, node)
-        if kind == "array" or isinstance(kind, HostArray):
+        if kind == "array" or isinstance(kind, HostArray) or self._array_of(node) is not None:
             raise self._error(node, f"array '{node.id}' cannot be used as a value (index it, or use len()/.shape)")
         if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc):
             raise self._error(node, f"'{node.id}' can only be called, not used as a value")
@@ -452,11 +490,16 @@ class Checker:
             expected = str(low) if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
             raise self._error(node, f"{name}() takes {expected} arguments, got {count}")
         for arg in node.args:
-            if name == "len" and isinstance(arg, ast.Name) and self._is_array(arg):
+            if name == "len" and isinstance(arg, ast.Name | ast.Subscript) and self._is_array(arg):
                 continue
             self._expr(arg)
 
     def _attribute(self, node: ast.Attribute) -> None:
+        if node.attr in ("size", "ndim", "shape") and isinstance(node.value, ast.Subscript):
+            if self._is_array(node.value):
+                if node.attr == "shape":
+                    raise self._error(node, "x.shape must be indexed: x.shape[k]")
+                return
         if isinstance(node.value, ast.Name):
             kind = self._lookup(node.value.id, node.value)
             if isinstance(kind, MathModule):
@@ -471,31 +514,44 @@ class Checker:
                 except ValueError as exc:
                     raise self._error(node, str(exc)) from None
                 raise self._error(node, f"np.{node.attr} can only be called, not used as a value")
-            if node.attr in ("size", "ndim") and (kind == "array" or isinstance(kind, HostArray)):
+            array = kind == "array" or isinstance(kind, HostArray) or self._array_of(node.value) is not None
+            if node.attr in ("size", "ndim") and array:
                 return
-            if node.attr == "shape" and (kind == "array" or isinstance(kind, HostArray)):
+            if node.attr == "shape" and array:
                 raise self._error(node, "x.shape must be indexed: x.shape[k]")
         only = "only x.shape[k], x.size, x.ndim, math.* and np.*"
         raise self._error(node, f"attribute '.{node.attr}' is not supported in kernels ({only})")
 
-    def _subscript(self, node: ast.Subscript) -> None:
+    def _subscript(self, node: ast.Subscript) -> int:
+        """Check ``node`` (an element, a view, or ``x.shape[k]``); the view's rank, 0 for one element."""
         base = node.value
         if isinstance(base, ast.Name) and base.id in self._params and self._params[base.id] == "tuple":
-            return  # p[k] with a constant k: the only form left by the tuple rewrite
+            return 0  # p[k] with a constant k: the only form left by the tuple rewrite
         if isinstance(base, ast.Attribute) and base.attr == "shape" and self._is_array(base.value):
             if isinstance(node.slice, ast.Tuple | ast.Slice) or not isinstance(node.ctx, ast.Load):
                 raise self._error(node, "x.shape takes one constant index: x.shape[k]")
             self._expr(node.slice)
-            return
+            return 0
         if not self._is_array(base):
             if isinstance(base, ast.Call):
                 self._call(base)  # an unsupported function (np.zeros(3)[0]) says so first
-            raise self._error(base, "only arrays can be indexed (a[i], a[i, j], x.shape[k])")
-        indexes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            raise self._error(base, "only arrays can be indexed (a[i], a[i, j], a[lo:hi:step], x.shape[k])")
+        indexes = subscript_items(node)
         for index in indexes:
             if isinstance(index, ast.Slice):
-                raise self._error(index, _unsupported("slices") + " (index one element)")
-            self._expr(index)
+                for part in (index.lower, index.upper, index.step):
+                    if part is not None:
+                        self._expr(part)
+            else:
+                self._expr(index)
+        found = self._array_of(base)
+        if found is None:
+            return 0
+        if len(indexes) > found.ndim:
+            raise self._error(
+                node, f"'{ast.unparse(base)}' has {found.ndim} dimension(s) but is indexed with {len(indexes)}"
+            )
+        return found.ndim - sum(not isinstance(i, ast.Slice) for i in indexes)
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:

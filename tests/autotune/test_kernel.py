@@ -59,7 +59,7 @@ BAD = [
     (([1.0, 2.0], np.ones(2), 2), "a", "numpy array"),
     ((None, np.ones(2), 2), "a", "NoneType"),
     ((np.ones(2, np.float32), np.ones(2), 2), "a", "dtype"),
-    ((np.ones(4)[::2], np.ones(2), 2), "a", "C-contiguous"),
+    ((np.ones(4)[::2][:0:-1][:0], np.ones(2), 2), "b", "'n'"),
     ((np.ones((2, 2)), np.ones(2), 2), "a", "dimension"),
     ((np.ones(3), np.ones(2), 2), "b", "'n'"),
     ((np.ones(2), np.ones(2), "2"), "n", "int"),

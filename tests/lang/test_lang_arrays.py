@@ -427,7 +427,7 @@ def r_array_as_value(n: i64) -> f64:
     [
         (r_retyped, "local array 'b' is i64[:] here but f64[:]"),
         (r_reranked, "f64[:, :] here but f64[:]"),
-        (r_alias, "cannot be used as a value"),
+        (r_alias, "views of arrays created in the kernel"),
         (r_scalar_and_array, "local array 'b' can only be assigned a new array"),
         (r_in_expression, "b = np.zeros(...)"),
         (r_param_target, "cannot assign a new array to parameter 'a'"),

@@ -92,6 +92,10 @@ def k_slice(a: f64[:]) -> None:
     a[0] = a[1:3]  # ERR
 
 
+def t_partial_index(a: f64[:, :]) -> None:
+    a[0] = 1.0  # ERR
+
+
 def k_for_list(a: f64[:]) -> None:
     for x in [1.0, 2.0]:  # ERR
         a[0] = x
@@ -131,7 +135,7 @@ def k_walrus(a: f64[:]) -> None:
 
 
 def k_array_value(a: f64[:], b: f64[:]) -> None:
-    c = a  # ERR
+    c = a * 2.0  # ERR
     c[0] = b[0]
 
 
@@ -194,7 +198,8 @@ SYNTAX_CASES: list[tuple[Callable[..., Any], str]] = [
     (k_starargs, "starred"),
     (k_global, "'global' statements"),
     (k_nonlocal_def, "nested function"),
-    (k_slice, "slices"),
+    (k_slice, "an array view can only be assigned to a name"),
+    (t_partial_index, "an array view"),
     (k_for_list, "for loops iterate over range"),
     (k_for_else, "'else' clauses on loops"),
     (k_assert, "the message of an 'assert' must be a string literal"),
@@ -260,10 +265,6 @@ def t_float_index(a: f64[:], x: f64) -> None:
     a[x] = 1.0  # ERR
 
 
-def t_partial_index(a: f64[:, :]) -> None:
-    a[0] = 1.0  # ERR
-
-
 def t_float_range(a: f64[:], x: f64) -> None:
     for i in range(x):  # ERR
         a[i] = 1.0
@@ -294,7 +295,6 @@ def t_falls_off_end(x: f64) -> f64:
 
 TYPE_CASES: list[tuple[Callable[..., Any], str]] = [
     (t_float_index, "indexes must be integers"),
-    (t_partial_index, "only single elements"),
     (t_float_range, "range() arguments must be integers"),
     (t_float_bitand, "unsupported operand types for &"),
     (t_return_float_as_int, "declared to return i64"),

@@ -83,9 +83,7 @@ def test_iteration_forms_match_python(n: int) -> None:
         ("for x, y in zip(a):\n        pass", "unpack zip"),
         ("for x, y in zip(a, a, strict=n):\n        pass", "literal strict"),
         ("for x, y in zip(a, range(0, 9, n)):\n        pass", "constant non-zero step"),
-        ("for x in a[0:2]:\n        pass", "for loops iterate over"),
-        ("for row in m:\n        pass", "iterating it yields rows"),
-        ("for i, row in enumerate(m):\n        pass", r"range\(m.shape\[0\]\)"),
+        ("for x in a + 1.0:\n        pass", "for loops iterate over"),
     ],
 )
 def test_unsupported_iteration_is_a_syntax_error_at_its_line(body: str, message: str) -> None:

@@ -1,0 +1,75 @@
+"""Features that meet: parallel loops over strided arguments, views and created arrays in prange bodies,
+views of created arrays, tuple parameters beside strided arrays, an array result from strided inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autotune
+from autotune.errors import KernelSyntaxError
+
+PRANGE_SUM = """
+def k(a: f64[:], out: f64[:]) -> f64:
+    s = 0.0
+    for i in prange(len(a)):
+        out[i] = a[i] * 2.0
+        s += a[i]
+    return s
+"""
+
+
+@pytest.mark.parametrize("parallel", [1, 2, 4])
+def test_a_parallel_loop_over_strided_arguments_matches_python(parallel: int) -> None:
+    kernel = autotune.tunable(source=PRANGE_SUM, parallel=[parallel])
+    base, out = np.arange(41.0), np.zeros(84)
+    expected_out = np.zeros(84)
+    expected = kernel.py_func(base[::-2], expected_out[::4][:21])
+    assert kernel(base[::-2], out[::4][:21]) == expected
+    np.testing.assert_array_equal(out, expected_out)
+    column = np.arange(40.0).reshape(10, 4)[:, 1]
+    assert kernel(column, np.zeros(10)) == column.sum()
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [("row = a[i]\n        s += row[0]", "an array view"), ("s += b[i]", "an array created in the kernel")],
+)
+def test_a_prange_body_refuses_views_and_created_arrays_with_a_hint(body: str, what: str) -> None:
+    source = f"""
+def k(a: f64[:, :]) -> f64:
+    b = np.zeros(a.shape[0])
+    s = 0.0
+    for i in prange(a.shape[0]):
+        {body}
+    return s
+"""
+    with pytest.raises(KernelSyntaxError, match=what) as info:
+        autotune.tunable(source=source, parallel=[1, 2])(np.ones((3, 2)))
+    assert "use range(...)" in info.value.message
+
+
+def test_views_of_arrays_created_in_the_kernel_are_refused() -> None:
+    source = """
+def k(n: i64) -> f64:
+    b = np.ones(n)
+    head = b[:2]
+    return head[0]
+"""
+    with pytest.raises(KernelSyntaxError, match="views of arrays created in the kernel"):
+        autotune.tunable(source=source)
+
+
+def test_tuple_parameters_beside_strided_arrays_and_an_array_result() -> None:
+    source = """
+def scaled(a: f64[:], p: tuple[f64, f64]) -> f64[:]:
+    out = np.empty(len(a))
+    lo, hi = p
+    for i in range(len(a)):
+        out[i] = min(max(a[i], lo), hi)
+    return out
+"""
+    kernel = autotune.tunable(source=source)
+    a = np.linspace(-2.0, 2.0, 30)[::3]
+    for _ in range(3):  # the fallback builds the strided form, then the native entry calls it
+        np.testing.assert_array_equal(kernel(a, (-1.0, 1.5)), np.clip(a, -1.0, 1.5))
