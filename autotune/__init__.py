@@ -23,7 +23,7 @@ from .globals import Global
 from .kernel import Kernel
 from .space import Space
 from .tunable import tunable, tunable_ir
-from .types import Const, boolean, f32, f64, i32, i64
+from .types import Const, boolean, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
 __all__ = [
     "AutotuneError",
@@ -43,9 +43,15 @@ __all__ = [
     "configure",
     "f32",
     "f64",
+    "i8",
+    "i16",
     "i32",
     "i64",
     "tunable",
     "tunable_ir",
     "tuner",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
 ]

@@ -22,8 +22,6 @@ from .types import ScalarType
 
 __all__ = ["Arguments"]
 
-_INT_RANGE = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
-
 
 def _dtype_of(param: ParamSpec) -> ScalarType:
     if param.dtype is None:
@@ -143,8 +141,7 @@ class Arguments:
             raise KernelTypeError(param.name, f"expected bool, got {type(value).__name__}")
         if dtype.kind == "int":
             if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
-                low, high = _INT_RANGE[dtype.bits]
-                if not low <= int(value) <= high:
+                if not dtype.min <= int(value) <= dtype.max:
                     raise KernelTypeError(param.name, f"{value} does not fit in {dtype.name}")
                 return int(value)
             raise KernelTypeError(param.name, f"expected an int for {dtype.name}, got {type(value).__name__}")

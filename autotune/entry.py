@@ -38,7 +38,7 @@ from dylibs import SymbolMap
 from .abi import BUILTIN_TABLE, Status
 from .lang import ParamSpec
 from .runtime import permanent_session
-from .types import ScalarType
+from .types import ScalarType, u64
 
 __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry"]
 
@@ -59,6 +59,8 @@ _API = [
     ("PyFloat_FromDouble", "declare ptr @PyFloat_FromDouble(double)"),
     ("PyLong_FromLongLong", "declare ptr @PyLong_FromLongLong(i64)"),
     ("PyLong_AsLongLong", "declare i64 @PyLong_AsLongLong(ptr)"),
+    ("PyLong_AsUnsignedLongLong", "declare i64 @PyLong_AsUnsignedLongLong(ptr)"),
+    ("PyLong_FromUnsignedLongLong", "declare ptr @PyLong_FromUnsignedLongLong(i64)"),
     ("PyLong_AsDouble", "declare double @PyLong_AsDouble(ptr)"),
     ("PyBool_FromLong", "declare ptr @PyBool_FromLong(i64)"),
     ("PyErr_Occurred", "declare ptr @PyErr_Occurred()"),
@@ -119,14 +121,15 @@ def _scalar(b: _IR, obj: str, dtype: ScalarType, label: str) -> str:
         return b.tmp(f"zext i1 {is_true} to i8")
     if dtype.kind == "int":
         b.check(b.tmp(f'icmp eq ptr {kind}, @"py.int"'), f"{label}.int")
-        value = b.tmp(f"call i64 @PyLong_AsLongLong(ptr {obj})")
+        convert = "PyLong_AsUnsignedLongLong" if dtype == u64 else "PyLong_AsLongLong"
+        value = b.tmp(f"call i64 @{convert}(ptr {obj})")  # out of range (or < 0 for u64): -1 and an error
         _unless_error(b, value, "-1", "i64", label)
         if dtype.bits == 64:
             return value
-        low = b.tmp(f"icmp sge i64 {value}, -2147483648")
-        high = b.tmp(f"icmp sle i64 {value}, 2147483647")
+        low = b.tmp(f"icmp sge i64 {value}, {dtype.min}")
+        high = b.tmp(f"icmp sle i64 {value}, {dtype.max}")
         b.check(b.tmp(f"and i1 {low}, {high}"), f"{label}.range")
-        return b.tmp(f"trunc i64 {value} to i32")
+        return b.tmp(f"trunc i64 {value} to i{dtype.bits}")
     is_float = b.tmp(f'icmp eq ptr {kind}, @"py.float"')
     b.emit(f"br i1 {is_float}, label %{label}.f, label %{label}.notf")
     b.emit(f"{label}.f:")
@@ -186,7 +189,10 @@ def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
         return b.tmp(f"call ptr @PyFloat_FromDouble(double {wide})")
     if ret.kind == "bool":
         return b.tmp(f"call ptr @PyBool_FromLong(i64 {b.tmp(f'zext i8 {value} to i64')})")
-    wide = value if ret.bits == 64 else b.tmp(f"sext i32 {value} to i64")
+    if ret == u64:
+        return b.tmp(f"call ptr @PyLong_FromUnsignedLongLong(i64 {value})")
+    extend = "zext" if ret.unsigned else "sext"
+    wide = value if ret.bits == 64 else b.tmp(f"{extend} {ret.llvm} {value} to i64")
     return b.tmp(f"call ptr @PyLong_FromLongLong(i64 {wide})")
 
 

@@ -64,10 +64,11 @@ def pack_arguments(types: Sequence[str], values: Sequence[Any]) -> np.ndarray[An
             cells[i : i + 1].view(np.float64)[0] = value
         elif kind == "float":
             cells[i : i + 1].view(np.float32)[0] = value
-        elif kind in ("i32", "i8"):
-            cells[i : i + 1].view(np.int32 if kind == "i32" else np.int8)[0] = value
+        elif kind in ("i32", "i16", "i8"):  # signed or unsigned: the low bits of the two's complement
+            bits = int(kind[1:])
+            cells[i : i + 1].view(f"<u{bits // 8}")[0] = int(value) % (1 << bits)
         else:
-            cells[i : i + 1].view(np.int64)[0] = value
+            cells[i : i + 1].view(np.uint64)[0] = int(value) % (1 << 64)
     return cells
 
 

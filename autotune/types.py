@@ -1,6 +1,6 @@
 """The type vocabulary of kernel annotations: scalar types, array types and the ``Const`` marker.
 
-``f64, f32, i64, i32, boolean`` are :class:`ScalarType` instances. Indexing one makes an
+``f64, f32, i64, i32, i16, i8, u64, u32, u16, u8, boolean`` are :class:`ScalarType` instances. Indexing one makes an
 :class:`ArrayType`: ``f64[:]``, ``f64[:, :]`` (C-contiguous, 1 to 3 dimensions), or with named dimensions
 ``f64["n"]``, ``f64["n", "m"]``: the same name on several parameters declares the same extent, which the
 dispatcher checks before the native call (``:`` leaves a dimension unconstrained). ``Const`` marks a
@@ -25,9 +25,15 @@ __all__ = [
     "boolean",
     "f32",
     "f64",
+    "i8",
+    "i16",
     "i32",
     "i64",
     "scalar_type_of",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
 ]
 
 Kind = Literal["bool", "int", "float"]
@@ -49,7 +55,22 @@ class ScalarType:
     @property
     def kind(self) -> Kind:
         """``"bool"``, ``"int"`` or ``"float"``: the promotion class of the type."""
-        return {"b": "bool", "i": "int", "f": "float"}[self.dtype.kind]  # type: ignore[return-value]
+        return {"b": "bool", "i": "int", "u": "int", "f": "float"}[self.dtype.kind]  # type: ignore[return-value]
+
+    @property
+    def unsigned(self) -> bool:
+        """True for ``u8``...``u64``: division, shifts, comparisons and conversions are the unsigned ones."""
+        return self.dtype.kind == "u"
+
+    @property
+    def min(self) -> int:
+        """The least value of an integer type (0 for unsigned ones)."""
+        return 0 if self.unsigned else -(1 << (self.bits - 1))
+
+    @property
+    def max(self) -> int:
+        """The greatest value of an integer type."""
+        return (1 << (self.bits - (0 if self.unsigned else 1))) - 1
 
     @property
     def bits(self) -> int:
@@ -125,9 +146,15 @@ f64 = ScalarType("f64", np.dtype(np.float64), "double", "double")
 f32 = ScalarType("f32", np.dtype(np.float32), "float", "float")
 i64 = ScalarType("i64", np.dtype(np.int64), "i64", "int64_t")
 i32 = ScalarType("i32", np.dtype(np.int32), "i32", "int32_t")
+i16 = ScalarType("i16", np.dtype(np.int16), "i16", "int16_t")
+i8 = ScalarType("i8", np.dtype(np.int8), "i8", "int8_t")
+u64 = ScalarType("u64", np.dtype(np.uint64), "i64", "uint64_t")
+u32 = ScalarType("u32", np.dtype(np.uint32), "i32", "uint32_t")
+u16 = ScalarType("u16", np.dtype(np.uint16), "i16", "uint16_t")
+u8 = ScalarType("u8", np.dtype(np.uint8), "i8", "uint8_t")
 boolean = ScalarType("boolean", np.dtype(np.bool_), "i8", "uint8_t")
 
-SCALAR_TYPES: tuple[ScalarType, ...] = (f64, f32, i64, i32, boolean)
+SCALAR_TYPES: tuple[ScalarType, ...] = (f64, f32, i64, i32, boolean, i16, i8, u64, u32, u16, u8)
 
 
 def scalar_type_of(dtype: Any) -> ScalarType:

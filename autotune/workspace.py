@@ -136,8 +136,8 @@ def _close(have: Any, want: Any, rtol: float, atol: float) -> bool:
             tolerance = max(rtol, 1e-4) if want.dtype.itemsize == 4 else rtol
             return bool(np.allclose(have, want, rtol=tolerance, atol=atol, equal_nan=True))
         return bool(np.array_equal(have, want))
-    if isinstance(want, bool) or (isinstance(want, int) and isinstance(have, int)):
-        return bool(have == want)
+    if isinstance(want, bool | np.bool_) or (isinstance(want, int | np.integer) and isinstance(have, int | np.integer)):
+        return bool(have == want)  # exact, also for u64 values beyond 2**53
     w, h = float(want), float(have)
     if math.isnan(w) or math.isnan(h):
         return math.isnan(w) and math.isnan(h)

@@ -18,12 +18,24 @@ from typing import Any
 from llvmlite import ir
 
 from ..abi import Status
-from ..types import f32
+from ..types import ScalarType, f32
 from ._builtins import MATH_FUNCS
 from ._knobs import FASTMATH_FLAGS, LoopProperty
 from ._typing import INT, Ty, wrap_int
+from ._unsigned import unsigned_divmod, unsigned_shift
 
-__all__ = ["I1", "I8", "I32", "I64", "STATUS_VALUE_ERROR", "STATUS_ZERO_DIVISION", "Emitter", "Val", "reg_type"]
+__all__ = [
+    "I1",
+    "I8",
+    "I32",
+    "I64",
+    "STATUS_VALUE_ERROR",
+    "STATUS_ZERO_DIVISION",
+    "Emitter",
+    "Val",
+    "reg_type",
+    "wrap_to",
+]
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
@@ -144,8 +156,8 @@ class Emitter:
         if ty.kind == "bool":
             return Val(ir.Constant(I1, int(bool(value))), ty, const=bool(value))
         if ty.kind == "int":
-            number = wrap_int(int(value), ty.scalar.bits)
-            return Val(ir.Constant(reg_type(ty), number), ty, lo=number, const=number)
+            number = wrap_to(int(value), ty.scalar)
+            return Val(ir.Constant(reg_type(ty), wrap_int(number, ty.scalar.bits)), ty, lo=number, const=number)
         return Val(ir.Constant(reg_type(ty), float(value)), ty, const=float(value))
 
     def truthy(self, v: Val) -> Any:
@@ -171,15 +183,19 @@ class Emitter:
                 return Val(b.zext(v.value, target), to, lo=0)
             return Val(b.uitofp(v.value, target), to)
         if src.kind == "int" and dst.kind == "int":
+            if dst.bits == src.bits:  # same bits, other signedness: the value is reinterpreted (numpy wraps)
+                return Val(v.value, to, lo=v.lo if not (src.unsigned or dst.unsigned) else None)
             if dst.bits > src.bits:
-                return Val(b.sext(v.value, target), to, lo=v.lo)
+                if src.unsigned:
+                    return Val(b.zext(v.value, target), to, lo=0)
+                return Val(b.sext(v.value, target), to, lo=None if dst.unsigned else v.lo)
             return Val(b.trunc(v.value, target), to)
         if src.kind == "int":
-            return Val(b.sitofp(v.value, target), to)
+            return Val((b.uitofp if src.unsigned else b.sitofp)(v.value, target), to)
         if dst.kind == "float":
             op = b.fpext if dst.bits > src.bits else b.fptrunc
             return Val(op(v.value, target), to)
-        name = f"llvm.fptosi.sat.i{dst.bits}.{'f32' if src == f32 else 'f64'}"
+        name = f"llvm.fpto{'u' if dst.unsigned else 's'}i.sat.i{dst.bits}.{'f32' if src == f32 else 'f64'}"
         return Val(b.call(self.declare(name, target, [v.value.type]), [v.value]), to)
 
     def declare(self, name: str, ret: Any, args: list[Any]) -> Any:
@@ -195,6 +211,12 @@ class Emitter:
         a, b = self.convert(a, operand), self.convert(b, operand)
         if operand.kind == "float":
             return self._float_binop(op, a, b, result)
+        if operand.scalar.unsigned and isinstance(op, ast.FloorDiv | ast.Mod):
+            return Val(unsigned_divmod(self, op, a, b), result)
+        if operand.scalar.unsigned and isinstance(op, ast.LShift | ast.RShift):
+            return Val(unsigned_shift(self, op, a, b), result)
+        if operand.scalar.unsigned or operand.scalar.bits < 32:  # narrow values wrap often: no bounds kept
+            a, b = Val(a.value, a.ty, const=a.const), Val(b.value, b.ty, const=b.const)
         bld = self.builder
         x, y = a.value, b.value
         if isinstance(op, ast.BitAnd):
@@ -304,7 +326,8 @@ class Emitter:
                 if exponent:
                     base = bld.mul(base, base)
             return Val(value, result)
-        self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), Status.NEGATIVE_POWER)
+        if not b.ty.scalar.unsigned:
+            self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), Status.NEGATIVE_POWER)
         acc, base, exp = (self.alloca(typ, n) for n in ("pow.acc", "pow.base", "pow.exp"))
         bld.store(ir.Constant(typ, 1), acc)
         bld.store(a.value, base)
@@ -352,6 +375,8 @@ class Emitter:
     def compare(self, op: ast.cmpop, a: Val, b: Val) -> Any:
         """``a <op> b`` as ``i1`` (both already of one type); float ``!=`` is unordered (NaN != NaN)."""
         symbol = _CMP[type(op)]
+        if a.ty.kind == "int" and a.ty.scalar.unsigned:
+            return self.builder.icmp_unsigned(symbol, a.value, b.value)
         if a.ty.kind == "float":
             if symbol == "!=":
                 return self.builder.fcmp_unordered(symbol, a.value, b.value)
@@ -421,11 +446,16 @@ def _cast_const(value: int | float | bool, to: Ty) -> int | float | bool:
     if isinstance(value, float):
         if value != value:
             return 0
-        bits = to.scalar.bits
-        limit = float(1 << (bits - 1))
-        if value >= limit:
-            return (1 << (bits - 1)) - 1
-        if value < -limit:
-            return -(1 << (bits - 1))
+        if value >= float(to.scalar.max):
+            return to.scalar.max
+        if value <= float(to.scalar.min):
+            return to.scalar.min
         return int(value)
-    return wrap_int(int(value), to.scalar.bits)
+    return wrap_to(int(value), to.scalar)
+
+
+def wrap_to(value: int, scalar: ScalarType) -> int:
+    """``value`` wrapped into the range of the integer type ``scalar`` (signed or unsigned)."""
+    if scalar.unsigned:
+        return value % (1 << scalar.bits)
+    return wrap_int(value, scalar.bits)

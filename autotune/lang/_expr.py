@@ -28,6 +28,7 @@ from ._typing import (
     binop_types,
     compare_type,
     const_type,
+    literal_problem,
     math_types,
     numpy_types,
 )
@@ -191,6 +192,10 @@ class ExprLowerer:
             operand, result = binop_types(op, left.ty, right.ty, self.typer.const_of(right_node))
         except TypingProblem as exc:
             raise self.error(node, str(exc)) from None
+        for side in (left, right):
+            problem = literal_problem(side.const if side.ty.weak else None, operand)
+            if problem is not None:
+                raise self.error(node, problem)
         return self.em.binop(op, left, right, operand, result)
 
     def _binop(self, node: ast.BinOp) -> Val:
@@ -221,7 +226,11 @@ class ExprLowerer:
         for k, (op, comparator) in enumerate(pairs):
             right = self.expr(comparator)
             common = compare_type(left.ty, right.ty)
-            result = em.compare(op, em.convert(left, common), em.convert(right, common))
+            known = literal_comparison(op, left, right, common)
+            if known is not None:
+                result = ir.Constant(ir.IntType(1), int(known))
+            else:
+                result = em.compare(op, em.convert(left, common), em.convert(right, common))
             if merge is None:
                 return Val(result, BOOL)
             incoming.append((result if k == len(pairs) - 1 else ir.Constant(result.type, 0), bld.block))
@@ -322,6 +331,9 @@ class ExprLowerer:
             if name == "fmod":  # C remainder; numpy gives 0 for a zero divisor (and INT_MIN % -1)
                 x, y = xs[0].value, xs[1].value
                 zero, one = ir.Constant(x.type, 0), ir.Constant(x.type, 1)
+                if arg.scalar.unsigned:
+                    nonzero = bld.icmp_unsigned("!=", y, zero)
+                    return Val(bld.select(nonzero, bld.urem(x, bld.select(nonzero, y, one)), zero), result)
                 trivial = bld.or_(bld.icmp_signed("==", y, zero), bld.icmp_signed("==", y, ir.Constant(x.type, -1)))
                 return Val(bld.select(trivial, zero, bld.srem(x, bld.select(trivial, one, y))), result)
         if name in ("abs", "absolute"):
@@ -346,6 +358,8 @@ class ExprLowerer:
     def _sign(self, x: Val) -> Val:
         """``np.sign``: -1, 0 or 1 in the argument's type; NaN for NaN; ``sign(-0.0)`` is ``0.0``."""
         bld, typ = self.em.builder, x.value.type
+        if x.ty.kind == "int" and x.ty.scalar.unsigned:
+            return Val(bld.zext(bld.icmp_unsigned("!=", x.value, ir.Constant(typ, 0)), typ), x.ty)
         if x.ty.kind == "int":
             positive = bld.zext(bld.icmp_signed(">", x.value, ir.Constant(typ, 0)), typ)
             negative = bld.zext(bld.icmp_signed("<", x.value, ir.Constant(typ, 0)), typ)
@@ -372,8 +386,31 @@ class ExprLowerer:
         return best
 
     def _abs(self, value: Val) -> Val:
+        if value.ty.kind == "int" and value.ty.scalar.unsigned:
+            return value
         if value.ty.kind == "float":
             return Val(self.em.intrinsic("llvm.fabs", [value.value]), value.ty)
         bld = self.em.builder
         negative = bld.icmp_signed("<", value.value, ir.Constant(value.value.type, 0))
         return Val(bld.select(negative, self.em.negate(value).value, value.value), value.ty, lo=0)
+
+
+def literal_comparison(op: ast.cmpop, left: Val, right: Val, common: Ty) -> bool | None:
+    """The constant outcome of comparing a strong integer with a Python int literal outside its range
+    (numpy 2 compares those exactly: ``np.uint8(5) == -1`` is False); None when the code must compare."""
+    if common.weak or common.kind != "int":
+        return None
+    for literal, flip in ((right, False), (left, True)):
+        value = literal.const
+        if not literal.ty.weak or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        if common.scalar.min <= value <= common.scalar.max:
+            return None
+        above = value > common.scalar.max  # the literal is above (or below) every value of the other side
+        symbol = type(op)
+        if flip:
+            symbol = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}.get(symbol, symbol)
+        if symbol in (ast.Eq, ast.NotEq):
+            return symbol is ast.NotEq
+        return (symbol in (ast.Lt, ast.LtE)) == above
+    return None

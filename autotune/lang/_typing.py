@@ -5,9 +5,11 @@ The rules follow what the undecorated kernel does when run with numpy arrays (NE
 - Python scalars are *weak*: a literal, a module constant, a ``Const``, ``len()``/``x.shape[k]``, a
   ``range`` variable or a local only ever assigned such values takes the type of the strong operand it
   meets (``x32[i] * 2.0`` stays f32, ``a32[i] + 1`` stays i32). Two weak operands give a weak result.
-- Array elements and scalar parameters are *strong*: i32 with i64 gives i64, f32 with f64 gives f64,
-  an integer with f32 gives f64 (numpy: ``int32 + float32 -> float64``), a weak float with a strong
-  integer gives f64.
+- Array elements and scalar parameters are *strong*: two strong numbers give ``np.result_type`` of the
+  two (i32 with i64 gives i64, u8 with i8 i16, u64 with i64 f64, i32 with f32 f64 but i16 with f32 f32),
+  a weak float with a strong integer gives f64. A weak int *literal* out of the range of the strong
+  integer type it meets is a KernelSyntaxError (numpy raises OverflowError at run time); in a
+  comparison it compares exactly, like numpy 2; a weak int that is not a literal wraps (*).
 - Booleans take part in arithmetic as Python ints (``True + True == 2``).
 - ``/`` always gives a float; ``int ** int`` is an int, except that a compile-time negative exponent gives
   a float (Python: ``2 ** -1 == 0.5``).
@@ -26,9 +28,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
 
 from ..errors import KernelSyntaxError
-from ..types import ScalarType, boolean, f32, f64, i64
+from ..types import ScalarType, boolean, f32, f64, i64, scalar_type_of
 from ._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
 from ._model import (
     Builtin,
@@ -55,6 +60,7 @@ __all__ = [
     "compare_type",
     "const_type",
     "infer_locals",
+    "literal_problem",
     "math_types",
     "numpy_types",
     "promote",
@@ -109,12 +115,29 @@ def promote(a: Ty, b: Ty) -> Ty:
         if _ORDER[weak.kind] <= _ORDER[strong.kind]:
             return strong
         return Ty(weak.scalar)
-    if ka == kb:
-        return a if a.scalar.bits >= b.scalar.bits else b
-    low, high = (a, b) if ka < kb else (b, a)
-    if low.kind == "bool" or high.scalar == f64:
-        return high
-    return Ty(f64)  # an integer with f32: numpy gives float64
+    if ka == 0 or kb == 0:
+        return a if ka > kb else b  # a boolean with a number: the number's type
+    return Ty(_strong_join(a.scalar, b.scalar))
+
+
+@cache
+def _strong_join(a: ScalarType, b: ScalarType) -> ScalarType:
+    """numpy's own answer for two strong numbers (u8 with i8 gives i16, u64 with i64 f64, i16 with f32 f32)."""
+    return scalar_type_of(np.result_type(a.dtype, b.dtype))
+
+
+def literal_problem(value: ConstValue | None, operand: Ty) -> str | None:
+    """Why a Python int literal cannot meet the strong integer type ``operand`` (numpy raises OverflowError
+    at run time there, NEP 50); None if it can. The kernel refuses it when compiling."""
+    if not isinstance(value, int) or isinstance(value, bool) or operand.weak or operand.kind != "int":
+        return None
+    scalar = operand.scalar
+    if scalar.min <= value <= scalar.max:
+        return None
+    return (
+        f"Python integer {value} is out of bounds for {scalar.name} ({scalar.min}..{scalar.max}; numpy raises "
+        f"OverflowError here): write a value in range, or convert the other operand (int(x), np.int64(x))"
+    )
 
 
 def arith(t: Ty) -> Ty:
@@ -185,8 +208,22 @@ def numpy_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     strong = Ty(common.scalar)
     if spec.rule == "same" or (spec.rule == "round" and common.kind == "int"):
         return strong, strong
-    arg = strong if common.kind == "float" else Ty(f64)
-    return arg, BOOL if spec.rule == "bool" else arg
+    if spec.rule == "bool":
+        return (strong if common.kind == "float" else Ty(f64)), BOOL
+    arg = strong if common.kind == "float" else Ty(_ufunc_float(common))
+    return arg, arg
+
+
+def _ufunc_float(t: Ty) -> ScalarType:
+    """The float type a numpy float ufunc computes an integer in: f32 for 16 bits, f64 from 32 bits on."""
+    if t.weak or t.scalar.bits >= 32:
+        return f64
+    if t.scalar.bits == 16:
+        return f32
+    raise TypingProblem(
+        f"numpy computes a float function of {t.scalar.name} in float16, which kernels do not have: "
+        "convert the argument first (np.float32(x) or float(x))"
+    )
 
 
 _OP_SYMBOLS: dict[type[ast.AST], str] = {
@@ -310,7 +347,12 @@ class Typer:
             return self._name(node)
         if isinstance(node, ast.BinOp):
             left, right = self.type_of(node.left), self.type_of(node.right)
-            return binop_types(node.op, left, right, self.const_of(node.right))[1]
+            operand, result = binop_types(node.op, left, right, self.const_of(node.right))
+            for side in (node.left, node.right):
+                problem = literal_problem(self.const_of(side), operand)
+                if problem is not None:
+                    raise self.error(side, problem)
+            return result
         if isinstance(node, ast.UnaryOp):
             operand = self.type_of(node.operand)
             if isinstance(node.op, ast.Not):
@@ -386,7 +428,12 @@ class Typer:
         if isinstance(callee, MathFunc):
             return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
         if isinstance(callee, NumpyFunc):
-            return numpy_types(callee.name, [self.type_of(a) for a in node.args])[1]
+            args = [self.type_of(a) for a in node.args]
+            cast = NUMPY_CASTS.get(callee.name)
+            problem = literal_problem(self.const_of(node.args[0]), Ty(cast)) if cast is not None else None
+            if problem is not None:
+                raise self.error(node.args[0], problem)
+            return numpy_types(callee.name, args)[1]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
 
 
@@ -420,6 +467,8 @@ def _fold(op: ast.operator, a: ConstValue | None, b: ConstValue | None) -> Const
             return wrap_int(a % b)
         if isinstance(op, ast.Pow) and b >= 0:
             return wrap_int(pow(a, b, 1 << 64))
+        if isinstance(op, ast.BitAnd | ast.BitOr | ast.BitXor):  # exact: within 64 bits if the operands are
+            return a & b if isinstance(op, ast.BitAnd) else a | b if isinstance(op, ast.BitOr) else a ^ b
         return None
     x, y = float(a), float(b)
     if isinstance(op, ast.Add):

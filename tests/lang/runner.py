@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from autotune.abi import ctypes_of
 from autotune.globals import Global
 from autotune.lang import Knobs, LoweredKernel, lower, parse_kernel
 from autotune.types import ScalarType
@@ -22,16 +23,8 @@ from dylibs import CompileOptions, Session, SymbolMap, Unit
 
 __all__ = ["KernelStatusError", "check", "compile_lowered", "compiled", "outcome", "run_lowered", "same"]
 
-_C_TYPES: dict[str, Any] = {
-    "double": ctypes.c_double,
-    "float": ctypes.c_float,
-    "int64_t": ctypes.c_int64,
-    "int32_t": ctypes.c_int32,
-    "uint8_t": ctypes.c_uint8,
-}
-
 _session: Session | None = None
-_units: dict[tuple[str, int, tuple[tuple[str, int], ...]], tuple[Unit, Callable[..., int]]] = {}
+_units: dict[tuple[Any, ...], tuple[Unit, Callable[..., int]]] = {}
 
 
 class KernelStatusError(Exception):
@@ -47,13 +40,19 @@ def _get_session() -> Session:
 
 
 def _ctype(scalar: ScalarType) -> Any:
-    return _C_TYPES[scalar.c_name]
+    return ctypes_of(scalar)
+
+
+def _c_types(lowered: LoweredKernel) -> tuple[str, ...]:
+    """The C types of the scalars and result: i8 and u8 kernels can have the same IR but not the same ctypes."""
+    scalars = [p.dtype.c_name for p in lowered.params if p.kind == "scalar" and p.dtype is not None]
+    return (*scalars, lowered.ret.c_name if lowered.ret is not None else "void")
 
 
 def compile_lowered(lowered: LoweredKernel, opt: int = 3, veclib: bool = False) -> Callable[..., int]:
     """The native function of ``lowered`` as a ctypes callable (units are cached per IR text)."""
     bindings = tuple((g.ir_name, g.address) for g in lowered.globals)
-    key = (lowered.ir, opt, veclib, bindings)
+    key = (lowered.ir, opt, veclib, bindings, _c_types(lowered))
     cached = _units.get(key)
     if cached is not None:
         return cached[1]

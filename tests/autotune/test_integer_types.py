@@ -1,0 +1,86 @@
+"""The native entry and the checked path with the narrow and unsigned integer types: unboxing with range
+checks, dtype checks of arrays, boxing of results, and the tuner's copies and comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autotune
+from autotune import KernelTypeError, i8, i16, i64, u8, u16, u32, u64
+from autotune.measure import pack_arguments
+from autotune.workspace import _close
+
+
+@autotune.tunable
+def scale_u8(a: u8[:], out: u16[:], k: u8) -> u64:
+    total: u64 = 0
+    for i in range(len(a)):
+        out[i] = a[i] * k
+        total += a[i]
+    return total
+
+
+@autotune.tunable
+def echo_u64(x: u64) -> u64:
+    return x
+
+
+@autotune.tunable
+def mix(x: i8, y: u16, z: i16, w: u32) -> i64:
+    return int(x) + int(y) + int(z) + int(w)
+
+
+def test_arrays_and_results_of_the_new_types() -> None:
+    a = np.arange(250, 256, dtype=np.uint8)
+    for _ in range(2):  # first the checked path, then the native entry
+        out = np.zeros(6, np.uint16)
+        assert scale_u8(a, out, 3) == int(a.astype(np.uint64).sum())
+        np.testing.assert_array_equal(out, (a * np.uint8(3)).astype(np.uint16))
+
+
+def test_u64_is_boxed_and_range_checked_exactly() -> None:
+    for _ in range(2):
+        assert echo_u64(2**64 - 1) == 2**64 - 1
+        assert echo_u64(np.uint64(2**63)) == 2**63
+        assert echo_u64(0) == 0
+        for bad in (-1, 2**64, 1.0, True, "1"):
+            with pytest.raises(KernelTypeError) as info:
+                echo_u64(bad)
+            assert info.value.argument == "x"
+
+
+def test_scalars_out_of_range_are_type_errors() -> None:
+    for _ in range(2):
+        assert mix(-128, 65535, -32768, 2**32 - 1) == -128 + 65535 - 32768 + 2**32 - 1
+        assert mix(np.int8(-1), np.uint16(1), np.int16(1), np.uint32(1)) == 2
+        for args, name in (
+            ((128, 0, 0, 0), "x"),
+            ((0, -1, 0, 0), "y"),
+            ((0, 0, 2**15, 0), "z"),
+            ((0, 0, 0, 2**32), "w"),
+            ((np.int64(300), 0, 0, 0), "x"),
+        ):
+            with pytest.raises(KernelTypeError, match="does not fit") as info:
+                mix(*args)
+            assert info.value.argument == name
+
+
+def test_wrong_dtypes_are_refused() -> None:
+    for _ in range(2):
+        for dtype in (np.int8, np.uint16, np.int64, np.float64, np.bool_):
+            with pytest.raises(KernelTypeError, match="dtype") as info:
+                scale_u8(np.zeros(4, dtype), np.zeros(4, np.uint16), 1)
+            assert info.value.argument == "a"
+        with pytest.raises(KernelTypeError, match="dtype"):
+            scale_u8(np.zeros(4, np.uint8), np.zeros(4, np.int16), 1)
+        assert scale_u8(np.zeros(0, np.uint8), np.zeros(0, np.uint16), 1) == 0
+
+
+def test_tuner_machinery_copes_with_the_new_types() -> None:
+    cells = pack_arguments(["i8", "i16", "i32", "i64", "i64"], [255, -1, 2**32 - 1, 2**64 - 1, -5])
+    assert [int(c) for c in cells] == [255, 0xFFFF, 2**32 - 1, 2**64 - 1, 2**64 - 5]
+    assert _close(np.uint64(2**64 - 1), 2**64 - 1, 1e-9, 0.0)
+    assert not _close(np.uint64(2**64 - 1), 2**64 - 2, 1e-9, 0.0)
+    big = np.array([2**64 - 1], np.uint64)
+    assert _close(big, big.copy(), 1e-9, 0.0) and not _close(big, big - np.uint64(1), 1e-9, 0.0)
