@@ -23,7 +23,7 @@ from .globals import Global
 from .kernel import Kernel
 from .space import Space
 from .tunable import tunable, tunable_ir
-from .types import Const, boolean, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
+from .types import Const, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
 __all__ = [
     "AutotuneError",
@@ -40,6 +40,7 @@ __all__ = [
     "TuningError",
     "ValidationError",
     "boolean",
+    "c128",
     "configure",
     "f32",
     "f64",

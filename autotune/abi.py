@@ -3,8 +3,9 @@
 Every variant of a kernel is a function ``int32_t kernel(args...)``:
 
 - arguments follow the Python parameters, ``Const`` ones omitted: a scalar is passed by value in its C type
-  (a boolean is a ``uint8_t`` 0/1), an array as its data pointer followed by one ``int64_t`` extent per
-  dimension;
+  (a boolean is a ``uint8_t`` 0/1; a ``c128`` is two ``double`` arguments, real then imaginary part, so
+  no complex value crosses the C ABI, whose rules for ``double complex`` differ between targets), an array
+  as its data pointer followed by one ``int64_t`` extent per dimension;
 - a kernel that returns a value takes one more pointer, where the result is stored;
 - the ``int32_t`` result is a status: 0 ok, otherwise the Python exception the call raises, and nothing
   more of the kernel ran. Codes below :data:`FIRST_RAISE` are the built-in :class:`Status` codes (the same
@@ -19,6 +20,7 @@ them again. It imports nothing from ``autotune.lang``.
 
 from __future__ import annotations
 
+import ctypes
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 from patcher import Signature
 
-from .types import ScalarType, i64
+from .types import ScalarType, c128, f64, i64
 
 __all__ = [
     "BUILTIN_TABLE",
@@ -182,14 +184,15 @@ class NativeParam(Protocol):
     def ndim(self) -> int: ...
 
 
-Role = Literal["scalar", "data", "extent", "result"]
+Role = Literal["scalar", "imag", "data", "extent", "result"]
 
 
 @dataclass(frozen=True)
 class NativeArg:
     """One native argument: a scalar, an array's data pointer or one of its extents, or the result pointer.
 
-    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type.
+    ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or the result's type;
+    a ``c128`` scalar is two ``f64`` arguments, roles ``"scalar"`` (the real part) and ``"imag"``.
     """
 
     param: str
@@ -214,6 +217,8 @@ class NativeArg:
         """How the lowering names the argument in IR."""
         if self.role == "extent":
             return f"{self.param}.shape{self.dim}"
+        if self.role == "imag":
+            return f"{self.param}.imag"
         return self.param
 
 
@@ -223,7 +228,9 @@ def native_args(params: Sequence[NativeParam], ret: ScalarType | None) -> tuple[
     for p in params:
         if p.kind == "const" or p.dtype is None:
             continue
-        if p.kind == "scalar":
+        if p.kind == "scalar" and p.dtype == c128:
+            out += [NativeArg(p.name, "scalar", f64), NativeArg(p.name, "imag", f64)]
+        elif p.kind == "scalar":
             out.append(NativeArg(p.name, "scalar", p.dtype))
         else:
             out.append(NativeArg(p.name, "data", p.dtype))
@@ -255,4 +262,6 @@ def ctypes_prototype(params: Sequence[NativeParam], ret: ScalarType | None) -> A
 
 def ctypes_of(dtype: ScalarType) -> Any:
     """The ctypes type of a scalar (what the result pointer of a kernel returning ``dtype`` points to)."""
+    if dtype == c128:
+        return ctypes.c_double * 2
     return Signature.parse(f"{dtype.c_name}()").ret.ctype

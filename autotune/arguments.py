@@ -96,6 +96,8 @@ class Arguments:
             if param.kind == "array":
                 flat.append(value.ctypes.data)
                 flat.extend(int(n) for n in value.shape)
+            elif isinstance(value, complex):  # two doubles (autotune.abi)
+                flat += [value.real, value.imag]
             else:
                 flat.append(value)
         return flat
@@ -113,6 +115,8 @@ class Arguments:
             return None
         if self.ret.kind == "bool":
             return bool(out.value)
+        if self.ret.kind == "complex":
+            return complex(out[0], out[1])
         return out.value
 
     def _array(self, param: ParamSpec, value: Any) -> np.ndarray[Any, Any]:
@@ -145,6 +149,10 @@ class Arguments:
                     raise KernelTypeError(param.name, f"{value} does not fit in {dtype.name}")
                 return int(value)
             raise KernelTypeError(param.name, f"expected an int for {dtype.name}, got {type(value).__name__}")
+        if dtype.kind == "complex":
+            if isinstance(value, int | float | complex | np.number) and not isinstance(value, bool | np.bool_):
+                return complex(value)
+            raise KernelTypeError(param.name, f"expected a complex for {dtype.name}, got {type(value).__name__}")
         if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_):
             try:
                 return float(value)

@@ -63,6 +63,7 @@ _API = [
     ("PyLong_FromUnsignedLongLong", "declare ptr @PyLong_FromUnsignedLongLong(i64)"),
     ("PyLong_AsDouble", "declare double @PyLong_AsDouble(ptr)"),
     ("PyBool_FromLong", "declare ptr @PyBool_FromLong(i64)"),
+    ("PyComplex_FromDoubles", "declare ptr @PyComplex_FromDoubles(double, double)"),
     ("PyErr_Occurred", "declare ptr @PyErr_Occurred()"),
     ("PyErr_Clear", "declare void @PyErr_Clear()"),
     ("PyErr_SetString", "declare void @PyErr_SetString(ptr, ptr)"),
@@ -75,6 +76,7 @@ _OBJECTS: dict[str, object] = {
     "py.ndarray": np.ndarray,
     "py.float": float,
     "py.int": int,
+    "py.complex": complex,
     "py.true": True,
     "py.false": False,
     "py.none": None,
@@ -145,6 +147,13 @@ def _scalar(b: _IR, obj: str, dtype: ScalarType, label: str) -> str:
     return value if dtype.bits == 64 else b.tmp(f"fptrunc double {value} to float")
 
 
+def _complex(b: _IR, obj: str, label: str) -> tuple[str, str]:
+    """Unbox an exact ``complex`` (``PyComplexObject.cval``: two doubles after the header); anything else
+    (a float, a numpy scalar) goes to the fallback, which converts it."""
+    b.check(b.tmp(f'icmp eq ptr {b.field(obj, _TYPE, "ptr")}, @"py.complex"'), f"{label}.complex")
+    return b.field(obj, 16, "double"), b.field(obj, 24, "double")
+
+
 def _unless_error(b: _IR, value: str, sentinel: str, ty: str, label: str) -> None:
     """After a C-API conversion: on the error sentinel with an exception set, clear it and fall back."""
     compare = "fcmp oeq" if ty == "double" else "icmp eq"
@@ -183,6 +192,10 @@ def _box(b: _IR, ret: ScalarType | None, out: str) -> str:
     if ret is None:
         b.emit('call void @Py_IncRef(ptr @"py.none")')
         return '@"py.none"'
+    if ret.kind == "complex":
+        imag = b.tmp(f"getelementptr inbounds i8, ptr {out}, i64 8")
+        real, imag = b.tmp(f"load double, ptr {out}, align 8"), b.tmp(f"load double, ptr {imag}, align 8")
+        return b.tmp(f"call ptr @PyComplex_FromDoubles(double {real}, double {imag})")
     value = b.tmp(f"load {ret.llvm}, ptr {out}, align 8")
     if ret.kind == "float":
         wide = value if ret.bits == 64 else b.tmp(f"fpext float {value} to double")
@@ -224,6 +237,10 @@ def entry_ir(params: Sequence[ParamSpec], ret: ScalarType | None) -> str:
         else:
             if param.dtype is None:
                 raise ValueError(f"scalar parameter {param.name} has no dtype")
+            if param.dtype.kind == "complex":
+                real, imag = _complex(b, obj, f"s{i}")
+                call_args += [f"double {real}", f"double {imag}"]
+                continue
             call_args.append(f"{param.dtype.llvm} {_scalar(b, obj, param.dtype, f's{i}')}")
     for name, found in extents.items():
         for j, other in enumerate(found[1:]):

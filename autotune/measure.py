@@ -20,6 +20,7 @@ import numpy as np
 
 from dylibs import SymbolMap
 
+from .abi import llvm_arg_types
 from .lang import ParamSpec
 from .runtime import permanent_session
 from .types import ScalarType
@@ -43,17 +44,7 @@ class Comparison:
 
 def native_types(params: Sequence[ParamSpec], ret: ScalarType | None) -> list[str]:
     """LLVM types of the native arguments, in order (arrays expand to a pointer and their extents)."""
-    types: list[str] = []
-    for p in params:
-        if p.kind == "const":
-            continue
-        if p.kind == "array":
-            types += ["ptr"] + ["i64"] * p.ndim
-        elif p.dtype is not None:
-            types.append(p.dtype.llvm)
-    if ret is not None:
-        types.append("ptr")
-    return types
+    return llvm_arg_types(params, ret)
 
 
 def pack_arguments(types: Sequence[str], values: Sequence[Any]) -> np.ndarray[Any, Any]:

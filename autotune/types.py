@@ -1,6 +1,7 @@
 """The type vocabulary of kernel annotations: scalar types, array types and the ``Const`` marker.
 
-``f64, f32, i64, i32, i16, i8, u64, u32, u16, u8, boolean`` are :class:`ScalarType` instances. Indexing one makes an
+``f64, f32, i64, i32, i16, i8, u64, u32, u16, u8, c128, boolean`` are :class:`ScalarType` instances
+(``c128`` is numpy's complex128: two doubles, real then imaginary part). Indexing one makes an
 :class:`ArrayType`: ``f64[:]``, ``f64[:, :]`` (C-contiguous, 1 to 3 dimensions), or with named dimensions
 ``f64["n"]``, ``f64["n", "m"]``: the same name on several parameters declares the same extent, which the
 dispatcher checks before the native call (``:`` leaves a dimension unconstrained). ``Const`` marks a
@@ -23,6 +24,7 @@ __all__ = [
     "ConstType",
     "ScalarType",
     "boolean",
+    "c128",
     "f32",
     "f64",
     "i8",
@@ -36,7 +38,7 @@ __all__ = [
     "u64",
 ]
 
-Kind = Literal["bool", "int", "float"]
+Kind = Literal["bool", "int", "float", "complex"]
 _MAX_NDIM = 3
 
 
@@ -54,8 +56,9 @@ class ScalarType:
 
     @property
     def kind(self) -> Kind:
-        """``"bool"``, ``"int"`` or ``"float"``: the promotion class of the type."""
-        return {"b": "bool", "i": "int", "u": "int", "f": "float"}[self.dtype.kind]  # type: ignore[return-value]
+        """``"bool"``, ``"int"``, ``"float"`` or ``"complex"``: the promotion class of the type."""
+        kinds = {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}
+        return kinds[self.dtype.kind]  # type: ignore[return-value]
 
     @property
     def unsigned(self) -> bool:
@@ -79,9 +82,12 @@ class ScalarType:
 
     @property
     def ir_type(self) -> Any:
-        """The llvmlite ``ir`` type used to store a value of this type (booleans: ``i8``)."""
+        """The llvmlite ``ir`` type used to store a value of this type (booleans: ``i8``, c128: a
+        ``{double, double}`` struct, laid out like numpy's complex128 and C's ``double complex``)."""
         from llvmlite import ir
 
+        if self.kind == "complex":
+            return ir.LiteralStructType([ir.DoubleType(), ir.DoubleType()])
         if self.kind == "float":
             return ir.DoubleType() if self.bits == 64 else ir.FloatType()
         return ir.IntType(8 if self.kind == "bool" else self.bits)
@@ -153,8 +159,10 @@ u32 = ScalarType("u32", np.dtype(np.uint32), "i32", "uint32_t")
 u16 = ScalarType("u16", np.dtype(np.uint16), "i16", "uint16_t")
 u8 = ScalarType("u8", np.dtype(np.uint8), "i8", "uint8_t")
 boolean = ScalarType("boolean", np.dtype(np.bool_), "i8", "uint8_t")
+#: complex128; its C name is that of its parts: arrays and results are ``double*`` to (real, imag) pairs
+c128 = ScalarType("c128", np.dtype(np.complex128), "{double, double}", "double")
 
-SCALAR_TYPES: tuple[ScalarType, ...] = (f64, f32, i64, i32, boolean, i16, i8, u64, u32, u16, u8)
+SCALAR_TYPES: tuple[ScalarType, ...] = (f64, f32, i64, i32, boolean, i16, i8, u64, u32, u16, u8, c128)
 
 
 def scalar_type_of(dtype: Any) -> ScalarType:

@@ -7,12 +7,16 @@ and math domain errors follow IEEE, out-of-bounds indexes are not checked) the m
 
 Semantics in brief (divergences from plain Python are marked *):
 
-- Types: ``f64 f32 i64 i32 i16 i8 u64 u32 u16 u8 boolean`` scalars and C-contiguous arrays of them.
+- Types: ``f64 f32 i64 i32 i16 i8 u64 u32 u16 u8 c128 boolean`` scalars and C-contiguous arrays of them.
   Promotion follows numpy 2 (NEP 50): Python scalars (literals, constants, ``len``, ``range`` variables)
   are weak, array elements and scalar parameters strong, two strong types give ``np.result_type`` (u8
   with i8 is i16, u64 with i64 is f64; see ``_typing``). A Python int literal out of the range of the
   strong int it meets is a KernelSyntaxError (numpy: OverflowError); compared, it compares exactly.
-  Unsigned types divide, shift, compare and convert unsigned (``_unsigned``). ``math.*`` of an f32
+  Unsigned types divide, shift, compare and convert unsigned (``_unsigned``). ``c128`` (or ``complex``):
+  ``+ - * /``, ``**`` by a constant int, ``==``/``!=``, ``abs``, ``.real``/``.imag``/``.conjugate()``,
+  ``complex(a, b)``, ``1j`` literals, ``cmath`` exp/log/sqrt/sin/cos/tan/sinh/cosh/tanh/phase/rect/isnan/
+  isinf/isfinite and the same ``np.*`` (see ``_complex``; *: f32 with a Python complex is c128, not
+  complex64; division by zero and cmath's special values are IEEE, not exceptions). ``math.*`` of an f32
   gives f32 (*: ``math`` gives a Python float). ``x: f32 = 0.0`` fixes a local's type (*: Python
   ignores the annotation).
 - Locals are typed by the join of all values assigned to them (an int local that is also assigned a

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ..types import ScalarType, boolean, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
+from ..types import ScalarType, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
 __all__ = [
     "BUILTIN_ARITY",
@@ -98,6 +98,7 @@ BUILTIN_ARITY: dict[str, tuple[int, int | None]] = {
     "float": (1, 1),
     "int": (1, 1),
     "bool": (1, 1),
+    "complex": (1, 2),
 }
 
 #: The builtin function objects, to recognise them by identity whatever name they are bound to.
@@ -168,6 +169,7 @@ NUMPY_CASTS: dict[str, ScalarType] = {
     "uint32": u32,
     "uint16": u16,
     "uint8": u8,
+    "complex128": c128,
     "bool_": boolean,
     "bool": boolean,
 }
@@ -182,7 +184,7 @@ NUMPY_CONSTS: dict[str, float] = {
 
 NUMPY_SUPPORTED = (
     "kernels support np.pi/e/inf/nan/euler_gamma, the casts np.float64/float32/int64/int32/int16/int8/"
-    "uint64/uint32/uint16/uint8/bool_ and "
+    "uint64/uint32/uint16/uint8/complex128/bool_ and "
     "scalar ufuncs such as np.sqrt, np.exp, np.minimum, np.power (no arrays are created in a kernel)"
 )
 

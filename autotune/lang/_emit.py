@@ -18,8 +18,9 @@ from typing import Any
 from llvmlite import ir
 
 from ..abi import Status
-from ..types import ScalarType, f32
+from ..types import ScalarType, f32, f64
 from ._builtins import MATH_FUNCS
+from ._complex import complex_binop, complex_compare, complex_const, complex_parts, make_complex
 from ._knobs import FASTMATH_FLAGS, LoopProperty
 from ._typing import INT, Ty, wrap_int
 from ._unsigned import unsigned_divmod, unsigned_shift
@@ -153,6 +154,8 @@ class Emitter:
 
     # ---- constants and conversions -------------------------------------------------------------
     def const(self, ty: Ty, value: int | float | bool) -> Val:
+        if ty.kind == "complex":
+            return Val(complex_const(complex(value)), ty)
         if ty.kind == "bool":
             return Val(ir.Constant(I1, int(bool(value))), ty, const=bool(value))
         if ty.kind == "int":
@@ -166,6 +169,12 @@ class Emitter:
             return v.value
         if v.ty.kind == "int":
             return self.builder.icmp_signed("!=", v.value, ir.Constant(v.value.type, 0))
+        if v.ty.kind == "complex":
+            real, imag = complex_parts(self, v.value)
+            zero = ir.Constant(real.type, 0.0)
+            return self.builder.or_(
+                self.builder.fcmp_unordered("!=", real, zero), self.builder.fcmp_unordered("!=", imag, zero)
+            )
         return self.builder.fcmp_unordered("!=", v.value, ir.Constant(v.value.type, 0.0))
 
     def convert(self, v: Val, to: Ty) -> Val:
@@ -178,6 +187,12 @@ class Emitter:
         target = reg_type(to)
         if dst.kind == "bool":
             return Val(self.truthy(v), to)
+        if dst.kind == "complex":  # a real number is (x, 0.0); a complex value has the one complex type
+            real = self.convert(v, Ty(f64)).value if src.kind != "complex" else None
+            value = v.value if real is None else make_complex(self, real, ir.Constant(ir.DoubleType(), 0.0))
+            return Val(value, to)
+        if src.kind == "complex":  # the type rules refuse complex to real (TypeError in Python)
+            raise NotImplementedError(f"complex to {dst.name}")
         if src.kind == "bool":
             if dst.kind == "int":
                 return Val(b.zext(v.value, target), to, lo=0)
@@ -208,6 +223,11 @@ class Emitter:
     # ---- arithmetic ----------------------------------------------------------------------------
     def binop(self, op: ast.operator, a: Val, b: Val, operand: Ty, result: Ty) -> Val:
         """``a <op> b`` with Python semantics; operands are converted to ``operand`` first."""
+        if operand.kind == "complex":
+            power = isinstance(op, ast.Pow) and isinstance(b.const, int) and not isinstance(b.const, bool)
+            exponent = int(b.const) if power and b.const is not None else None
+            a, b = self.convert(a, operand), self.convert(b, operand) if exponent is None else b
+            return Val(complex_binop(self, op, a.value, b.value, exponent), result)
         a, b = self.convert(a, operand), self.convert(b, operand)
         if operand.kind == "float":
             return self._float_binop(op, a, b, result)
@@ -375,6 +395,8 @@ class Emitter:
     def compare(self, op: ast.cmpop, a: Val, b: Val) -> Any:
         """``a <op> b`` as ``i1`` (both already of one type); float ``!=`` is unordered (NaN != NaN)."""
         symbol = _CMP[type(op)]
+        if a.ty.kind == "complex":
+            return complex_compare(self, op, a.value, b.value)
         if a.ty.kind == "int" and a.ty.scalar.unsigned:
             return self.builder.icmp_unsigned(symbol, a.value, b.value)
         if a.ty.kind == "float":
@@ -386,6 +408,10 @@ class Emitter:
         return self.builder.icmp_signed(symbol, a.value, b.value)
 
     def negate(self, v: Val) -> Val:
+        if v.ty.kind == "complex":
+            real, imag = complex_parts(self, v.value)
+            neg = self.builder.fneg
+            return Val(make_complex(self, neg(real, flags=self.flags), neg(imag, flags=self.flags)), v.ty)
         if v.ty.kind == "float":
             return Val(self.builder.fneg(v.value, flags=self.flags), v.ty)
         return Val(self.builder.sub(ir.Constant(v.value.type, 0), v.value), v.ty)
@@ -441,7 +467,7 @@ def _cast_const(value: int | float | bool, to: Ty) -> int | float | bool:
     """A constant cast like the generated code would (float to int truncates and saturates)."""
     if to.kind == "bool":
         return bool(value)
-    if to.kind == "float":
+    if to.kind in ("float", "complex"):
         return float(value)
     if isinstance(value, float):
         if value != value:

@@ -15,17 +15,21 @@ from llvmlite import ir
 
 from ..abi import Status
 from ..errors import KernelSyntaxError
-from ..types import ScalarType
+from ..types import ScalarType, c128
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
+from ._complex import cmath_call, complex_abs, complex_const, complex_parts, make_complex
 from ._emit import I64, Emitter, Val, reg_type
-from ._model import Builtin, KernelInfo, MathFunc, NumpyFunc
+from ._model import Builtin, CmathFunc, KernelInfo, MathFunc, NumpyFunc
 from ._typing import (
     BOOL,
+    COMPLEX,
+    FLOAT,
     INT,
     Ty,
     Typer,
     TypingProblem,
     binop_types,
+    cmath_types,
     compare_type,
     const_type,
     literal_problem,
@@ -78,9 +82,13 @@ class ExprLowerer:
         if const is not None:
             return self.em.const(const_type(const), const)
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, complex):
+                return Val(complex_const(node.value), COMPLEX)
             raise self.error(node, f"integer constant {node.value!r} does not fit in 64 bits")
         if isinstance(node, ast.Name):
             return self._name(node)
+        if isinstance(node, ast.Attribute) and node.attr in ("real", "imag"):
+            return self._part(node)
         if isinstance(node, ast.BinOp):
             return self._binop(node)
         if isinstance(node, ast.UnaryOp):
@@ -289,10 +297,51 @@ class ExprLowerer:
         return self._phi(merge, result, incoming)
 
     # ---- calls ---------------------------------------------------------------------------------
+    def _part(self, node: ast.Attribute) -> Val:
+        """``z.real``/``z.imag``; of a real number its value and a zero of its type."""
+        result = self.type_of(node)
+        value = self.expr(node.value)
+        if value.ty.kind == "complex":
+            real, imag = complex_parts(self.em, value.value)
+            return Val(real if node.attr == "real" else imag, result)
+        value = self.em.convert(value, result)
+        return value if node.attr == "real" else self.em.const(result, 0)
+
+    def _complex_call(self, node: ast.Call, callee: object, result: Ty) -> Val | None:
+        """``z.conjugate()``, ``complex(a, b)``, ``abs(z)``, ``cmath.*`` and ``np.*`` of a complex (None: not one)."""
+        em = self.em
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "conjugate" and callee is None:
+            value = em.convert(self.expr(func.value), result)
+            if result.kind != "complex":
+                return value
+            real, imag = complex_parts(em, value.value)
+            return Val(make_complex(em, real, em.builder.fneg(imag, flags=em.flags)), result)
+        if isinstance(callee, CmathFunc):
+            args = [self.expr(a) for a in node.args]
+            arg, _ = cmath_types(callee.name, [a.ty for a in args])
+            value = cmath_call(em, callee.name, [em.convert(a, arg).value for a in args])
+            return Val(value, result)
+        if isinstance(callee, Builtin) and callee.name == "complex":
+            parts = [em.convert(self.expr(a), FLOAT).value for a in node.args]
+            return Val(make_complex(em, parts[0], parts[1] if len(parts) > 1 else em.const(FLOAT, 0.0).value), result)
+        complex_args = isinstance(callee, Builtin | NumpyFunc) and callee.name not in ("len", "bool")
+        if not complex_args or not any(self.type_of(a).kind == "complex" for a in node.args):
+            return None
+        args = [self.expr(a) for a in node.args]
+        name = callee.name if isinstance(callee, Builtin | NumpyFunc) else ""
+        arg = em.convert(args[0], Ty(c128)).value
+        if name in ("abs", "absolute"):
+            return Val(complex_abs(em, arg), result)
+        return Val(cmath_call(em, name, [arg]), result)
+
     def _call(self, node: ast.Call) -> Val:
         result = self.type_of(node)
         func = node.func
         callee = self.typer.callee(func)
+        handled = self._complex_call(node, callee, result)
+        if handled is not None:
+            return handled
         if isinstance(callee, NumpyFunc):
             return self._numpy(callee.name, [self.expr(a) for a in node.args], result)
         if isinstance(callee, Builtin):

@@ -30,6 +30,8 @@ from llvmlite import ir
 
 from ..abi import Status, StatusTable, c_signature, native_args
 from ..errors import ConfigError
+from ..types import ScalarType
+from ._complex import make_complex
 from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
@@ -40,7 +42,7 @@ from ._validate import raise_of, status_table
 __all__ = ["lower"]
 
 _SYMBOL = "kernel"
-_KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
+_KIND_ORDER = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
 def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> LoweredKernel:
@@ -141,6 +143,10 @@ class _Lowering(ExprLowerer):
                 arg = next(args)
                 arg.name = param.name
                 value = Val(arg, Ty(param.dtype))
+                if param.dtype.kind == "complex":  # two doubles (autotune.abi)
+                    imag = next(args)
+                    imag.name = f"{param.name}.imag"
+                    value = Val(make_complex(em, arg, imag), value.ty)
                 if param.dtype.kind == "bool":
                     value = Val(em.builder.icmp_unsigned("!=", arg, ir.Constant(I8, 0)), value.ty)
                 self._declare_local(param.name)
@@ -183,7 +189,7 @@ class _Lowering(ExprLowerer):
         ty = self.types[name]
         slot = self.em.alloca(reg_type(ty), name)
         with self.em.builder.goto_block(self.em.entry):
-            self.em.builder.store(ir.Constant(reg_type(ty), 0 if ty.kind != "float" else 0.0), slot)
+            self.em.builder.store(self.em.const(ty, 0).value, slot)
         self.locals[name] = Local(slot, ty, fixed=name in self.info.local_annotations)
 
     def _finish(self) -> None:
@@ -260,9 +266,17 @@ class _Lowering(ExprLowerer):
             self.assign_local(target.id, value, node)
         elif isinstance(target, ast.Subscript):
             ptr, dtype = self.element_ptr(target)
+            self._check_store(dtype, value, node)
             self.store_element(ptr, dtype, value)
         else:
             raise self.error(target, "unsupported assignment target")
+
+    def _check_store(self, dtype: ScalarType, value: Val, node: ast.AST) -> None:
+        if value.ty.kind == "complex" and dtype.kind != "complex":
+            raise self.error(
+                node,
+                f"cannot store a complex value in a {dtype.name} array (numpy raises TypeError): take .real or abs()",
+            )
 
     def assign_local(self, name: str, value: Val, node: ast.AST) -> None:
         local = self.locals[name]
@@ -285,7 +299,9 @@ class _Lowering(ExprLowerer):
         current = self.load_element(ptr, dtype)
         value = self.expr(node.value)
         binop_types(node.op, current.ty, value.ty)  # type errors before any code
-        self.store_element(ptr, dtype, self.binop(node.op, current, value, node.value, node))
+        result = self.binop(node.op, current, value, node.value, node)
+        self._check_store(dtype, result, node)
+        self.store_element(ptr, dtype, result)
 
     def return_(self, node: ast.Return) -> None:
         ret = self.info.ret

@@ -20,6 +20,8 @@ from ..types import ScalarType
 
 __all__ = [
     "Builtin",
+    "CmathFunc",
+    "CmathModule",
     "ConstValue",
     "GlobalRef",
     "HostArray",
@@ -135,7 +137,19 @@ class NumpyFunc:
     name: str
 
 
-Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc
+@dataclass(frozen=True)
+class CmathModule:
+    """The ``cmath`` module (under any name)."""
+
+
+@dataclass(frozen=True)
+class CmathFunc:
+    """A function of the ``cmath`` module (``cmath.exp``, ``from cmath import exp``)."""
+
+    name: str
+
+
+Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
-from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
+from ..types import ArrayType, ConstType, ScalarType, boolean, c128, f64, i64
 from ._iteration import rewrite_iteration
 from ._model import ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
 from ._names import lookup, resolve_value
@@ -25,7 +25,7 @@ from ._validate import Checker, assigned_names
 
 __all__ = ["parse_kernel", "parse_kernel_source"]
 
-_PY_SCALARS: dict[Any, ScalarType] = {float: f64, int: i64, bool: boolean}
+_PY_SCALARS: dict[Any, ScalarType] = {float: f64, int: i64, bool: boolean, complex: c128}
 
 
 def parse_kernel(func: Callable[..., Any]) -> KernelInfo:

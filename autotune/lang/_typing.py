@@ -33,10 +33,13 @@ from functools import cache
 import numpy as np
 
 from ..errors import KernelSyntaxError
-from ..types import ScalarType, boolean, f32, f64, i64, scalar_type_of
+from ..types import ScalarType, boolean, c128, f32, f64, i64, scalar_type_of
 from ._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
+from ._complex import CMATH_CONSTS, NUMPY_COMPLEX
 from ._model import (
     Builtin,
+    CmathFunc,
+    CmathModule,
     ConstValue,
     HostArray,
     HostConst,
@@ -50,6 +53,7 @@ from ._model import (
 
 __all__ = [
     "BOOL",
+    "COMPLEX",
     "FLOAT",
     "INT",
     "Ty",
@@ -57,6 +61,7 @@ __all__ = [
     "TypingProblem",
     "arith",
     "binop_types",
+    "cmath_types",
     "compare_type",
     "const_type",
     "infer_locals",
@@ -82,15 +87,16 @@ class Ty:
 
     def __str__(self) -> str:
         if self.weak:
-            return "int" if self.kind == "int" else "float"
+            return {"int": "int", "complex": "complex"}.get(self.kind, "float")
         return "bool" if self.kind == "bool" else self.scalar.name
 
 
 BOOL = Ty(boolean)
 INT = Ty(i64, weak=True)
 FLOAT = Ty(f64, weak=True)
+COMPLEX = Ty(c128, weak=True)
 
-_ORDER = {"bool": 0, "int": 1, "float": 2}
+_ORDER = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
 class TypingProblem(Exception):
@@ -152,6 +158,8 @@ def _float_of(t: Ty) -> Ty:
 def binop_types(op: ast.operator, a: Ty, b: Ty, exponent: ConstValue | None = None) -> tuple[Ty, Ty]:
     """(operand type, result type) of ``a <op> b``; ``exponent`` is the right operand of ``**`` if constant."""
     symbol = _OP_SYMBOLS.get(type(op), "?")
+    if "complex" in (a.kind, b.kind):
+        return _complex_binop_types(op, symbol, a, b, exponent)
     if isinstance(op, ast.BitAnd | ast.BitOr | ast.BitXor):
         if a.kind == "bool" and b.kind == "bool":
             return BOOL, BOOL
@@ -174,6 +182,21 @@ def binop_types(op: ast.operator, a: Ty, b: Ty, exponent: ConstValue | None = No
     return t, t
 
 
+def _complex_binop_types(op: ast.operator, symbol: str, a: Ty, b: Ty, exponent: ConstValue | None) -> tuple[Ty, Ty]:
+    """Python's and numpy's rules with a complex operand: ``+ - * /`` and ``**`` by a constant int."""
+    t = promote(arith(a), arith(b))
+    if isinstance(op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+        return t, t
+    if isinstance(op, ast.Pow):
+        if a.kind == "complex" and isinstance(exponent, int) and not isinstance(exponent, bool):
+            return t, t
+        raise TypingProblem(
+            "complex powers take a constant int exponent in kernels (z ** 2, z ** -3); "
+            "write cmath.exp(w * cmath.log(z)) for others"
+        )
+    raise TypingProblem(f"unsupported operand types for {symbol}: {a} and {b} (complex numbers have no {symbol})")
+
+
 def compare_type(a: Ty, b: Ty) -> Ty:
     """The type both sides of a comparison are converted to."""
     return promote(arith(a), arith(b))
@@ -181,6 +204,8 @@ def compare_type(a: Ty, b: Ty) -> Ty:
 
 def math_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     """(argument type, result type) of ``math.<name>(*args)``."""
+    if any(t.kind == "complex" for t in args):
+        raise TypingProblem(f"math.{name} does not take complex numbers (Python raises TypeError): use cmath.{name}")
     spec = MATH_FUNCS[name]
     common = arith(args[0])
     for t in args[1:]:
@@ -198,6 +223,8 @@ def numpy_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     selection for f64/f32/i64/i32 under NEP 50, with a strong numpy scalar as the result."""
     cast = NUMPY_CASTS.get(name)
     if cast is not None:
+        if args[0].kind == "complex" and cast.kind != "complex":
+            raise TypingProblem(f"np.{name}(z) drops the imaginary part (numpy warns): take z.real or abs(z)")
         return args[0], Ty(cast)
     if any(t.kind == "bool" for t in args):
         raise TypingProblem(f"np.{name} of a bool is not supported in kernels (convert it with int() or float())")
@@ -206,6 +233,14 @@ def numpy_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     for t in args[1:]:
         common = promote(common, t)
     strong = Ty(common.scalar)
+    if common.kind == "complex":
+        if name in ("abs", "absolute"):
+            return strong, Ty(f64)
+        if name not in NUMPY_COMPLEX:
+            raise TypingProblem(
+                f"np.{name} of a complex is not supported in kernels (complex: {', '.join(NUMPY_COMPLEX)})"
+            )
+        return strong, BOOL if spec.rule == "bool" else strong
     if spec.rule == "same" or (spec.rule == "round" and common.kind == "int"):
         return strong, strong
     if spec.rule == "bool":
@@ -294,6 +329,8 @@ class Typer:
                 return MathFunc(func.attr)
             if isinstance(module, NumpyModule):
                 return NumpyFunc(func.attr)
+            if isinstance(module, CmathModule):
+                return CmathFunc(func.attr)
         return None
 
     # ---- constants -----------------------------------------------------------------------------
@@ -313,6 +350,8 @@ class Typer:
                 return MATH_CONSTS.get(node.attr)
             if isinstance(module, NumpyModule):
                 return NUMPY_CONSTS.get(node.attr)
+            if isinstance(module, CmathModule):
+                return CMATH_CONSTS.get(node.attr)
             array = self.array(node.value)
             return array[1] if array is not None and node.attr == "ndim" else None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
@@ -342,9 +381,14 @@ class Typer:
         if const is not None:
             return const_type(const)
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, complex):
+                return COMPLEX
             raise TypingProblem(f"integer constant {node.value!r} does not fit in 64 bits")
         if isinstance(node, ast.Name):
             return self._name(node)
+        if isinstance(node, ast.Attribute) and node.attr in ("real", "imag"):
+            t = arith(self.type_of(node.value))
+            return Ty(f64, weak=t.weak) if t.kind == "complex" else t  # x.real of a real number is x
         if isinstance(node, ast.BinOp):
             left, right = self.type_of(node.left), self.type_of(node.right)
             operand, result = binop_types(node.op, left, right, self.const_of(node.right))
@@ -357,12 +401,14 @@ class Typer:
             operand = self.type_of(node.operand)
             if isinstance(node.op, ast.Not):
                 return BOOL
-            if isinstance(node.op, ast.Invert) and operand.kind == "float":
+            if isinstance(node.op, ast.Invert) and operand.kind in ("float", "complex"):
                 raise TypingProblem(f"bad operand type for unary ~: {operand}")
             return arith(operand)
         if isinstance(node, ast.Compare):
-            for lhs, rhs in zip([node.left, *node.comparators], node.comparators, strict=False):
-                compare_type(self.type_of(lhs), self.type_of(rhs))
+            for op, lhs, rhs in zip(node.ops, [node.left, *node.comparators], node.comparators, strict=False):
+                common = compare_type(self.type_of(lhs), self.type_of(rhs))
+                if common.kind == "complex" and not isinstance(op, ast.Eq | ast.NotEq):
+                    raise TypingProblem("complex numbers are not ordered: compare abs(z), z.real or z.imag")
             return BOOL
         if isinstance(node, ast.BoolOp):
             return self._join([self.type_of(v) for v in node.values])
@@ -416,10 +462,30 @@ class Typer:
     def _call(self, node: ast.Call) -> Ty:
         func = node.func
         callee = self.callee(func)
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "conjugate"
+            and not node.args
+            and self.callee(func) is None
+            and self.array(func.value) is None
+        ):
+            return arith(self.type_of(func.value))  # x.conjugate() of a real number is x
+        if isinstance(callee, CmathFunc):
+            return cmath_types(callee.name, [self.type_of(a) for a in node.args])[1]
         if isinstance(callee, Builtin):
             if callee.name == "len":
                 return INT
             args = [self.type_of(a) for a in node.args]
+            if callee.name == "complex":
+                if any(t.kind == "complex" for t in args):
+                    raise TypingProblem("complex(a, b) takes real numbers in kernels (a + b * 1j for complex ones)")
+                return COMPLEX
+            if any(t.kind == "complex" for t in args) and callee.name != "bool":
+                if callee.name == "abs":
+                    return Ty(f64, weak=args[0].weak)
+                raise TypingProblem(
+                    f"{callee.name}() of a complex raises TypeError in Python: use abs(z), z.real or z.imag"
+                )
             if callee.name == "abs":
                 return arith(args[0])
             if callee.name in ("min", "max"):
@@ -435,6 +501,20 @@ class Typer:
                 raise self.error(node.args[0], problem)
             return numpy_types(callee.name, args)[1]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
+
+
+def cmath_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
+    """(argument type, result type) of ``cmath.<name>(*args)``: Python complex arguments and result
+    (weak), ``rect`` takes floats, ``phase`` gives a float and the predicates a bool."""
+    if name == "rect":
+        if any(t.kind == "complex" for t in args):
+            raise TypingProblem("cmath.rect takes real numbers")
+        return FLOAT, COMPLEX
+    if name == "phase":
+        return COMPLEX, FLOAT
+    if name in ("isnan", "isinf", "isfinite"):
+        return COMPLEX, BOOL
+    return COMPLEX, COMPLEX
 
 
 def const_type(value: ConstValue) -> Ty:

@@ -40,13 +40,14 @@ def test_scalar_types() -> None:
         ("u32", "uint32_t", "i32"),
         ("u16", "uint16_t", "i16"),
         ("u8", "uint8_t", "i8"),
+        ("c128", "double", "{double, double}"),
     ]
     dtypes = [np.float64, np.float32, np.int64, np.int32, np.bool_, np.int16, np.int8]
-    assert [t.dtype for t in SCALAR_TYPES] == [*dtypes, np.uint64, np.uint32, np.uint16, np.uint8]
-    assert [t.kind for t in SCALAR_TYPES] == ["float", "float", "int", "int", "bool", *["int"] * 6]
-    irs = ["double", "float", "i64", "i32", "i8", "i16", "i8", "i64", "i32", "i16", "i8"]
+    assert [t.dtype for t in SCALAR_TYPES] == [*dtypes, np.uint64, np.uint32, np.uint16, np.uint8, np.complex128]
+    assert [t.kind for t in SCALAR_TYPES] == ["float", "float", "int", "int", "bool", *["int"] * 6, "complex"]
+    irs = ["double", "float", "i64", "i32", "i8", "i16", "i8", "i64", "i32", "i16", "i8", "{double, double}"]
     assert [str(t.ir_type) for t in SCALAR_TYPES] == irs
-    assert [t.unsigned for t in SCALAR_TYPES] == [False] * 7 + [True] * 4
+    assert [t.unsigned for t in SCALAR_TYPES] == [False] * 7 + [True] * 4 + [False]
     assert (u8.min, u8.max, i8.min, i8.max, u64.max, i64.min) == (0, 255, -128, 127, 2**64 - 1, -(2**63))
     assert repr(f64) == "f64" and repr(boolean) == "boolean"
     assert pickle.loads(pickle.dumps(f32)) == f32
@@ -99,4 +100,4 @@ def test_global_memory() -> None:
     assert scalar.name.startswith("global.")
     assert scalar.host.address == scalar.address
     with pytest.raises(KernelTypeError):
-        Global(np.complex128)
+        Global(np.float16)

@@ -1,13 +1,15 @@
-"""The native entry and the checked path with the narrow and unsigned integer types: unboxing with range
+"""The native entry and the checked path with the narrow and unsigned integer types and c128: unboxing with range
 checks, dtype checks of arrays, boxing of results, and the tuner's copies and comparisons."""
 
 from __future__ import annotations
+
+import cmath
 
 import numpy as np
 import pytest
 
 import autotune
-from autotune import KernelTypeError, i8, i16, i64, u8, u16, u32, u64
+from autotune import KernelTypeError, c128, f64, i8, i16, i64, u8, u16, u32, u64
 from autotune.measure import pack_arguments
 from autotune.workspace import _close
 
@@ -84,3 +86,34 @@ def test_tuner_machinery_copes_with_the_new_types() -> None:
     assert not _close(np.uint64(2**64 - 1), 2**64 - 2, 1e-9, 0.0)
     big = np.array([2**64 - 1], np.uint64)
     assert _close(big, big.copy(), 1e-9, 0.0) and not _close(big, big - np.uint64(1), 1e-9, 0.0)
+
+
+@autotune.tunable
+def rotate(z: c128, a: c128[:], phase: f64) -> c128:
+    total = 0j
+    for i in range(len(a)):
+        a[i] = a[i] * cmath.exp(1j * phase) + z
+        total += a[i]
+    return total
+
+
+def test_complex_scalars_arrays_and_results() -> None:
+    for _ in range(2):  # first the checked path, then the native entry
+        a = np.array([1 + 2j, -3j, 0.5], dtype=np.complex128)
+        b = a.copy()
+        got = rotate(0.5 - 1j, a, 0.3)
+        want = rotate.py_func(0.5 - 1j, b, 0.3)
+        assert isinstance(got, complex) and cmath.isclose(got, want, rel_tol=1e-13)
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+        assert cmath.isclose(rotate(2.0, np.zeros(1, np.complex128), 0.0), 2.0)  # a float is a complex
+        assert cmath.isclose(rotate(np.complex128(1j), np.zeros(1, np.complex128), 0.0), 1j)
+        with pytest.raises(KernelTypeError, match="dtype"):
+            rotate(1j, np.zeros(3, np.complex64), 0.0)
+        with pytest.raises(KernelTypeError, match="dtype"):
+            rotate(1j, np.zeros(3), 0.0)
+        for bad in ("1j", None, True):
+            with pytest.raises(KernelTypeError) as info:
+                rotate(bad, a, 0.0)
+            assert info.value.argument == "z"
+    assert _close(1 + 1e-14j, 1 + 0j, 1e-9, 1e-12) and not _close(1 + 1j, 1 + 0j, 1e-9, 0.0)
+    assert _close(np.array([1j]), np.array([1j]), 1e-9, 0.0)
