@@ -117,3 +117,37 @@ def test_complex_scalars_arrays_and_results() -> None:
             assert info.value.argument == "z"
     assert _close(1 + 1e-14j, 1 + 0j, 1e-9, 1e-12) and not _close(1 + 1j, 1 + 0j, 1e-9, 0.0)
     assert _close(np.array([1j]), np.array([1j]), 1e-9, 0.0)
+
+
+@autotune.tunable(vectorize=[0, 4])
+def weighted(a: u8[:], w: i16[:], k: u8) -> i64:
+    s = np.int64(0)  # numpy's type in Python too (an annotation would be ignored there)
+    for i in range(len(a)):
+        s += a[i] * k + w[i]
+    return s
+
+
+@autotune.tunable(vectorize=[0, 2])
+def spin(z: c128, a: c128[:], out: c128[:]) -> c128:
+    s = 0j
+    for i in range(len(a)):
+        out[i] = a[i] * z + cmath.exp(a[i] * 1j)
+        s += out[i]
+    return s
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # numpy's wrapping warns; the kernel wraps alike
+def test_the_tuner_validates_and_measures_the_new_types() -> None:
+    """Captured inputs, guarded copies, the reference in the worker, packed timing arguments, comparisons."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, 3000, dtype=np.uint8)
+    w = rng.integers(-300, 300, 3000, dtype=np.int16)
+    assert weighted(a, w, 7) == int(weighted.py_func(a, w, np.uint8(7)))
+    c = rng.normal(size=2000) + 1j * rng.normal(size=2000)
+    out, expected = np.zeros_like(c), np.zeros_like(c)
+    assert cmath.isclose(spin(0.5 - 1j, c, out), spin.py_func(0.5 - 1j, c, expected), rel_tol=1e-12)
+    for kernel in (weighted, spin):
+        kernel.tune(progress=False)
+        assert not [e for e in kernel.events.events() if e.kind == "fail"]
+    assert weighted(a, w, 7) == int(weighted.py_func(a, w, np.uint8(7)))
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
