@@ -325,12 +325,12 @@ class ExprLowerer:
         if isinstance(callee, Builtin) and callee.name == "complex":
             parts = [em.convert(self.expr(a), FLOAT).value for a in node.args]
             return Val(make_complex(em, parts[0], parts[1] if len(parts) > 1 else em.const(FLOAT, 0.0).value), result)
-        complex_args = isinstance(callee, Builtin | NumpyFunc) and callee.name not in ("len", "bool")
-        if not complex_args or not any(self.type_of(a).kind == "complex" for a in node.args):
+        if not isinstance(callee, Builtin | NumpyFunc) or callee.name in ("len", "bool", *NUMPY_CASTS):
+            return None  # casts and truth convert like any value
+        if not any(self.type_of(a).kind == "complex" for a in node.args):
             return None
-        args = [self.expr(a) for a in node.args]
-        name = callee.name if isinstance(callee, Builtin | NumpyFunc) else ""
-        arg = em.convert(args[0], Ty(c128)).value
+        name = callee.name
+        arg = em.convert(self.expr(node.args[0]), Ty(c128)).value
         if name in ("abs", "absolute"):
             return Val(complex_abs(em, arg), result)
         return Val(cmath_call(em, name, [arg]), result)

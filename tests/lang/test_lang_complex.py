@@ -41,6 +41,7 @@ def close(want: Any, got: Any, rtol: float = 1e-13) -> bool:
 def test_arithmetic_matches_python_and_numpy() -> None:
     ops = ["a + b", "a - b", "a * b", "a / b", "a ** 3", "a ** -2", "a ** 0", "-a + 1j * 2", "+a - 2.5"]
     ops += ["a.conjugate() + complex(a.imag, b.real)", "complex(a.real) * b.imag", "(a * b) / (b - a + 3) + 1"]
+    ops += ["np.complex128(a) + np.complex128(b.real)", "a if a == b else b * 1j", "a + b if a != 1j else 0j"]
     body = "".join(f"    if c == {n}:\n        return {op}\n" for n, op in enumerate(ops))
     python, compiled = kernel(f"def k(a: c128, b: c128, c: i64) -> c128:\n{body}    return a\n")
     for a, b in itertools.product(VALUES, repeat=2):
