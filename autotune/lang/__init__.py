@@ -13,7 +13,7 @@ Semantics in brief (divergences from plain Python are marked *):
   with i8 is i16, u64 with i64 is f64; see ``_typing``). A Python int literal out of the range of the
   strong int it meets is a KernelSyntaxError (numpy: OverflowError); compared, it compares exactly.
   Unsigned types divide, shift, compare and convert unsigned (``_unsigned``). ``c128`` (or ``complex``):
-  ``+ - * /``, ``**`` by a constant int, ``==``/``!=``, ``abs``, ``.real``/``.imag``/``.conjugate()``,
+  ``+ - * / **``, ``==``/``!=``, ``abs``, ``.real``/``.imag``/``.conjugate()``,
   ``complex(a, b)``, ``1j`` literals, ``cmath`` exp/log/sqrt/sin/cos/tan/sinh/cosh/tanh/phase/rect/isnan/
   isinf/isfinite and the same ``np.*`` (see ``_complex``; *: f32 with a Python complex is c128, not
   complex64; division by zero and cmath's special values are IEEE, not exceptions). ``math.*`` of an f32

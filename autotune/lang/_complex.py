@@ -12,9 +12,10 @@ division by zero gives inf/nan as numpy does (Python raises ZeroDivisionError); 
 arguments lose the scaling CPython applies.
 
 Typing (numpy 2, NEP 50): a Python complex (a literal ``1j``, ``complex(a, b)``, a ``cmath`` result) is
-weak, a c128 parameter or element strong; anything with a complex is complex. Only ``+ - * /``, ``**``
-with a constant int exponent, unary ``-``/``+``, ``==``/``!=``, ``abs``, ``.real``, ``.imag`` and
-``.conjugate()`` apply (Python raises TypeError for ``//``, ``%``, ordering and bit operations).
+weak, a c128 parameter or element strong; anything with a complex is complex. Only ``+ - * / **``,
+unary ``-``/``+``, ``==``/``!=``, ``abs``, ``.real``, ``.imag`` and ``.conjugate()`` apply (Python raises
+TypeError for ``//``, ``%``, ordering and bit operations). ``**`` by a constant int up to 100 multiplies
+(CPython's ``c_powi``), any other exponent goes through the polar form (``c_pow``).
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ def complex_binop(em: Emitter, op: ast.operator, a: Any, b: Any, exponent: int |
         return _mul(em, m, (x, y), (u, v))
     if isinstance(op, ast.Div):
         return _div(em, m, (x, y), (u, v))
+    if isinstance(op, ast.Pow):
+        return _pow(em, m, (x, y), (u, v))
     raise NotImplementedError(type(op).__name__)  # the type rules admit no other operator
 
 
@@ -163,6 +166,24 @@ def _powi(em: Emitter, m: _Math, base: Any, exponent: int) -> Any:
     if exponent < 0:
         result = _div(em, m, (_const(1.0), _const(0.0)), complex_parts(em, result))
     return result
+
+
+def _pow(em: Emitter, m: _Math, a: tuple[Any, Any], b: tuple[Any, Any]) -> Any:
+    """CPython's ``c_pow`` (polar form): ``z ** 0`` is 1, ``0 ** w`` is 0 (Python raises ZeroDivisionError
+    for a negative or complex ``w``: NaN here)."""
+    (x, y), (u, v) = a, b
+    magnitude, angle = m.call("hypot", x, y), m.call("atan2", y, x)
+    length = m.div(m.call("pow", magnitude, u), m.call("exp", m.mul(angle, v)))
+    phase = m.add(m.mul(angle, u), m.mul(v, m.call("log", magnitude)))
+    real, imag = m.mul(length, m.call("cos", phase)), m.mul(length, m.call("sin", phase))
+    zero, one, nan = _const(0.0), _const(1.0), _const(float("nan"))
+    base_zero = m.b.and_(m.cmp("==", x, zero), m.cmp("==", y, zero))
+    exponent_zero = m.b.and_(m.cmp("==", u, zero), m.cmp("==", v, zero))
+    domain = m.b.or_(m.cmp("!=", v, zero), m.cmp("<", u, zero))
+    at_zero = m.select(domain, nan, zero)
+    real = m.select(exponent_zero, one, m.select(base_zero, at_zero, real))
+    imag = m.select(exponent_zero, zero, m.select(base_zero, at_zero, imag))
+    return make_complex(em, real, imag)
 
 
 def complex_compare(em: Emitter, op: ast.cmpop, a: Any, b: Any) -> Any:

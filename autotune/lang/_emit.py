@@ -225,7 +225,7 @@ class Emitter:
         """``a <op> b`` with Python semantics; operands are converted to ``operand`` first."""
         if operand.kind == "complex":
             power = isinstance(op, ast.Pow) and isinstance(b.const, int) and not isinstance(b.const, bool)
-            exponent = int(b.const) if power and b.const is not None else None
+            exponent = int(b.const) if power and b.const is not None and abs(b.const) <= 100 else None
             a, b = self.convert(a, operand), self.convert(b, operand) if exponent is None else b
             return Val(complex_binop(self, op, a.value, b.value, exponent), result)
         a, b = self.convert(a, operand), self.convert(b, operand)

@@ -183,17 +183,10 @@ def binop_types(op: ast.operator, a: Ty, b: Ty, exponent: ConstValue | None = No
 
 
 def _complex_binop_types(op: ast.operator, symbol: str, a: Ty, b: Ty, exponent: ConstValue | None) -> tuple[Ty, Ty]:
-    """Python's and numpy's rules with a complex operand: ``+ - * /`` and ``**`` by a constant int."""
+    """Python's and numpy's rules with a complex operand: ``+ - * / **``."""
     t = promote(arith(a), arith(b))
-    if isinstance(op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+    if isinstance(op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
         return t, t
-    if isinstance(op, ast.Pow):
-        if a.kind == "complex" and isinstance(exponent, int) and not isinstance(exponent, bool):
-            return t, t
-        raise TypingProblem(
-            "complex powers take a constant int exponent in kernels (z ** 2, z ** -3); "
-            "write cmath.exp(w * cmath.log(z)) for others"
-        )
     raise TypingProblem(f"unsupported operand types for {symbol}: {a} and {b} (complex numbers have no {symbol})")
 
 
