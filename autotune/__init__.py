@@ -24,7 +24,7 @@ from .kernel import Kernel
 from .lang import prange
 from .space import Space
 from .tunable import tunable, tunable_ir
-from .types import Const, boolean, f32, f64, i32, i64
+from .types import Const, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
 __all__ = [
     "AutotuneError",
@@ -41,13 +41,20 @@ __all__ = [
     "TuningError",
     "ValidationError",
     "boolean",
+    "c128",
     "configure",
     "f32",
     "f64",
+    "i8",
+    "i16",
     "i32",
     "i64",
     "prange",
     "tunable",
     "tunable_ir",
     "tuner",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
 ]

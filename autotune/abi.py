@@ -3,8 +3,10 @@
 Every variant of a kernel is a function ``int32_t kernel(args...)``:
 
 - arguments follow the Python parameters, ``Const`` ones omitted: a scalar is passed by value in its C type
-  (a boolean is a ``uint8_t`` 0/1), a tuple of scalars as one such scalar per item, an array as its data
-  pointer followed by one ``int64_t`` extent per dimension;
+  (a boolean is a ``uint8_t`` 0/1; a ``c128`` is two ``double`` arguments, real then imaginary part, so
+  no complex value crosses the C ABI, whose rules for ``double complex`` differ between targets), a tuple
+  of scalars as one such scalar per item, an array as its data pointer followed by one ``int64_t`` extent
+  per dimension;
 - a kernel that returns a value takes one more pointer, where the result is stored: a scalar in its C
   type; an array (:class:`~autotune.types.ArrayType` result) as :func:`result_slots` 8-byte slots, the data
   pointer then one ``int64_t`` extent per dimension, the buffer allocated with :data:`ALLOCATOR` and owned
@@ -25,6 +27,7 @@ them again. It imports nothing from ``autotune.lang``.
 
 from __future__ import annotations
 
+import ctypes
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ from llvmlite import ir
 
 from patcher import Signature
 
-from .types import ArrayType, Result, ScalarType, TupleType, i64
+from .types import ArrayType, Result, ScalarType, TupleType, c128, f64, i64
 
 __all__ = [
     "ALIGNMENT",
@@ -221,7 +224,7 @@ class NativeParam(Protocol):
     def items(self) -> tuple[ScalarType, ...]: ...
 
 
-Role = Literal["scalar", "item", "data", "extent", "stride", "result"]
+Role = Literal["scalar", "imag", "item", "data", "extent", "stride", "result"]
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,8 @@ class NativeArg:
     strides, or the result pointer.
 
     ``dtype`` is the scalar's type, the array's element type, ``i64`` for an extent or a stride, or the
-    result's type.
+    result's type; a ``c128`` scalar is two ``f64`` arguments, roles ``"scalar"`` (the real part) and
+    ``"imag"``.
     """
 
     param: str
@@ -259,6 +263,8 @@ class NativeArg:
             return f"{self.param}.{self.dim}"
         if self.role == "stride":
             return f"{self.param}.stride{self.dim}"
+        if self.role == "imag":
+            return f"{self.param}.imag"
         return self.param
 
 
@@ -290,7 +296,9 @@ def native_args(params: Sequence[NativeParam], ret: Result | None, *, strided: b
             continue
         if p.kind == "const" or p.dtype is None:
             continue
-        if p.kind == "scalar":
+        if p.kind == "scalar" and p.dtype == c128:
+            out += [NativeArg(p.name, "scalar", f64), NativeArg(p.name, "imag", f64)]
+        elif p.kind == "scalar":
             out.append(NativeArg(p.name, "scalar", p.dtype))
         else:
             out.append(NativeArg(p.name, "data", p.dtype))
@@ -330,4 +338,6 @@ def ctypes_prototype(params: Sequence[NativeParam], ret: Result | None, *, strid
 
 def ctypes_of(dtype: ScalarType) -> Any:
     """The ctypes type of a scalar (what the result pointer of a kernel returning ``dtype`` points to)."""
+    if dtype == c128:
+        return ctypes.c_double * 2
     return Signature.parse(f"{dtype.c_name}()").ret.ctype

@@ -23,8 +23,6 @@ from .types import Result, ScalarType
 
 __all__ = ["Arguments"]
 
-_INT_RANGE = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
-
 
 def _dtype_of(param: ParamSpec) -> ScalarType:
     if param.dtype is None:
@@ -112,6 +110,8 @@ class Arguments:
                     flat.extend(int(s) // value.itemsize for s in value.strides)
             elif param.kind == "tuple":
                 flat.extend(value)
+            elif isinstance(value, complex):  # two doubles (autotune.abi)
+                flat += [value.real, value.imag]
             else:
                 flat.append(value)
         return flat
@@ -138,6 +138,8 @@ class Arguments:
             return None
         if ret.kind == "bool":
             return bool(out.value)
+        if ret.kind == "complex":
+            return complex(out[0], out[1])
         return out.value
 
     def _call_slots(self, address: int, checked: Sequence[Any], ret: Result, strided: bool) -> Any:
@@ -207,11 +209,14 @@ class Arguments:
             raise KernelTypeError(param.name, f"expected bool, got {type(value).__name__}")
         if dtype.kind == "int":
             if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
-                low, high = _INT_RANGE[dtype.bits]
-                if not low <= int(value) <= high:
+                if not dtype.min <= int(value) <= dtype.max:
                     raise KernelTypeError(param.name, f"{value} does not fit in {dtype.name}")
                 return int(value)
             raise KernelTypeError(param.name, f"expected an int for {dtype.name}, got {type(value).__name__}")
+        if dtype.kind == "complex":
+            if isinstance(value, int | float | complex | np.number) and not isinstance(value, bool | np.bool_):
+                return complex(value)
+            raise KernelTypeError(param.name, f"expected a complex for {dtype.name}, got {type(value).__name__}")
         if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_):
             try:
                 return float(value)

@@ -41,7 +41,7 @@ from .abi import BUILTIN_TABLE, Status, kernel_function_type, result_slots
 from .lang import ParamSpec, module_text
 from .result import box_result
 from .runtime import permanent_session
-from .types import Result, ScalarType
+from .types import Result, ScalarType, u64
 
 __all__ = ["STATUS_ERRORS", "entry_ir", "fast_path_supported", "make_entry", "set_strided"]
 
@@ -73,6 +73,9 @@ _API: dict[str, tuple[Any, tuple[Any, ...], bool]] = {
     "PyFloat_FromDouble": (_PTR, (_DOUBLE,), False),
     "PyLong_FromLongLong": (_PTR, (_I64,), False),
     "PyLong_AsLongLong": (_I64, (_PTR,), False),
+    "PyLong_AsUnsignedLongLong": (_I64, (_PTR,), False),
+    "PyLong_FromUnsignedLongLong": (_PTR, (_I64,), False),
+    "PyComplex_FromDoubles": (_PTR, (_DOUBLE, _DOUBLE), False),
     "PyLong_AsDouble": (_DOUBLE, (_PTR,), False),
     "PyBool_FromLong": (_PTR, (_I64,), False),
     "PyErr_Occurred": (_PTR, (), False),
@@ -87,6 +90,7 @@ _OBJECTS: dict[str, object] = {
     "py.ndarray": np.ndarray,
     "py.float": float,
     "py.int": int,
+    "py.complex": complex,
     "py.tuple": tuple,
     "py.true": True,
     "py.false": False,
@@ -177,12 +181,13 @@ def _scalar(e: _Entry, obj: Any, dtype: ScalarType, label: str) -> Any:
         return b.zext(is_true, _I8)
     if dtype.kind == "int":
         e.check(b.icmp_unsigned("==", kind, e.obj("py.int")), f"{label}.int")
-        value = e.call("PyLong_AsLongLong", obj)
+        # out of range (or < 0 for u64): -1 and an error set
+        value = e.call("PyLong_AsUnsignedLongLong" if dtype == u64 else "PyLong_AsLongLong", obj)
         _unless_error(e, value, ir.Constant(_I64, -1), label)
         if dtype.bits == 64:
             return value
-        low = b.icmp_signed(">=", value, ir.Constant(_I64, -(2 ** (dtype.bits - 1))))
-        high = b.icmp_signed("<=", value, ir.Constant(_I64, 2 ** (dtype.bits - 1) - 1))
+        low = b.icmp_signed(">=", value, ir.Constant(_I64, dtype.min))
+        high = b.icmp_signed("<=", value, ir.Constant(_I64, dtype.max))
         e.check(b.and_(low, high), f"{label}.range")
         return b.trunc(value, dtype.ir_type)
     exact_block, other_block = e.fn.append_basic_block(f"{label}.f"), e.fn.append_basic_block(f"{label}.notf")
@@ -202,6 +207,13 @@ def _scalar(e: _Entry, obj: Any, dtype: ScalarType, label: str) -> Any:
     value.add_incoming(exact, exact_block)
     value.add_incoming(converted, converted_block)
     return value if dtype.bits == 64 else b.fptrunc(value, dtype.ir_type)
+
+
+def _complex(e: _Entry, obj: Any, label: str) -> list[Any]:
+    """Unbox an exact ``complex`` (``PyComplexObject.cval``: two doubles after the header); anything else
+    (a float, a numpy scalar) goes to the fallback, which converts it."""
+    e.check(e.b.icmp_unsigned("==", e.field(obj, _TYPE, _PTR), e.obj("py.complex")), f"{label}.complex")
+    return [e.field(obj, 16, _DOUBLE), e.field(obj, 24, _DOUBLE)]
 
 
 def _unless_error(e: _Entry, value: Any, sentinel: Any, label: str) -> None:
@@ -289,12 +301,19 @@ def _box(e: _Entry, ret: Result | None, out: Any) -> Any:
     if not isinstance(ret, ScalarType):  # an array or a tuple: the cell's boxer reads the result slots
         address = b.ptrtoint(out, _I64)
         return e.call("PyObject_CallFunction", e.cell(_CELL_BOXER), e.string("fmt.box", "K"), address)
+    if ret.kind == "complex":
+        imag = b.gep(out, [ir.Constant(_I64, 8)], inbounds=True, source_etype=_I8)
+        return e.call("PyComplex_FromDoubles", b.load(out, typ=_DOUBLE, align=8), b.load(imag, typ=_DOUBLE, align=8))
     value = b.load(out, typ=ret.ir_type, align=8)
     if ret.kind == "float":
         return e.call("PyFloat_FromDouble", value if ret.bits == 64 else b.fpext(value, _DOUBLE))
     if ret.kind == "bool":
         return e.call("PyBool_FromLong", b.zext(value, _I64))
-    return e.call("PyLong_FromLongLong", value if ret.bits == 64 else b.sext(value, _I64))
+    if ret == u64:
+        return e.call("PyLong_FromUnsignedLongLong", value)
+    if ret.bits == 64:
+        return e.call("PyLong_FromLongLong", value)
+    return e.call("PyLong_FromLongLong", b.zext(value, _I64) if ret.unsigned else b.sext(value, _I64))
 
 
 def _arguments(e: _Entry, native: Sequence[ParamSpec], prefix: str, *, layout: Any, strided: bool) -> list[Any]:
@@ -314,6 +333,8 @@ def _arguments(e: _Entry, native: Sequence[ParamSpec], prefix: str, *, layout: A
                     extents.setdefault(name, []).append(extent)
         elif param.kind == "tuple":
             call_args += _tuple(e, obj, param, f"{prefix}t{i}")
+        elif param.dtype is not None and param.dtype.kind == "complex":
+            call_args += _complex(e, obj, f"{prefix}s{i}")
         else:
             if param.dtype is None:
                 raise ValueError(f"scalar parameter {param.name} has no dtype")

@@ -20,7 +20,7 @@ import numpy as np
 
 from dylibs import SymbolMap
 
-from .abi import ALLOCATOR
+from .abi import ALLOCATOR, llvm_arg_types
 from .lang import ParamSpec
 from .runtime import permanent_session
 from .types import Result
@@ -44,19 +44,7 @@ class Comparison:
 
 def native_types(params: Sequence[ParamSpec], ret: Result | None) -> list[str]:
     """LLVM types of the native arguments, in order (arrays expand to a pointer and their extents)."""
-    types: list[str] = []
-    for p in params:
-        if p.kind == "const":
-            continue
-        if p.kind == "array":
-            types += ["ptr"] + ["i64"] * p.ndim
-        elif p.kind == "tuple":
-            types += [t.llvm for t in p.items]
-        elif p.dtype is not None:
-            types.append(p.dtype.llvm)
-    if ret is not None:
-        types.append("ptr")
-    return types
+    return llvm_arg_types(params, ret)
 
 
 def pack_arguments(types: Sequence[str], values: Sequence[Any]) -> np.ndarray[Any, Any]:
@@ -67,10 +55,11 @@ def pack_arguments(types: Sequence[str], values: Sequence[Any]) -> np.ndarray[An
             cells[i : i + 1].view(np.float64)[0] = value
         elif kind == "float":
             cells[i : i + 1].view(np.float32)[0] = value
-        elif kind in ("i32", "i8"):
-            cells[i : i + 1].view(np.int32 if kind == "i32" else np.int8)[0] = value
+        elif kind in ("i32", "i16", "i8"):  # signed or unsigned: the low bits of the two's complement
+            bits = int(kind[1:])
+            cells[i : i + 1].view(f"<u{bits // 8}")[0] = int(value) % (1 << bits)
         else:
-            cells[i : i + 1].view(np.int64)[0] = value
+            cells[i : i + 1].view(np.uint64)[0] = int(value) % (1 << 64)
     return cells
 
 

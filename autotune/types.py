@@ -1,6 +1,7 @@
 """The type vocabulary of kernel annotations: scalar types, array types and the ``Const`` marker.
 
-``f64, f32, i64, i32, boolean`` are :class:`ScalarType` instances. Indexing one makes an
+``f64, f32, i64, i32, i16, i8, u64, u32, u16, u8, c128, boolean`` are :class:`ScalarType` instances
+(``c128`` is numpy's complex128: two doubles, real then imaginary part). Indexing one makes an
 :class:`ArrayType`: ``f64[:]``, ``f64[:, :]`` (1 to 3 dimensions; C-contiguous is the fast path, any
 other layout runs the strided form of a variant), or with named dimensions
 ``f64["n"]``, ``f64["n", "m"]``: the same name on several parameters declares the same extent, which the
@@ -26,14 +27,21 @@ __all__ = [
     "ScalarType",
     "TupleType",
     "boolean",
+    "c128",
     "f32",
     "f64",
+    "i8",
+    "i16",
     "i32",
     "i64",
     "scalar_type_of",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
 ]
 
-Kind = Literal["bool", "int", "float"]
+Kind = Literal["bool", "int", "float", "complex"]
 _MAX_NDIM = 3
 
 
@@ -51,8 +59,24 @@ class ScalarType:
 
     @property
     def kind(self) -> Kind:
-        """``"bool"``, ``"int"`` or ``"float"``: the promotion class of the type."""
-        return {"b": "bool", "i": "int", "f": "float"}[self.dtype.kind]  # type: ignore[return-value]
+        """``"bool"``, ``"int"``, ``"float"`` or ``"complex"``: the promotion class of the type."""
+        kinds = {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}
+        return kinds[self.dtype.kind]  # type: ignore[return-value]
+
+    @property
+    def unsigned(self) -> bool:
+        """True for ``u8``...``u64``: division, shifts, comparisons and conversions are the unsigned ones."""
+        return self.dtype.kind == "u"
+
+    @property
+    def min(self) -> int:
+        """The least value of an integer type (0 for unsigned ones)."""
+        return 0 if self.unsigned else -(1 << (self.bits - 1))
+
+    @property
+    def max(self) -> int:
+        """The greatest value of an integer type."""
+        return (1 << (self.bits - (0 if self.unsigned else 1))) - 1
 
     @property
     def bits(self) -> int:
@@ -61,9 +85,12 @@ class ScalarType:
 
     @property
     def ir_type(self) -> Any:
-        """The llvmlite ``ir`` type used to store a value of this type (booleans: ``i8``)."""
+        """The llvmlite ``ir`` type used to store a value of this type (booleans: ``i8``, c128: a
+        ``{double, double}`` struct, laid out like numpy's complex128 and C's ``double complex``)."""
         from llvmlite import ir
 
+        if self.kind == "complex":
+            return ir.LiteralStructType([ir.DoubleType(), ir.DoubleType()])
         if self.kind == "float":
             return ir.DoubleType() if self.bits == 64 else ir.FloatType()
         return ir.IntType(8 if self.kind == "bool" else self.bits)
@@ -142,9 +169,17 @@ f64 = ScalarType("f64", np.dtype(np.float64), "double", "double")
 f32 = ScalarType("f32", np.dtype(np.float32), "float", "float")
 i64 = ScalarType("i64", np.dtype(np.int64), "i64", "int64_t")
 i32 = ScalarType("i32", np.dtype(np.int32), "i32", "int32_t")
+i16 = ScalarType("i16", np.dtype(np.int16), "i16", "int16_t")
+i8 = ScalarType("i8", np.dtype(np.int8), "i8", "int8_t")
+u64 = ScalarType("u64", np.dtype(np.uint64), "i64", "uint64_t")
+u32 = ScalarType("u32", np.dtype(np.uint32), "i32", "uint32_t")
+u16 = ScalarType("u16", np.dtype(np.uint16), "i16", "uint16_t")
+u8 = ScalarType("u8", np.dtype(np.uint8), "i8", "uint8_t")
 boolean = ScalarType("boolean", np.dtype(np.bool_), "i8", "uint8_t")
+#: complex128; its C name is that of its parts: arrays and results are ``double*`` to (real, imag) pairs
+c128 = ScalarType("c128", np.dtype(np.complex128), "{double, double}", "double")
 
-SCALAR_TYPES: tuple[ScalarType, ...] = (f64, f32, i64, i32, boolean)
+SCALAR_TYPES: tuple[ScalarType, ...] = (f64, f32, i64, i32, boolean, i16, i8, u64, u32, u16, u8, c128)
 
 
 def scalar_type_of(dtype: Any) -> ScalarType:

@@ -139,12 +139,15 @@ def _close(have: Any, want: Any, rtol: float, atol: float) -> bool:
     if isinstance(want, np.ndarray):
         if not isinstance(have, np.ndarray) or have.shape != want.shape:
             return False
-        if want.dtype.kind == "f":
+        if want.dtype.kind in "fc":
             tolerance = max(rtol, 1e-4) if want.dtype.itemsize == 4 else rtol
             return bool(np.allclose(have, want, rtol=tolerance, atol=atol, equal_nan=True))
         return bool(np.array_equal(have, want))
-    if isinstance(want, bool) or (isinstance(want, int) and isinstance(have, int)):
-        return bool(have == want)
+    if isinstance(want, bool | np.bool_) or (isinstance(want, int | np.integer) and isinstance(have, int | np.integer)):
+        return bool(have == want)  # exact, also for u64 values beyond 2**53
+    if isinstance(want, complex | np.complexfloating) or isinstance(have, complex | np.complexfloating):
+        w_c, h_c = complex(want), complex(have)
+        return _close(h_c.real, w_c.real, rtol, atol) and _close(h_c.imag, w_c.imag, rtol, atol)
     w, h = float(want), float(have)
     if math.isnan(w) or math.isnan(h):
         return math.isnan(w) and math.isnan(h)
@@ -153,7 +156,8 @@ def _close(have: Any, want: Any, rtol: float, atol: float) -> bool:
 
 def _describe(have: Any, want: Any) -> str:
     if isinstance(want, np.ndarray) and isinstance(have, np.ndarray) and have.shape == want.shape:
-        diff = np.abs(have.astype(np.float64) - want.astype(np.float64))
+        kind = np.complex128 if want.dtype.kind == "c" else np.float64
+        diff = np.abs(have.astype(kind) - want.astype(kind))
         worst = int(np.nanargmax(diff)) if diff.size else 0
         return f"max abs difference {float(np.nanmax(diff)) if diff.size else 0:.3g} at flat index {worst}"
     return f"got {have!r}, expected {want!r}"

@@ -32,7 +32,7 @@ class HostGlobal:
         if not isinstance(name, str) or not name or any(c.isspace() or c in '"\\\0' for c in name):
             raise LinkError(f"invalid global name {name!r}")
         kind = np.dtype(dtype)
-        if kind.kind not in "biuf":
+        if kind.kind not in "biufc":
             raise LinkError(f"host global {name!r}: dtype must be numeric, got {kind}")
         dims = (shape,) if isinstance(shape, int) else tuple(shape)
         if any(not isinstance(d, int) or d < 0 for d in dims):

@@ -7,10 +7,18 @@ and math domain errors follow IEEE, out-of-bounds indexes are not checked) the m
 
 Semantics in brief (divergences from plain Python are marked *):
 
-- Types: ``f64 f32 i64 i32 boolean`` scalars and arrays of them. Promotion follows numpy 2
-  (NEP 50): Python scalars (literals, constants, ``len``, ``range`` variables) are weak, array elements
-  and scalar parameters strong (see ``_typing``). ``math.*`` of an f32 gives f32 (*: ``math`` gives a
-  Python float). ``x: f32 = 0.0`` fixes a local's type (*: Python ignores the annotation).
+- Types: ``f64 f32 i64 i32 i16 i8 u64 u32 u16 u8 c128 boolean`` scalars and arrays of them.
+  Promotion follows numpy 2 (NEP 50): Python scalars (literals, constants, ``len``, ``range`` variables)
+  are weak, array elements and scalar parameters strong, two strong types give ``np.result_type`` (u8
+  with i8 is i16, u64 with i64 is f64; see ``_typing``). A Python int literal out of the range of the
+  strong int it meets is a KernelSyntaxError (numpy: OverflowError); compared, it compares exactly.
+  Unsigned types divide, shift, compare and convert unsigned (``_unsigned``). ``c128`` (or ``complex``):
+  ``+ - * / **``, ``==``/``!=``, ``abs``, ``.real``/``.imag``/``.conjugate()``,
+  ``complex(a, b)``, ``1j`` literals, ``cmath`` exp/log/sqrt/sin/cos/tan/sinh/cosh/tanh/phase/rect/isnan/
+  isinf/isfinite and the same ``np.*`` (see ``_complex``; *: f32 with a Python complex is c128, not
+  complex64; division by zero and cmath's special values are IEEE, not exceptions). ``math.*`` of an f32
+  gives f32 (*: ``math`` gives a Python float). ``x: f32 = 0.0`` fixes a local's type (*: Python
+  ignores the annotation).
 - Locals are typed by the join of all values assigned to them (an int local that is also assigned a
   float is a float everywhere); a local read before any assignment reads 0 (*: UnboundLocalError).
 - Views: ``A[i]`` of a 2-D/3-D array, ``A[:, j]``, ``a[lo:hi:step]`` (constant or runtime bounds and step,
@@ -45,9 +53,10 @@ Semantics in brief (divergences from plain Python are marked *):
   assignment UnboundLocalError. ``-> f64[:]`` returns such an array (a numpy array owning the buffer, no
   copy; returning a parameter is refused); ``-> tuple[f64, i64]`` returns ``return x, n`` as a tuple;
   ``p: tuple[f64, i64]`` parameters are read as ``p[0]``, ``x, n = p`` and ``len(p)``.
-- * Integers wrap at their width (64 bits for Python ints); ``int(x)`` truncates toward zero and
-  saturates (NaN gives 0); float division by zero, math domain errors and complex powers give IEEE
-  inf/nan; int/float comparisons convert the int to float.
+- * Integers wrap at their width (64 bits for Python ints, also a computed Python int meeting a narrow
+  type); ``int(x)`` truncates toward zero and saturates (NaN gives 0) and gives an i64 (a u64 above
+  2**63 - 1 wraps); integer ``//``/``%`` by zero raises where numpy gives 0; float division by zero,
+  math domain errors and complex powers give IEEE inf/nan; int/float comparisons convert the int to float.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ..types import ScalarType, boolean, f32, f64, i32, i64
+from ..types import ScalarType, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
 __all__ = [
     "BUILTIN_ARITY",
@@ -98,6 +98,7 @@ BUILTIN_ARITY: dict[str, tuple[int, int | None]] = {
     "float": (1, 1),
     "int": (1, 1),
     "bool": (1, 1),
+    "complex": (1, 2),
 }
 
 #: The builtin function objects, to recognise them by identity whatever name they are bound to.
@@ -155,12 +156,20 @@ NUMPY_FUNCS: dict[str, NumpySpec] = {
 #: numpy scalar types usable as casts (``np.float32(x)``), by attribute name. Casts convert like ``int()``
 #: and ``float()`` in kernels: float to int truncates toward zero; NaN gives 0 and out-of-range values
 #: saturate, where numpy raises (a Python float argument) or gives INT_MIN (a numpy float on x86): undefined
-#: in numpy, a documented divergence. Int to int wraps (numpy raises for an out-of-range Python int).
+#: in numpy, a documented divergence. Int to int wraps; a Python int literal out of the type's range is a
+#: KernelSyntaxError (numpy raises OverflowError).
 NUMPY_CASTS: dict[str, ScalarType] = {
     "float64": f64,
     "float32": f32,
     "int64": i64,
     "int32": i32,
+    "int16": i16,
+    "int8": i8,
+    "uint64": u64,
+    "uint32": u32,
+    "uint16": u16,
+    "uint8": u8,
+    "complex128": c128,
     "bool_": boolean,
     "bool": boolean,
 }
@@ -174,7 +183,8 @@ NUMPY_CONSTS: dict[str, float] = {
 }
 
 NUMPY_SUPPORTED = (
-    "kernels support np.pi/e/inf/nan/euler_gamma, the casts np.float64/float32/int64/int32/bool_ and "
+    "kernels support np.pi/e/inf/nan/euler_gamma, the casts np.float64/float32/int64/int32/int16/int8/"
+    "uint64/uint32/uint16/uint8/complex128/bool_ and "
     "scalar ufuncs such as np.sqrt, np.exp, np.minimum, np.power (no arrays are created in a kernel)"
 )
 

@@ -19,10 +19,12 @@ from typing import Any
 from llvmlite import ir
 
 from ..abi import Status
-from ..types import f32
+from ..types import ScalarType, f32, f64
 from ._builtins import MATH_FUNCS
+from ._complex import complex_binop, complex_compare, complex_const, complex_parts, make_complex
 from ._knobs import FASTMATH_FLAGS, LoopProperty
 from ._typing import INT, Ty, wrap_int
+from ._unsigned import unsigned_divmod, unsigned_shift
 
 __all__ = [
     "I1",
@@ -35,6 +37,7 @@ __all__ = [
     "Val",
     "module_text",
     "reg_type",
+    "wrap_to",
 ]
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -168,11 +171,13 @@ class Emitter:
 
     # ---- constants and conversions -------------------------------------------------------------
     def const(self, ty: Ty, value: int | float | bool) -> Val:
+        if ty.kind == "complex":
+            return Val(complex_const(complex(value)), ty)
         if ty.kind == "bool":
             return Val(ir.Constant(I1, int(bool(value))), ty, const=bool(value))
         if ty.kind == "int":
-            number = wrap_int(int(value), ty.scalar.bits)
-            return Val(ir.Constant(reg_type(ty), number), ty, lo=number, const=number)
+            number = wrap_to(int(value), ty.scalar)
+            return Val(ir.Constant(reg_type(ty), wrap_int(number, ty.scalar.bits)), ty, lo=number, const=number)
         return Val(ir.Constant(reg_type(ty), float(value)), ty, const=float(value))
 
     def truthy(self, v: Val) -> Any:
@@ -181,6 +186,12 @@ class Emitter:
             return v.value
         if v.ty.kind == "int":
             return self.builder.icmp_signed("!=", v.value, ir.Constant(v.value.type, 0))
+        if v.ty.kind == "complex":
+            real, imag = complex_parts(self, v.value)
+            zero = ir.Constant(real.type, 0.0)
+            return self.builder.or_(
+                self.builder.fcmp_unordered("!=", real, zero), self.builder.fcmp_unordered("!=", imag, zero)
+            )
         return self.builder.fcmp_unordered("!=", v.value, ir.Constant(v.value.type, 0.0))
 
     def convert(self, v: Val, to: Ty) -> Val:
@@ -193,20 +204,30 @@ class Emitter:
         target = reg_type(to)
         if dst.kind == "bool":
             return Val(self.truthy(v), to)
+        if dst.kind == "complex":  # a real number is (x, 0.0); a complex value has the one complex type
+            real = self.convert(v, Ty(f64)).value if src.kind != "complex" else None
+            value = v.value if real is None else make_complex(self, real, ir.Constant(ir.DoubleType(), 0.0))
+            return Val(value, to)
+        if src.kind == "complex":  # the type rules refuse complex to real (TypeError in Python)
+            raise NotImplementedError(f"complex to {dst.name}")
         if src.kind == "bool":
             if dst.kind == "int":
                 return Val(b.zext(v.value, target), to, lo=0)
             return Val(b.uitofp(v.value, target), to)
         if src.kind == "int" and dst.kind == "int":
+            if dst.bits == src.bits:  # same bits, other signedness: the value is reinterpreted (numpy wraps)
+                return Val(v.value, to, lo=v.lo if not (src.unsigned or dst.unsigned) else None)
             if dst.bits > src.bits:
-                return Val(b.sext(v.value, target), to, lo=v.lo)
+                if src.unsigned:
+                    return Val(b.zext(v.value, target), to, lo=0)
+                return Val(b.sext(v.value, target), to, lo=None if dst.unsigned else v.lo)
             return Val(b.trunc(v.value, target), to)
         if src.kind == "int":
-            return Val(b.sitofp(v.value, target), to)
+            return Val((b.uitofp if src.unsigned else b.sitofp)(v.value, target), to)
         if dst.kind == "float":
             op = b.fpext if dst.bits > src.bits else b.fptrunc
             return Val(op(v.value, target), to)
-        name = f"llvm.fptosi.sat.i{dst.bits}.{'f32' if src == f32 else 'f64'}"
+        name = f"llvm.fpto{'u' if dst.unsigned else 's'}i.sat.i{dst.bits}.{'f32' if src == f32 else 'f64'}"
         return Val(b.call(self.declare(name, target, [v.value.type]), [v.value]), to)
 
     def declare(self, name: str, ret: Any, args: list[Any]) -> Any:
@@ -219,9 +240,20 @@ class Emitter:
     # ---- arithmetic ----------------------------------------------------------------------------
     def binop(self, op: ast.operator, a: Val, b: Val, operand: Ty, result: Ty) -> Val:
         """``a <op> b`` with Python semantics; operands are converted to ``operand`` first."""
+        if operand.kind == "complex":
+            power = isinstance(op, ast.Pow) and isinstance(b.const, int) and not isinstance(b.const, bool)
+            exponent = int(b.const) if power and b.const is not None and abs(b.const) <= 100 else None
+            a, b = self.convert(a, operand), self.convert(b, operand) if exponent is None else b
+            return Val(complex_binop(self, op, a.value, b.value, exponent), result)
         a, b = self.convert(a, operand), self.convert(b, operand)
         if operand.kind == "float":
             return self._float_binop(op, a, b, result)
+        if operand.scalar.unsigned and isinstance(op, ast.FloorDiv | ast.Mod):
+            return Val(unsigned_divmod(self, op, a, b), result)
+        if operand.scalar.unsigned and isinstance(op, ast.LShift | ast.RShift):
+            return Val(unsigned_shift(self, op, a, b), result)
+        if operand.scalar.unsigned or operand.scalar.bits < 32:  # narrow values wrap often: no bounds kept
+            a, b = Val(a.value, a.ty, const=a.const), Val(b.value, b.ty, const=b.const)
         bld = self.builder
         x, y = a.value, b.value
         if isinstance(op, ast.BitAnd):
@@ -331,7 +363,8 @@ class Emitter:
                 if exponent:
                     base = bld.mul(base, base)
             return Val(value, result)
-        self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), Status.NEGATIVE_POWER)
+        if not b.ty.scalar.unsigned:
+            self.check(bld.icmp_signed("<", b.value, ir.Constant(typ, 0)), Status.NEGATIVE_POWER)
         acc, base, exp = (self.alloca(typ, n) for n in ("pow.acc", "pow.base", "pow.exp"))
         bld.store(ir.Constant(typ, 1), acc)
         bld.store(a.value, base)
@@ -379,6 +412,10 @@ class Emitter:
     def compare(self, op: ast.cmpop, a: Val, b: Val) -> Any:
         """``a <op> b`` as ``i1`` (both already of one type); float ``!=`` is unordered (NaN != NaN)."""
         symbol = _CMP[type(op)]
+        if a.ty.kind == "complex":
+            return complex_compare(self, op, a.value, b.value)
+        if a.ty.kind == "int" and a.ty.scalar.unsigned:
+            return self.builder.icmp_unsigned(symbol, a.value, b.value)
         if a.ty.kind == "float":
             if symbol == "!=":
                 return self.builder.fcmp_unordered(symbol, a.value, b.value)
@@ -388,6 +425,10 @@ class Emitter:
         return self.builder.icmp_signed(symbol, a.value, b.value)
 
     def negate(self, v: Val) -> Val:
+        if v.ty.kind == "complex":
+            real, imag = complex_parts(self, v.value)
+            neg = self.builder.fneg
+            return Val(make_complex(self, neg(real, flags=self.flags), neg(imag, flags=self.flags)), v.ty)
         if v.ty.kind == "float":
             return Val(self.builder.fneg(v.value, flags=self.flags), v.ty)
         return Val(self.builder.sub(ir.Constant(v.value.type, 0), v.value), v.ty)
@@ -443,16 +484,21 @@ def _cast_const(value: int | float | bool, to: Ty) -> int | float | bool:
     """A constant cast like the generated code would (float to int truncates and saturates)."""
     if to.kind == "bool":
         return bool(value)
-    if to.kind == "float":
+    if to.kind in ("float", "complex"):
         return float(value)
     if isinstance(value, float):
         if value != value:
             return 0
-        bits = to.scalar.bits
-        limit = float(1 << (bits - 1))
-        if value >= limit:
-            return (1 << (bits - 1)) - 1
-        if value < -limit:
-            return -(1 << (bits - 1))
+        if value >= float(to.scalar.max):
+            return to.scalar.max
+        if value <= float(to.scalar.min):
+            return to.scalar.min
         return int(value)
-    return wrap_int(int(value), to.scalar.bits)
+    return wrap_to(int(value), to.scalar)
+
+
+def wrap_to(value: int, scalar: ScalarType) -> int:
+    """``value`` wrapped into the range of the integer type ``scalar`` (signed or unsigned)."""
+    if scalar.unsigned:
+        return value % (1 << scalar.bits)
+    return wrap_int(value, scalar.bits)

@@ -16,20 +16,25 @@ from llvmlite import ir
 
 from ..abi import Status
 from ..errors import KernelSyntaxError
-from ..types import ScalarType
+from ..types import ScalarType, c128
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
+from ._complex import cmath_call, complex_abs, complex_const, complex_parts, make_complex
 from ._emit import I64, Emitter, Val, reg_type
-from ._model import Builtin, KernelInfo, MathFunc, NumpyFunc
+from ._model import Builtin, CmathFunc, KernelInfo, MathFunc, NumpyFunc
 from ._tuples import tuple_item
 from ._typing import (
     BOOL,
+    COMPLEX,
+    FLOAT,
     INT,
     Ty,
     Typer,
     TypingProblem,
     binop_types,
+    cmath_types,
     compare_type,
     const_type,
+    literal_problem,
     math_types,
     numpy_types,
 )
@@ -88,9 +93,13 @@ class ExprLowerer(ViewsLowering):
         if const is not None:
             return self.em.const(const_type(const), const)
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, complex):
+                return Val(complex_const(node.value), COMPLEX)
             raise self.error(node, f"integer constant {node.value!r} does not fit in 64 bits")
         if isinstance(node, ast.Name):
             return self._name(node)
+        if isinstance(node, ast.Attribute) and node.attr in ("real", "imag"):
+            return self._part(node)
         if isinstance(node, ast.BinOp):
             return self._binop(node)
         if isinstance(node, ast.UnaryOp):
@@ -214,6 +223,10 @@ class ExprLowerer(ViewsLowering):
             operand, result = binop_types(op, left.ty, right.ty, self.typer.const_of(right_node))
         except TypingProblem as exc:
             raise self.error(node, str(exc)) from None
+        for side in (left, right):
+            problem = literal_problem(side.const if side.ty.weak else None, operand)
+            if problem is not None:
+                raise self.error(node, problem)
         return self.em.binop(op, left, right, operand, result)
 
     def _binop(self, node: ast.BinOp) -> Val:
@@ -244,7 +257,11 @@ class ExprLowerer(ViewsLowering):
         for k, (op, comparator) in enumerate(pairs):
             right = self.expr(comparator)
             common = compare_type(left.ty, right.ty)
-            result = em.compare(op, em.convert(left, common), em.convert(right, common))
+            known = literal_comparison(op, left, right, common)
+            if known is not None:
+                result = ir.Constant(ir.IntType(1), int(known))
+            else:
+                result = em.compare(op, em.convert(left, common), em.convert(right, common))
             if merge is None:
                 return Val(result, BOOL)
             incoming.append((result if k == len(pairs) - 1 else ir.Constant(result.type, 0), bld.block))
@@ -303,10 +320,51 @@ class ExprLowerer(ViewsLowering):
         return self._phi(merge, result, incoming)
 
     # ---- calls ---------------------------------------------------------------------------------
+    def _part(self, node: ast.Attribute) -> Val:
+        """``z.real``/``z.imag``; of a real number its value and a zero of its type."""
+        result = self.type_of(node)
+        value = self.expr(node.value)
+        if value.ty.kind == "complex":
+            real, imag = complex_parts(self.em, value.value)
+            return Val(real if node.attr == "real" else imag, result)
+        value = self.em.convert(value, result)
+        return value if node.attr == "real" else self.em.const(result, 0)
+
+    def _complex_call(self, node: ast.Call, callee: object, result: Ty) -> Val | None:
+        """``z.conjugate()``, ``complex(a, b)``, ``abs(z)``, ``cmath.*`` and ``np.*`` of a complex (None: not one)."""
+        em = self.em
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "conjugate" and callee is None:
+            value = em.convert(self.expr(func.value), result)
+            if result.kind != "complex":
+                return value
+            real, imag = complex_parts(em, value.value)
+            return Val(make_complex(em, real, em.builder.fneg(imag, flags=em.flags)), result)
+        if isinstance(callee, CmathFunc):
+            args = [self.expr(a) for a in node.args]
+            arg, _ = cmath_types(callee.name, [a.ty for a in args])
+            value = cmath_call(em, callee.name, [em.convert(a, arg).value for a in args])
+            return Val(value, result)
+        if isinstance(callee, Builtin) and callee.name == "complex":
+            parts = [em.convert(self.expr(a), FLOAT).value for a in node.args]
+            return Val(make_complex(em, parts[0], parts[1] if len(parts) > 1 else em.const(FLOAT, 0.0).value), result)
+        if not isinstance(callee, Builtin | NumpyFunc) or callee.name in ("len", "bool", *NUMPY_CASTS):
+            return None  # casts and truth convert like any value
+        if not any(self.type_of(a).kind == "complex" for a in node.args):
+            return None
+        name = callee.name
+        arg = em.convert(self.expr(node.args[0]), Ty(c128)).value
+        if name in ("abs", "absolute"):
+            return Val(complex_abs(em, arg), result)
+        return Val(cmath_call(em, name, [arg]), result)
+
     def _call(self, node: ast.Call) -> Val:
         result = self.type_of(node)
         func = node.func
         callee = self.typer.callee(func)
+        handled = self._complex_call(node, callee, result)
+        if handled is not None:
+            return handled
         if isinstance(callee, NumpyFunc):
             return self._numpy(callee.name, [self.expr(a) for a in node.args], result)
         if isinstance(callee, Builtin):
@@ -345,6 +403,9 @@ class ExprLowerer(ViewsLowering):
             if name == "fmod":  # C remainder; numpy gives 0 for a zero divisor (and INT_MIN % -1)
                 x, y = xs[0].value, xs[1].value
                 zero, one = ir.Constant(x.type, 0), ir.Constant(x.type, 1)
+                if arg.scalar.unsigned:
+                    nonzero = bld.icmp_unsigned("!=", y, zero)
+                    return Val(bld.select(nonzero, bld.urem(x, bld.select(nonzero, y, one)), zero), result)
                 trivial = bld.or_(bld.icmp_signed("==", y, zero), bld.icmp_signed("==", y, ir.Constant(x.type, -1)))
                 return Val(bld.select(trivial, zero, bld.srem(x, bld.select(trivial, one, y))), result)
         if name in ("abs", "absolute"):
@@ -369,6 +430,8 @@ class ExprLowerer(ViewsLowering):
     def _sign(self, x: Val) -> Val:
         """``np.sign``: -1, 0 or 1 in the argument's type; NaN for NaN; ``sign(-0.0)`` is ``0.0``."""
         bld, typ = self.em.builder, x.value.type
+        if x.ty.kind == "int" and x.ty.scalar.unsigned:
+            return Val(bld.zext(bld.icmp_unsigned("!=", x.value, ir.Constant(typ, 0)), typ), x.ty)
         if x.ty.kind == "int":
             positive = bld.zext(bld.icmp_signed(">", x.value, ir.Constant(typ, 0)), typ)
             negative = bld.zext(bld.icmp_signed("<", x.value, ir.Constant(typ, 0)), typ)
@@ -395,8 +458,31 @@ class ExprLowerer(ViewsLowering):
         return best
 
     def _abs(self, value: Val) -> Val:
+        if value.ty.kind == "int" and value.ty.scalar.unsigned:
+            return value
         if value.ty.kind == "float":
             return Val(self.em.intrinsic("llvm.fabs", [value.value]), value.ty)
         bld = self.em.builder
         negative = bld.icmp_signed("<", value.value, ir.Constant(value.value.type, 0))
         return Val(bld.select(negative, self.em.negate(value).value, value.value), value.ty, lo=0)
+
+
+def literal_comparison(op: ast.cmpop, left: Val, right: Val, common: Ty) -> bool | None:
+    """The constant outcome of comparing a strong integer with a Python int literal outside its range
+    (numpy 2 compares those exactly: ``np.uint8(5) == -1`` is False); None when the code must compare."""
+    if common.weak or common.kind != "int":
+        return None
+    for literal, flip in ((right, False), (left, True)):
+        value = literal.const
+        if not literal.ty.weak or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        if common.scalar.min <= value <= common.scalar.max:
+            return None
+        above = value > common.scalar.max  # the literal is above (or below) every value of the other side
+        symbol = type(op)
+        if flip:
+            symbol = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}.get(symbol, symbol)
+        if symbol in (ast.Eq, ast.NotEq):
+            return symbol is ast.NotEq
+        return (symbol in (ast.Lt, ast.LtE)) == above
+    return None

@@ -32,6 +32,7 @@ from llvmlite import ir
 from ..abi import Status, StatusTable, c_signature, kernel_function_type
 from ..types import ArrayType, ScalarType, TupleType
 from ._arrays import LocalArrays, creation_of
+from ._complex import make_complex
 from ._emit import I8, I64, PTR, Emitter, Val, module_text, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._knobs import Knobs, loop_properties
@@ -45,7 +46,7 @@ from ._view_types import contiguous_locals
 __all__ = ["emit", "lower"]
 
 _SYMBOL = "kernel"
-_KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
+_KIND_ORDER = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
 def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs, *, strided: bool = False) -> LoweredKernel:
@@ -126,6 +127,10 @@ class _Lowering(ExprLowerer):
                 arg = next(args)
                 arg.name = param.name
                 value = Val(arg, Ty(param.dtype))
+                if param.dtype.kind == "complex":  # two doubles (autotune.abi)
+                    imag = next(args)
+                    imag.name = f"{param.name}.imag"
+                    value = Val(make_complex(em, arg, imag), value.ty)
                 if param.dtype.kind == "bool":
                     value = Val(em.builder.icmp_unsigned("!=", arg, ir.Constant(I8, 0)), value.ty)
                 self._declare_local(param.name)
@@ -192,7 +197,7 @@ class _Lowering(ExprLowerer):
         ty = self.types[name]
         slot = self.em.alloca(reg_type(ty), name)
         with self.em.builder.goto_block(self.em.entry):
-            self.em.builder.store(ir.Constant(reg_type(ty), 0 if ty.kind != "float" else 0.0), slot)
+            self.em.builder.store(self.em.const(ty, 0).value, slot)
         self.locals[name] = Local(slot, ty, fixed=name in self.info.local_annotations)
 
     def _finish(self) -> None:
@@ -277,9 +282,17 @@ class _Lowering(ExprLowerer):
             self.assign_local(target.id, value, node)
         elif isinstance(target, ast.Subscript):
             ptr, dtype = self.element_ptr(target)
+            self._check_store(dtype, value, node)
             self.store_element(ptr, dtype, value)
         else:
             raise self.error(target, "unsupported assignment target")
+
+    def _check_store(self, dtype: ScalarType, value: Val, node: ast.AST) -> None:
+        if value.ty.kind == "complex" and dtype.kind != "complex":
+            raise self.error(
+                node,
+                f"cannot store a complex value in a {dtype.name} array (numpy raises TypeError): take .real or abs()",
+            )
 
     def assign_local(self, name: str, value: Val, node: ast.AST) -> None:
         local = self.locals[name]
@@ -302,7 +315,9 @@ class _Lowering(ExprLowerer):
         current = self.load_element(ptr, dtype)
         value = self.expr(node.value)
         binop_types(node.op, current.ty, value.ty)  # type errors before any code
-        self.store_element(ptr, dtype, self.binop(node.op, current, value, node.value, node))
+        result = self.binop(node.op, current, value, node.value, node)
+        self._check_store(dtype, result, node)
+        self.store_element(ptr, dtype, result)
 
     def return_(self, node: ast.Return) -> None:
         ret = self.info.ret

@@ -21,6 +21,8 @@ from ..types import Result, ScalarType
 __all__ = [
     "ArrayInfo",
     "Builtin",
+    "CmathFunc",
+    "CmathModule",
     "ConstValue",
     "GlobalRef",
     "HostArray",
@@ -169,7 +171,19 @@ class ViewLocal:
     values: tuple[ast.expr, ...]
 
 
-Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc
+@dataclass(frozen=True)
+class CmathModule:
+    """The ``cmath`` module (under any name)."""
+
+
+@dataclass(frozen=True)
+class CmathFunc:
+    """A function of the ``cmath`` module (``cmath.exp``, ``from cmath import exp``)."""
+
+    name: str
+
+
+Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc
 
 
 @dataclass(frozen=True, eq=False)

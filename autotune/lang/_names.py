@@ -9,6 +9,7 @@ recognised by identity, whatever name they are bound to, and so are ``numpy`` an
 from __future__ import annotations
 
 import builtins
+import cmath
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -19,13 +20,26 @@ from ..errors import KernelTypeError
 from ..globals import Global
 from ..types import scalar_type_of
 from ._builtins import BUILTIN_FUNCS, MATH_FUNCS, NUMPY_CASTS, NUMPY_FUNCS, NUMPY_SUPPORTED
-from ._model import Builtin, HostArray, HostConst, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._complex import CMATH_ARITY
+from ._model import (
+    Builtin,
+    CmathFunc,
+    CmathModule,
+    HostArray,
+    HostConst,
+    MathFunc,
+    MathModule,
+    NumpyFunc,
+    NumpyModule,
+    Resolved,
+)
 from ._prange import prange
 
 __all__ = ["MISSING", "lookup", "resolve_value"]
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _MATH_BY_ID = {id(getattr(math, name)): name for name in MATH_FUNCS}
+_CMATH_BY_ID = {id(getattr(cmath, name)): name for name in CMATH_ARITY}
 _NUMPY_BY_ID = {id(getattr(np, name)): name for name in [*NUMPY_FUNCS, *NUMPY_CASTS] if hasattr(np, name)}
 
 
@@ -56,6 +70,10 @@ def resolve_value(name: str, value: Any) -> Resolved:
         return MathFunc(_MATH_BY_ID[id(value)])
     if value is np:
         return NumpyModule()
+    if value is cmath:
+        return CmathModule()
+    if callable(value) and id(value) in _CMATH_BY_ID and getattr(cmath, _CMATH_BY_ID[id(value)]) is value:
+        return CmathFunc(_CMATH_BY_ID[id(value)])
     if callable(value) and id(value) in _NUMPY_BY_ID and getattr(np, _NUMPY_BY_ID[id(value)]) is value:
         return NumpyFunc(_NUMPY_BY_ID[id(value)])
     if callable(value) and id(value) in BUILTIN_FUNCS and getattr(builtins, BUILTIN_FUNCS[id(value)]) is value:

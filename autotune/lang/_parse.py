@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
-from ..types import ArrayType, ConstType, Result, ScalarType, TupleType, boolean, f64, i64
+from ..types import ArrayType, ConstType, Result, ScalarType, TupleType, boolean, c128, f64, i64
 from ._arrays import local_array_specs
 from ._iteration import rewrite_iteration
 from ._model import (
@@ -42,7 +42,7 @@ from ._view_types import ArrayLookup, array_info, find_views
 
 __all__ = ["parse_kernel", "parse_kernel_source"]
 
-_PY_SCALARS: dict[Any, ScalarType] = {float: f64, int: i64, bool: boolean}
+_PY_SCALARS: dict[Any, ScalarType] = {float: f64, int: i64, bool: boolean, complex: c128}
 
 
 def parse_kernel(func: Callable[..., Any]) -> KernelInfo:
@@ -307,7 +307,8 @@ class _Parser:
             elif (items := tuple_items_of(ann, _scalar)) is not None:
                 if not items:
                     raise self.error(
-                        arg.annotation, f"parameter '{arg.arg}': a tuple of scalar types (tuple[f64, i64]), not {ann!r}"
+                        arg.annotation,
+                        f"parameter '{arg.arg}': a tuple of real scalar types (tuple[f64, i64]), not {ann!r}",
                     )
                 specs.append(ParamSpec(arg.arg, "tuple", None, 0, (), False, items))
             else:
@@ -334,7 +335,7 @@ class _Parser:
         items = tuple_items_of(ann, _scalar)
         if items is not None:
             if not items:
-                raise self.error(node, f"a kernel returns a tuple of scalar types (tuple[f64, i64]), not {ann!r}")
+                raise self.error(node, f"a kernel returns a tuple of real scalar types (tuple[f64, i64]), not {ann!r}")
             return TupleType(items), True
         scalar = _scalar(ann)
         if scalar is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import cmath
 import copy
 import math
 from collections.abc import Callable
@@ -18,7 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from ._model import Builtin, HostArray, HostConst, KernelInfo, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import (
+    Builtin,
+    CmathFunc,
+    CmathModule,
+    HostArray,
+    HostConst,
+    KernelInfo,
+    MathFunc,
+    MathModule,
+    NumpyFunc,
+    NumpyModule,
+    Resolved,
+)
 from ._prange import prange
 
 __all__ = ["rebuild_function"]
@@ -37,6 +50,10 @@ def _value(resolved: Resolved) -> Any:
         return np
     if isinstance(resolved, NumpyFunc):
         return getattr(np, resolved.name)
+    if isinstance(resolved, CmathModule):
+        return cmath
+    if isinstance(resolved, CmathFunc):
+        return getattr(cmath, resolved.name)
     if isinstance(resolved, HostConst):
         return resolved.value
     if isinstance(resolved, HostArray):

@@ -25,12 +25,12 @@ _USES = "index it with a constant (p[0]), unpack it (x, y = p) or take len(p)"
 
 def tuple_items_of(annotation: Any, scalar: Callable[[Any], ScalarType | None]) -> tuple[ScalarType, ...] | None:
     """The item types of a ``tuple[f64, i64]`` annotation (None if it is not one; ``()`` if an item is not a
-    scalar type or the tuple is empty or variadic)."""
+    real scalar type (complex items are not supported yet) or the tuple is empty or variadic)."""
     if getattr(annotation, "__origin__", None) is not tuple:
         return None
     args = getattr(annotation, "__args__", ())
     items = [scalar(t) for t in args]
-    if not items or Ellipsis in args or any(t is None for t in items):
+    if not items or Ellipsis in args or any(t is None or t.kind == "complex" for t in items):
         return ()
     return tuple(t for t in items if t is not None)
 

@@ -29,7 +29,7 @@ from ._validate import raise_of
 __all__ = ["KIND_ORDER", "TypedKernel", "check_consts", "type_kernel"]
 
 #: How far a value converts implicitly: bool -> int -> float (an annotated local never narrows).
-KIND_ORDER = {"bool": 0, "int": 1, "float": 2}
+KIND_ORDER = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,8 +113,7 @@ class _Checker:
                 result = binop_types(node.op, current, value, typer.const_of(node.value))[1]
             except TypingProblem as exc:
                 raise self.info.error(node, str(exc)) from None
-            if isinstance(node.target, ast.Name):
-                self.target(node.target, result, node)
+            self.target(node.target, result, node)
         elif isinstance(node, ast.Expr):
             if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
                 typer.type_of(node.value)
@@ -157,7 +156,12 @@ class _Checker:
 
     def target(self, target: ast.expr, value: Ty, node: ast.AST) -> None:
         if isinstance(target, ast.Subscript):
-            self.typer.type_of(target)  # the index count and index types
+            element = self.typer.type_of(target)  # also checks the index count and index types
+            if value.kind == "complex" and element.kind != "complex":
+                raise self.info.error(
+                    node,
+                    f"cannot store a complex value in a {element} array (numpy raises TypeError): take .real or abs()",
+                )
             return
         if not isinstance(target, ast.Name):
             raise self.info.error(target, "unsupported assignment target")

@@ -5,9 +5,11 @@ The rules follow what the undecorated kernel does when run with numpy arrays (NE
 - Python scalars are *weak*: a literal, a module constant, a ``Const``, ``len()``/``x.shape[k]``, a
   ``range`` variable or a local only ever assigned such values takes the type of the strong operand it
   meets (``x32[i] * 2.0`` stays f32, ``a32[i] + 1`` stays i32). Two weak operands give a weak result.
-- Array elements and scalar parameters are *strong*: i32 with i64 gives i64, f32 with f64 gives f64,
-  an integer with f32 gives f64 (numpy: ``int32 + float32 -> float64``), a weak float with a strong
-  integer gives f64.
+- Array elements and scalar parameters are *strong*: two strong numbers give ``np.result_type`` of the
+  two (i32 with i64 gives i64, u8 with i8 i16, u64 with i64 f64, i32 with f32 f64 but i16 with f32 f32),
+  a weak float with a strong integer gives f64. A weak int *literal* out of the range of the strong
+  integer type it meets is a KernelSyntaxError (numpy raises OverflowError at run time); in a
+  comparison it compares exactly, like numpy 2; a weak int that is not a literal wraps (*).
 - Booleans take part in arithmetic as Python ints (``True + True == 2``).
 - ``/`` always gives a float; ``int ** int`` is an int, except that a compile-time negative exponent gives
   a float (Python: ``2 ** -1 == 0.5``).
@@ -26,13 +28,19 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
 
 from ..errors import KernelSyntaxError
-from ..types import ScalarType, boolean, f32, f64, i64
+from ..types import ScalarType, boolean, c128, f32, f64, i64, scalar_type_of
 from ._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
+from ._complex import CMATH_CONSTS, NUMPY_COMPLEX
 from ._model import (
     ArrayInfo,
     Builtin,
+    CmathFunc,
+    CmathModule,
     ConstValue,
     HostArray,
     HostConst,
@@ -48,6 +56,7 @@ from ._view_types import array_info, is_view, view_type_problem
 
 __all__ = [
     "BOOL",
+    "COMPLEX",
     "FLOAT",
     "INT",
     "Ty",
@@ -55,9 +64,11 @@ __all__ = [
     "TypingProblem",
     "arith",
     "binop_types",
+    "cmath_types",
     "compare_type",
     "const_type",
     "infer_locals",
+    "literal_problem",
     "math_types",
     "numpy_types",
     "promote",
@@ -79,15 +90,16 @@ class Ty:
 
     def __str__(self) -> str:
         if self.weak:
-            return "int" if self.kind == "int" else "float"
+            return {"int": "int", "complex": "complex"}.get(self.kind, "float")
         return "bool" if self.kind == "bool" else self.scalar.name
 
 
 BOOL = Ty(boolean)
 INT = Ty(i64, weak=True)
 FLOAT = Ty(f64, weak=True)
+COMPLEX = Ty(c128, weak=True)
 
-_ORDER = {"bool": 0, "int": 1, "float": 2}
+_ORDER = {"bool": 0, "int": 1, "float": 2, "complex": 3}
 
 
 class TypingProblem(Exception):
@@ -112,12 +124,29 @@ def promote(a: Ty, b: Ty) -> Ty:
         if _ORDER[weak.kind] <= _ORDER[strong.kind]:
             return strong
         return Ty(weak.scalar)
-    if ka == kb:
-        return a if a.scalar.bits >= b.scalar.bits else b
-    low, high = (a, b) if ka < kb else (b, a)
-    if low.kind == "bool" or high.scalar == f64:
-        return high
-    return Ty(f64)  # an integer with f32: numpy gives float64
+    if ka == 0 or kb == 0:
+        return a if ka > kb else b  # a boolean with a number: the number's type
+    return Ty(_strong_join(a.scalar, b.scalar))
+
+
+@cache
+def _strong_join(a: ScalarType, b: ScalarType) -> ScalarType:
+    """numpy's own answer for two strong numbers (u8 with i8 gives i16, u64 with i64 f64, i16 with f32 f32)."""
+    return scalar_type_of(np.result_type(a.dtype, b.dtype))
+
+
+def literal_problem(value: ConstValue | None, operand: Ty) -> str | None:
+    """Why a Python int literal cannot meet the strong integer type ``operand`` (numpy raises OverflowError
+    at run time there, NEP 50); None if it can. The kernel refuses it when compiling."""
+    if not isinstance(value, int) or isinstance(value, bool) or operand.weak or operand.kind != "int":
+        return None
+    scalar = operand.scalar
+    if scalar.min <= value <= scalar.max:
+        return None
+    return (
+        f"Python integer {value} is out of bounds for {scalar.name} ({scalar.min}..{scalar.max}; numpy raises "
+        f"OverflowError here): write a value in range, or convert the other operand (int(x), np.int64(x))"
+    )
 
 
 def arith(t: Ty) -> Ty:
@@ -132,6 +161,8 @@ def _float_of(t: Ty) -> Ty:
 def binop_types(op: ast.operator, a: Ty, b: Ty, exponent: ConstValue | None = None) -> tuple[Ty, Ty]:
     """(operand type, result type) of ``a <op> b``; ``exponent`` is the right operand of ``**`` if constant."""
     symbol = _OP_SYMBOLS.get(type(op), "?")
+    if "complex" in (a.kind, b.kind):
+        return _complex_binop_types(op, symbol, a, b, exponent)
     if isinstance(op, ast.BitAnd | ast.BitOr | ast.BitXor):
         if a.kind == "bool" and b.kind == "bool":
             return BOOL, BOOL
@@ -154,6 +185,14 @@ def binop_types(op: ast.operator, a: Ty, b: Ty, exponent: ConstValue | None = No
     return t, t
 
 
+def _complex_binop_types(op: ast.operator, symbol: str, a: Ty, b: Ty, exponent: ConstValue | None) -> tuple[Ty, Ty]:
+    """Python's and numpy's rules with a complex operand: ``+ - * / **``."""
+    t = promote(arith(a), arith(b))
+    if isinstance(op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
+        return t, t
+    raise TypingProblem(f"unsupported operand types for {symbol}: {a} and {b} (complex numbers have no {symbol})")
+
+
 def compare_type(a: Ty, b: Ty) -> Ty:
     """The type both sides of a comparison are converted to."""
     return promote(arith(a), arith(b))
@@ -161,6 +200,8 @@ def compare_type(a: Ty, b: Ty) -> Ty:
 
 def math_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     """(argument type, result type) of ``math.<name>(*args)``."""
+    if any(t.kind == "complex" for t in args):
+        raise TypingProblem(f"math.{name} does not take complex numbers (Python raises TypeError): use cmath.{name}")
     spec = MATH_FUNCS[name]
     common = arith(args[0])
     for t in args[1:]:
@@ -178,6 +219,8 @@ def numpy_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     selection for f64/f32/i64/i32 under NEP 50, with a strong numpy scalar as the result."""
     cast = NUMPY_CASTS.get(name)
     if cast is not None:
+        if args[0].kind == "complex" and cast.kind != "complex":
+            raise TypingProblem(f"np.{name}(z) drops the imaginary part (numpy warns): take z.real or abs(z)")
         return args[0], Ty(cast)
     if any(t.kind == "bool" for t in args):
         raise TypingProblem(f"np.{name} of a bool is not supported in kernels (convert it with int() or float())")
@@ -186,10 +229,32 @@ def numpy_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
     for t in args[1:]:
         common = promote(common, t)
     strong = Ty(common.scalar)
+    if common.kind == "complex":
+        if name in ("abs", "absolute"):
+            return strong, Ty(f64)
+        if name not in NUMPY_COMPLEX:
+            raise TypingProblem(
+                f"np.{name} of a complex is not supported in kernels (complex: {', '.join(NUMPY_COMPLEX)})"
+            )
+        return strong, BOOL if spec.rule == "bool" else strong
     if spec.rule == "same" or (spec.rule == "round" and common.kind == "int"):
         return strong, strong
-    arg = strong if common.kind == "float" else Ty(f64)
-    return arg, BOOL if spec.rule == "bool" else arg
+    if spec.rule == "bool":
+        return (strong if common.kind == "float" else Ty(f64)), BOOL
+    arg = strong if common.kind == "float" else Ty(_ufunc_float(common))
+    return arg, arg
+
+
+def _ufunc_float(t: Ty) -> ScalarType:
+    """The float type a numpy float ufunc computes an integer in: f32 for 16 bits, f64 from 32 bits on."""
+    if t.weak or t.scalar.bits >= 32:
+        return f64
+    if t.scalar.bits == 16:
+        return f32
+    raise TypingProblem(
+        f"numpy computes a float function of {t.scalar.name} in float16, which kernels do not have: "
+        "convert the argument first (np.float32(x) or float(x))"
+    )
 
 
 _OP_SYMBOLS: dict[type[ast.AST], str] = {
@@ -272,6 +337,8 @@ class Typer:
                 return MathFunc(func.attr)
             if isinstance(module, NumpyModule):
                 return NumpyFunc(func.attr)
+            if isinstance(module, CmathModule):
+                return CmathFunc(func.attr)
         return None
 
     # ---- constants -----------------------------------------------------------------------------
@@ -291,6 +358,8 @@ class Typer:
                 return MATH_CONSTS.get(node.attr)
             if isinstance(module, NumpyModule):
                 return NUMPY_CONSTS.get(node.attr)
+            if isinstance(module, CmathModule):
+                return CMATH_CONSTS.get(node.attr)
             array = self.array(node.value)
             return array[1] if array is not None and node.attr == "ndim" else None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
@@ -326,22 +395,34 @@ class Typer:
         if const is not None:
             return const_type(const)
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, complex):
+                return COMPLEX
             raise TypingProblem(f"integer constant {node.value!r} does not fit in 64 bits")
         if isinstance(node, ast.Name):
             return self._name(node)
+        if isinstance(node, ast.Attribute) and node.attr in ("real", "imag"):
+            t = arith(self.type_of(node.value))
+            return Ty(f64, weak=t.weak) if t.kind == "complex" else t  # x.real of a real number is x
         if isinstance(node, ast.BinOp):
             left, right = self.type_of(node.left), self.type_of(node.right)
-            return binop_types(node.op, left, right, self.const_of(node.right))[1]
+            operand, result = binop_types(node.op, left, right, self.const_of(node.right))
+            for side in (node.left, node.right):
+                problem = literal_problem(self.const_of(side), operand)
+                if problem is not None:
+                    raise self.error(side, problem)
+            return result
         if isinstance(node, ast.UnaryOp):
             operand = self.type_of(node.operand)
             if isinstance(node.op, ast.Not):
                 return BOOL
-            if isinstance(node.op, ast.Invert) and operand.kind == "float":
+            if isinstance(node.op, ast.Invert) and operand.kind in ("float", "complex"):
                 raise TypingProblem(f"bad operand type for unary ~: {operand}")
             return arith(operand)
         if isinstance(node, ast.Compare):
-            for lhs, rhs in zip([node.left, *node.comparators], node.comparators, strict=False):
-                compare_type(self.type_of(lhs), self.type_of(rhs))
+            for op, lhs, rhs in zip(node.ops, [node.left, *node.comparators], node.comparators, strict=False):
+                common = compare_type(self.type_of(lhs), self.type_of(rhs))
+                if common.kind == "complex" and not isinstance(op, ast.Eq | ast.NotEq):
+                    raise TypingProblem("complex numbers are not ordered: compare abs(z), z.real or z.imag")
             return BOOL
         if isinstance(node, ast.BoolOp):
             return self._join([self.type_of(v) for v in node.values])
@@ -412,10 +493,30 @@ class Typer:
     def _call(self, node: ast.Call) -> Ty:
         func = node.func
         callee = self.callee(func)
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "conjugate"
+            and not node.args
+            and self.callee(func) is None
+            and self.array(func.value) is None
+        ):
+            return arith(self.type_of(func.value))  # x.conjugate() of a real number is x
+        if isinstance(callee, CmathFunc):
+            return cmath_types(callee.name, [self.type_of(a) for a in node.args])[1]
         if isinstance(callee, Builtin):
             if callee.name == "len":
                 return INT
             args = [self.type_of(a) for a in node.args]
+            if callee.name == "complex":
+                if any(t.kind == "complex" for t in args):
+                    raise TypingProblem("complex(a, b) takes real numbers in kernels (a + b * 1j for complex ones)")
+                return COMPLEX
+            if any(t.kind == "complex" for t in args) and callee.name != "bool":
+                if callee.name == "abs":
+                    return Ty(f64, weak=args[0].weak)
+                raise TypingProblem(
+                    f"{callee.name}() of a complex raises TypeError in Python: use abs(z), z.real or z.imag"
+                )
             if callee.name == "abs":
                 return arith(args[0])
             if callee.name in ("min", "max"):
@@ -424,8 +525,27 @@ class Typer:
         if isinstance(callee, MathFunc):
             return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
         if isinstance(callee, NumpyFunc) and (callee.name in NUMPY_FUNCS or callee.name in NUMPY_CASTS):
-            return numpy_types(callee.name, [self.type_of(a) for a in node.args])[1]
+            args = [self.type_of(a) for a in node.args]
+            cast = NUMPY_CASTS.get(callee.name)
+            problem = literal_problem(self.const_of(node.args[0]), Ty(cast)) if cast is not None else None
+            if problem is not None:
+                raise self.error(node.args[0], problem)
+            return numpy_types(callee.name, args)[1]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
+
+
+def cmath_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
+    """(argument type, result type) of ``cmath.<name>(*args)``: Python complex arguments and result
+    (weak), ``rect`` takes floats, ``phase`` gives a float and the predicates a bool."""
+    if name == "rect":
+        if any(t.kind == "complex" for t in args):
+            raise TypingProblem("cmath.rect takes real numbers")
+        return FLOAT, COMPLEX
+    if name == "phase":
+        return COMPLEX, FLOAT
+    if name in ("isnan", "isinf", "isfinite"):
+        return COMPLEX, BOOL
+    return COMPLEX, COMPLEX
 
 
 def const_type(value: ConstValue) -> Ty:
@@ -458,6 +578,8 @@ def _fold(op: ast.operator, a: ConstValue | None, b: ConstValue | None) -> Const
             return wrap_int(a % b)
         if isinstance(op, ast.Pow) and b >= 0:
             return wrap_int(pow(a, b, 1 << 64))
+        if isinstance(op, ast.BitAnd | ast.BitOr | ast.BitXor):  # exact: within 64 bits if the operands are
+            return a & b if isinstance(op, ast.BitAnd) else a | b if isinstance(op, ast.BitOr) else a ^ b
         return None
     x, y = float(a), float(b)
     if isinstance(op, ast.Add):

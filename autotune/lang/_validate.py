@@ -14,7 +14,20 @@ from ..errors import KernelSyntaxError
 from ..types import ArrayType, TupleType
 from ._arrays import Creation, creation_of
 from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
-from ._model import ArrayInfo, Builtin, HostArray, LocalArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._complex import CMATH_ARITY, CMATH_CONSTS
+from ._model import (
+    ArrayInfo,
+    Builtin,
+    CmathFunc,
+    CmathModule,
+    HostArray,
+    LocalArray,
+    MathFunc,
+    MathModule,
+    NumpyFunc,
+    NumpyModule,
+    Resolved,
+)
 from ._view_types import subscript_items, view_type_problem
 
 __all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
@@ -182,6 +195,12 @@ class Checker:
             return False
         kind = self._lookup(node.id, node)
         return kind == "array" or isinstance(kind, HostArray) or self._array_of(node) is not None
+
+    def _is_module(self, node: ast.expr) -> bool:
+        """``math``, ``np`` or ``cmath`` (whose attributes are functions and constants, not numbers)."""
+        if not isinstance(node, ast.Name):
+            return False
+        return isinstance(self._lookup(node.id, node), MathModule | NumpyModule | CmathModule)
 
     # ---- statements ----------------------------------------------------------------------------
     def check(self, body: list[ast.stmt]) -> None:
@@ -377,7 +396,7 @@ class Checker:
             value = node.value
             if isinstance(value, str | bytes):
                 raise self._error(node, _unsupported("strings"))
-            if not isinstance(value, bool | int | float):
+            if not isinstance(value, bool | int | float | complex):
                 raise self._error(node, _unsupported(f"{type(value).__name__} constants"))
         elif isinstance(node, ast.Name):
             self._value_name(node)
@@ -422,7 +441,7 @@ class Checker:
         kind = self._lookup(node.id, node)
         if kind == "array" or isinstance(kind, HostArray) or self._array_of(node) is not None:
             raise self._error(node, f"array '{node.id}' cannot be used as a value (index it, or use len()/.shape)")
-        if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc):
+        if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc):
             raise self._error(node, f"'{node.id}' can only be called, not used as a value")
 
     def _call(self, node: ast.Call) -> None:
@@ -448,6 +467,19 @@ class Checker:
                 name = kind.name
             if isinstance(kind, NumpyFunc):
                 return self._numpy_call(node, kind.name)
+            if isinstance(kind, CmathFunc):
+                return self._call_args(node, f"cmath.{kind.name}", CMATH_ARITY[kind.name], CMATH_ARITY[kind.name])
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and isinstance(self._lookup(func.value.id, func.value), CmathModule)
+        ):
+            if func.attr not in CMATH_ARITY:
+                raise self._error(func, f"cmath.{func.attr} is not supported in kernels ({', '.join(CMATH_ARITY)})")
+            return self._call_args(node, f"cmath.{func.attr}", CMATH_ARITY[func.attr], CMATH_ARITY[func.attr])
+        elif isinstance(func, ast.Attribute) and func.attr == "conjugate" and not self._is_module(func.value):
+            self._call_args(node, "conjugate", 0, 0)
+            return self._expr(func.value)
         elif (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
@@ -500,12 +532,18 @@ class Checker:
                 if node.attr == "shape":
                     raise self._error(node, "x.shape must be indexed: x.shape[k]")
                 return
+        if node.attr in ("real", "imag") and not self._is_module(node.value):
+            return self._expr(node.value)  # z.real, a[i].imag: the typer checks the value is a number
         if isinstance(node.value, ast.Name):
             kind = self._lookup(node.value.id, node.value)
             if isinstance(kind, MathModule):
                 if node.attr in MATH_CONSTS:
                     return
                 raise self._error(node, f"math.{node.attr} is not supported in kernels")
+            if isinstance(kind, CmathModule):
+                if node.attr in CMATH_CONSTS:
+                    return
+                raise self._error(node, f"cmath.{node.attr} is not supported in kernels")
             if isinstance(kind, NumpyModule):
                 if node.attr in NUMPY_CONSTS:
                     return
@@ -519,7 +557,7 @@ class Checker:
                 return
             if node.attr == "shape" and array:
                 raise self._error(node, "x.shape must be indexed: x.shape[k]")
-        only = "only x.shape[k], x.size, x.ndim, math.* and np.*"
+        only = "only x.shape[k], x.size, x.ndim, z.real, z.imag, math.*, cmath.* and np.*"
         raise self._error(node, f"attribute '.{node.attr}' is not supported in kernels ({only})")
 
     def _subscript(self, node: ast.Subscript) -> int:

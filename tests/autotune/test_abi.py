@@ -12,7 +12,7 @@ import pytest
 from autotune import abi, entry
 from autotune.arguments import Arguments
 from autotune.lang import Knobs, ParamSpec, lower, parse_kernel_source
-from autotune.types import boolean, f32, f64, i32, i64
+from autotune.types import boolean, c128, f32, f64, i16, i32, i64, u8, u64
 from patcher import Signature
 
 ROOT = Path(abi.__file__).parent
@@ -80,6 +80,8 @@ SIGNATURES = [
     ([ParamSpec("a", "array", f32, 2, (None, None), False), ParamSpec("k", "const", None, 0, (), False)], None),
     ([ParamSpec("flag", "scalar", boolean, 0, (), False), ParamSpec("m", "scalar", i32, 0, (), False)], boolean),
     ([], i32),
+    ([ParamSpec("u", "scalar", u8, 0, (), False), ParamSpec("v", "array", u64, 1, (None,), True)], i16),
+    ([ParamSpec("z", "scalar", c128, 0, (), False), ParamSpec("w", "array", c128, 1, (None,), False)], c128),
 ]
 
 
@@ -95,8 +97,16 @@ def test_c_llvm_and_ctypes_forms_agree(params: list[ParamSpec], ret: object) -> 
     prototype = abi.ctypes_prototype(params, ret)  # type: ignore[arg-type]
     assert prototype._restype_ is ctypes.c_int32
     assert list(prototype._argtypes_) == [a.ctype for a in parsed.args]
-    native = sum(1 + p.ndim if p.kind == "array" else p.kind == "scalar" for p in params) + (ret is not None)
+    scalars = sum(2 if p.dtype == c128 else 1 for p in params if p.kind == "scalar")  # c128: (real, imag)
+    native = sum(1 + p.ndim for p in params if p.kind == "array") + scalars + (ret is not None)
     assert len(llvm) == native
+
+
+def test_new_types_in_the_three_spellings() -> None:
+    params = [ParamSpec("z", "scalar", c128, 0, (), False), ParamSpec("u", "scalar", u8, 0, (), False)]
+    assert abi.c_signature(params, c128) == "int32_t(double, double, uint8_t, double*)"
+    assert [a.name for a in abi.native_args(params, c128)] == ["z", "z.imag", "u", "result"]
+    assert ctypes.sizeof(abi.ctypes_of(c128)) == 16 and abi.ctypes_of(u64) is ctypes.c_uint64
 
 
 def test_lowering_and_the_slow_path_use_the_same_abi() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autotune.abi import POOL_RUN
+from autotune.abi import POOL_RUN, ctypes_of, native_args
 from autotune.globals import Global
 from autotune.lang import Knobs, LoweredKernel, lower, parse_kernel
 from autotune.pool import run_address
@@ -24,16 +24,8 @@ from dylibs import CompileOptions, Session, SymbolMap, Unit
 
 __all__ = ["KernelStatusError", "check", "compile_lowered", "compiled", "outcome", "run_lowered", "same"]
 
-_C_TYPES: dict[str, Any] = {
-    "double": ctypes.c_double,
-    "float": ctypes.c_float,
-    "int64_t": ctypes.c_int64,
-    "int32_t": ctypes.c_int32,
-    "uint8_t": ctypes.c_uint8,
-}
-
 _session: Session | None = None
-_units: dict[tuple[str, int, tuple[tuple[str, int], ...]], tuple[Unit, Callable[..., int]]] = {}
+_units: dict[tuple[Any, ...], tuple[Unit, Callable[..., int]]] = {}
 
 
 class KernelStatusError(Exception):
@@ -49,13 +41,19 @@ def _get_session() -> Session:
 
 
 def _ctype(scalar: ScalarType) -> Any:
-    return _C_TYPES[scalar.c_name]
+    return ctypes_of(scalar)
+
+
+def _c_types(lowered: LoweredKernel) -> tuple[str, ...]:
+    """The C types of the scalars and result: i8 and u8 kernels can have the same IR but not the same ctypes."""
+    scalars = [p.dtype.c_name for p in lowered.params if p.kind == "scalar" and p.dtype is not None]
+    return (*scalars, lowered.ret.c_name if lowered.ret is not None else "void")
 
 
 def compile_lowered(lowered: LoweredKernel, opt: int = 3, veclib: bool = False) -> Callable[..., int]:
     """The native function of ``lowered`` as a ctypes callable (units are cached per IR text)."""
     bindings = tuple((g.ir_name, g.address) for g in lowered.globals)
-    key = (lowered.ir, opt, veclib, bindings)
+    key = (lowered.ir, opt, veclib, bindings, _c_types(lowered))
     cached = _units.get(key)
     if cached is not None:
         return cached[1]
@@ -67,14 +65,7 @@ def compile_lowered(lowered: LoweredKernel, opt: int = 3, veclib: bool = False) 
     unit = _get_session().load(
         lowered.ir, exports=[lowered.symbol], symbols=symbols, options=CompileOptions(opt=opt, veclib=veclib)
     )
-    argtypes: list[Any] = []
-    for p in lowered.params:
-        if p.kind == "scalar" and p.dtype is not None:
-            argtypes.append(_ctype(p.dtype))
-        elif p.kind == "array":
-            argtypes.extend([ctypes.c_void_p] + [ctypes.c_int64] * p.ndim)
-    if lowered.ret is not None:
-        argtypes.append(ctypes.c_void_p)
+    argtypes = [ctypes.c_void_p if a.pointer else _ctype(a.dtype) for a in native_args(lowered.params, lowered.ret)]
     func = ctypes.CFUNCTYPE(ctypes.c_int32, *argtypes)(unit.address(lowered.symbol))
     _units[key] = (unit, func)
     return func
@@ -89,6 +80,9 @@ def run_lowered(lowered: LoweredKernel, *args: Any, opt: int = 3, veclib: bool =
     keep: list[Any] = []
     for p, arg in zip(lowered.params, args, strict=True):
         if p.kind == "const":
+            continue
+        if p.kind == "scalar" and p.dtype is not None and p.dtype.kind == "complex":
+            native += [ctypes.c_double(complex(arg).real), ctypes.c_double(complex(arg).imag)]
             continue
         if p.kind == "scalar" and p.dtype is not None:
             native.append(_ctype(p.dtype)(arg))
@@ -110,6 +104,8 @@ def run_lowered(lowered: LoweredKernel, *args: Any, opt: int = 3, veclib: bool =
         raise lowered.statuses.error(status)  # autotune.abi: built-in statuses and the kernel's own raises
     if result is None:
         return None
+    if lowered.ret is not None and lowered.ret.kind == "complex":
+        return complex(result[0], result[1])
     value = result.value
     return bool(value) if lowered.ret is not None and lowered.ret.kind == "bool" else value
 
@@ -142,11 +138,13 @@ def outcome(func: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any, 
 def same(expected: Any, got: Any, rtol: float) -> bool:
     """Equal for ints and bools, close for floats (NaN equals NaN), elementwise for arrays."""
     if isinstance(expected, np.ndarray):
-        if expected.dtype.kind == "f":
+        if expected.dtype.kind in "fc":
             return bool(np.allclose(got, expected, rtol=rtol, atol=0, equal_nan=True))
         return bool(np.array_equal(got, expected))
     if isinstance(expected, bool | np.bool_):
         return bool(got) == bool(expected) and isinstance(got, bool)
+    if isinstance(expected, complex | np.complexfloating):
+        return same(expected.real, complex(got).real, rtol) and same(expected.imag, complex(got).imag, rtol)
     if isinstance(expected, float | np.floating):
         if math.isnan(expected):
             return math.isnan(got)

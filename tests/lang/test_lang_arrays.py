@@ -413,7 +413,7 @@ def r_tuple_of_arrays(a: f64[:]) -> tuple[f64[:], f64]:
 
 
 def r_bad_dtype(n: i64) -> f64:
-    b = np.zeros(n, dtype=np.complex128)
+    b = np.zeros(n, dtype=np.float16)
     return b.size * 1.0
 
 
@@ -439,8 +439,8 @@ def r_array_as_value(n: i64) -> f64:
         (r_four_dims, "1 to 3 dimensions, got 4"),
         (r_like_scalar, "takes an array"),
         (r_tuple_count, "return' 2 values"),
-        (r_tuple_of_arrays, "tuple of scalar types"),
-        (r_bad_dtype, "complex128"),
+        (r_tuple_of_arrays, "tuple of real scalar types"),
+        (r_bad_dtype, "float16"),
         (r_array_as_value, "cannot be used as a value"),
     ],
 )
@@ -553,7 +553,7 @@ def r_tuple_of_array(p: tuple[f64[:], f64]) -> f64:
         (r_tuple_out_of_range, "tuple index 2 out of range"),
         (r_tuple_unpack_count, "cannot unpack 2 items of 'p' into 3 names"),
         (r_tuple_store, "tuples are immutable"),
-        (r_tuple_of_array, "a tuple of scalar types"),
+        (r_tuple_of_array, "a tuple of real scalar types"),
     ],
 )
 def test_refused_tuple_parameter_forms(func: Callable[..., Any], words: str) -> None:

@@ -73,3 +73,17 @@ def scaled(a: f64[:], p: tuple[f64, f64]) -> f64[:]:
     a = np.linspace(-2.0, 2.0, 30)[::3]
     for _ in range(3):  # the fallback builds the strided form, then the native entry calls it
         np.testing.assert_array_equal(kernel(a, (-1.0, 1.5)), np.clip(a, -1.0, 1.5))
+
+
+def test_complex_arrays_created_and_returned_and_complex_tuple_items_refused() -> None:
+    source = """
+def k(n: i64) -> c128[:]:
+    b = np.full(n, 1j, dtype=np.complex128)
+    for i in range(n):
+        b[i] = b[i] * (i + 1)
+    return b
+"""
+    kernel = autotune.tunable(source=source)
+    np.testing.assert_array_equal(kernel(4), kernel.py_func(4))
+    with pytest.raises(KernelSyntaxError, match="tuple of real scalar types"):
+        autotune.tunable(source="def k(p: tuple[c128, f64]) -> f64:\n    return p[1]\n")

@@ -9,7 +9,22 @@ import pytest
 
 from autotune.errors import KernelTypeError
 from autotune.globals import Global
-from autotune.types import SCALAR_TYPES, ArrayType, Const, ConstType, boolean, f32, f64, i32, i64, scalar_type_of
+from autotune.types import (
+    SCALAR_TYPES,
+    ArrayType,
+    Const,
+    ConstType,
+    boolean,
+    f32,
+    f64,
+    i8,
+    i32,
+    i64,
+    scalar_type_of,
+    u8,
+    u16,
+    u64,
+)
 
 
 def test_scalar_types() -> None:
@@ -19,10 +34,21 @@ def test_scalar_types() -> None:
         ("i64", "int64_t", "i64"),
         ("i32", "int32_t", "i32"),
         ("boolean", "uint8_t", "i8"),
+        ("i16", "int16_t", "i16"),
+        ("i8", "int8_t", "i8"),
+        ("u64", "uint64_t", "i64"),
+        ("u32", "uint32_t", "i32"),
+        ("u16", "uint16_t", "i16"),
+        ("u8", "uint8_t", "i8"),
+        ("c128", "double", "{double, double}"),
     ]
-    assert [t.dtype for t in SCALAR_TYPES] == [np.float64, np.float32, np.int64, np.int32, np.bool_]
-    assert [t.kind for t in SCALAR_TYPES] == ["float", "float", "int", "int", "bool"]
-    assert [str(t.ir_type) for t in SCALAR_TYPES] == ["double", "float", "i64", "i32", "i8"]
+    dtypes = [np.float64, np.float32, np.int64, np.int32, np.bool_, np.int16, np.int8]
+    assert [t.dtype for t in SCALAR_TYPES] == [*dtypes, np.uint64, np.uint32, np.uint16, np.uint8, np.complex128]
+    assert [t.kind for t in SCALAR_TYPES] == ["float", "float", "int", "int", "bool", *["int"] * 6, "complex"]
+    irs = ["double", "float", "i64", "i32", "i8", "i16", "i8", "i64", "i32", "i16", "i8", "{double, double}"]
+    assert [str(t.ir_type) for t in SCALAR_TYPES] == irs
+    assert [t.unsigned for t in SCALAR_TYPES] == [False] * 7 + [True] * 4 + [False]
+    assert (u8.min, u8.max, i8.min, i8.max, u64.max, i64.min) == (0, 255, -128, 127, 2**64 - 1, -(2**63))
     assert repr(f64) == "f64" and repr(boolean) == "boolean"
     assert pickle.loads(pickle.dumps(f32)) == f32
 
@@ -51,10 +77,11 @@ def test_const_marker() -> None:
 def test_scalar_type_of() -> None:
     assert scalar_type_of(np.float32) is f32
     assert scalar_type_of("int64") is i64
+    assert scalar_type_of(np.uint16) is u16 and scalar_type_of("int8") is i8
     assert scalar_type_of(np.dtype(bool)) is boolean
     assert scalar_type_of(f64) is f64
     with pytest.raises(KernelTypeError, match="not supported"):
-        scalar_type_of(np.int16)
+        scalar_type_of(np.float16)
     with pytest.raises(KernelTypeError):
         scalar_type_of(np.dtype(">f8"))
 
@@ -73,4 +100,4 @@ def test_global_memory() -> None:
     assert scalar.name.startswith("global.")
     assert scalar.host.address == scalar.address
     with pytest.raises(KernelTypeError):
-        Global(np.complex128)
+        Global(np.float16)
