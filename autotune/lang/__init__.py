@@ -33,6 +33,7 @@ Semantics in brief (divergences from plain Python are marked *):
 
 from __future__ import annotations
 
+from ._callee import compiled_source, kernel_statuses, map_host_arrays
 from ._knobs import BUILTIN_KNOBS, Knobs
 from ._lower import lower
 from ._model import GlobalRef, HostArray, KernelInfo, LoweredKernel, ParamSpec
@@ -48,7 +49,10 @@ __all__ = [
     "Knobs",
     "LoweredKernel",
     "ParamSpec",
+    "compiled_source",
+    "kernel_statuses",
     "lower",
+    "map_host_arrays",
     "parse_kernel",
     "parse_kernel_source",
     "rebuild_function",

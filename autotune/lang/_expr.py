@@ -18,7 +18,7 @@ from ..errors import KernelSyntaxError
 from ..types import ScalarType
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
 from ._emit import I64, Emitter, Val, reg_type
-from ._model import Builtin, KernelInfo, MathFunc, NumpyFunc
+from ._model import Builtin, Callee, KernelInfo, MathFunc, NumpyFunc
 from ._typing import (
     BOOL,
     INT,
@@ -66,6 +66,10 @@ class ExprLowerer:
 
     def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
         return self.info.error(node, message)
+
+    def call_function(self, node: ast.Call, callee: Callee) -> list[Val]:
+        """The values a call to a function of the language returns (the statement lowerer inlines it)."""
+        raise self.error(node, f"'{callee.label}' cannot be called here")
 
     def type_of(self, node: ast.expr) -> Ty:
         return self.typer.type_of(node)
@@ -155,6 +159,11 @@ class ExprLowerer:
         base = node.value
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return self.shape(base.value, node.slice)
+        callee = self.typer.callee(base.func) if isinstance(base, ast.Call) else None
+        if isinstance(callee, Callee) and isinstance(base, ast.Call):  # f(x)[k]: one value of a tuple result
+            self.type_of(node)  # checks the constant index
+            k = self.typer.const_of(node.slice)
+            return self.call_function(base, callee)[int(k or 0)]
         ptr, dtype = self.element_ptr(node)
         return self.load_element(ptr, dtype)
 
@@ -284,6 +293,8 @@ class ExprLowerer:
         result = self.type_of(node)
         func = node.func
         callee = self.typer.callee(func)
+        if isinstance(callee, Callee):
+            return self.call_function(node, callee)[0]
         if isinstance(callee, NumpyFunc):
             return self._numpy(callee.name, [self.expr(a) for a in node.args], result)
         if isinstance(callee, Builtin):

@@ -31,11 +31,13 @@ from llvmlite import ir
 from ..abi import Status, StatusTable, c_signature, native_args
 from ..errors import ConfigError
 from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
+from ._callee import calls_loop, kernel_statuses
 from ._expr import ArrayRef, ExprLowerer, Local
+from ._inline import Exit, inline_call
 from ._knobs import Knobs, loop_properties
-from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
+from ._model import Callee, ConstValue, HostArray, KernelInfo, LoweredKernel
 from ._typing import INT, Ty, Typer, binop_types, infer_locals, promote, wrap_int
-from ._validate import raise_of, status_table
+from ._validate import raise_of
 
 __all__ = ["lower"]
 
@@ -55,7 +57,7 @@ def lower(info: KernelInfo, consts: Mapping[str, ConstValue], knobs: Knobs) -> L
     typer = Typer(info, values, types)
     module = ir.Module(name=info.name)
     fn = ir.Function(module, ir.FunctionType(I32, _arg_types(info)), name=_SYMBOL)
-    statuses = status_table(info.tree)
+    statuses = kernel_statuses(info)  # the kernel's raises, then those of the functions it calls
     _Lowering(info, typer, types, module, fn, knobs, statuses).run()
     text = "\n".join(
         line for line in str(module).splitlines() if not line.startswith(("target triple", "target datalayout"))
@@ -118,8 +120,9 @@ class _Lowering(ExprLowerer):
         fn: Any,
         knobs: Knobs,
         statuses: StatusTable,
+        em: Emitter | None = None,
     ) -> None:
-        super().__init__(info, typer, Emitter(module, fn, fastmath=knobs.fastmath))
+        super().__init__(info, typer, em or Emitter(module, fn, fastmath=knobs.fastmath))
         self.statuses = statuses
         self.module = module
         self.fn = fn
@@ -127,6 +130,7 @@ class _Lowering(ExprLowerer):
         self.types = types
         self.loops: list[_Loop] = []
         self.result_ptr: Any = None
+        self.exit: Exit | None = None  # set in the body of an inlined call: where its returns go
 
     # ---- frame ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -186,6 +190,14 @@ class _Lowering(ExprLowerer):
             self.em.builder.store(ir.Constant(reg_type(ty), 0 if ty.kind != "float" else 0.0), slot)
         self.locals[name] = Local(slot, ty, fixed=name in self.info.local_annotations)
 
+    def call_function(self, node: ast.Call, callee: Callee) -> list[Val]:
+        """Inline a call to a function of the language (see ``_inline``); the values it returns."""
+
+        def make(info: KernelInfo, typer: Typer, types: Mapping[str, Ty]) -> _Lowering:
+            return _Lowering(info, typer, types, self.module, self.fn, self.knobs, self.statuses, self.em)
+
+        return inline_call(self, node, callee, make)
+
     def _finish(self) -> None:
         """Terminate every block: reachable open ends return (or are errors), the rest are unreachable."""
         reachable: set[int] = set()
@@ -217,7 +229,14 @@ class _Lowering(ExprLowerer):
             self.stmt(stmt)
 
     def stmt(self, node: ast.stmt) -> None:
-        if isinstance(node, ast.Assign):
+        called = self._called(node.value) if isinstance(node, ast.Assign | ast.Expr) else None
+        if called is not None and isinstance(node, ast.Expr):
+            self.call_function(node.value, called)  # type: ignore[arg-type]
+        elif called is not None and isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple | ast.List):
+            values = self.call_function(node.value, called)  # type: ignore[arg-type]
+            for target, value in zip(node.targets[0].elts, values, strict=True):  # the checker matched the counts
+                self.assign(target, value, node)
+        elif isinstance(node, ast.Assign):
             value = self.expr(node.value)
             for target in node.targets:
                 self.assign(target, value, node)
@@ -287,7 +306,14 @@ class _Lowering(ExprLowerer):
         binop_types(node.op, current.ty, value.ty)  # type errors before any code
         self.store_element(ptr, dtype, self.binop(node.op, current, value, node.value, node))
 
+    def _called(self, node: ast.expr) -> Callee | None:
+        callee = self.typer.callee(node.func) if isinstance(node, ast.Call) else None
+        return callee if isinstance(callee, Callee) else None
+
     def return_(self, node: ast.Return) -> None:
+        if self.exit is not None:
+            self.exit.return_(self, node)
+            return
         ret = self.info.ret
         if node.value is not None and ret is not None:
             value = self.expr(node.value)
@@ -406,6 +432,7 @@ class _Lowering(ExprLowerer):
     def _backedge(self, node: ast.For | ast.While, head: Any, *, finite: bool) -> None:
         branch = self.em.builder.branch(head)
         innermost = not any(isinstance(n, ast.For | ast.While) for s in node.body for n in ast.walk(s))
+        innermost = innermost and not calls_loop(node.body, self.info)
         if innermost:
             props = loop_properties(self.knobs, finite=finite)
             if props:

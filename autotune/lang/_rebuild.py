@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._model import Builtin, HostArray, HostConst, KernelInfo, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import Builtin, Callee, HostArray, HostConst, KernelInfo, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["rebuild_function"]
 
@@ -38,16 +38,21 @@ def _value(resolved: Resolved) -> Any:
         return resolved.value
     if isinstance(resolved, HostArray):
         return resolved.obj
+    if isinstance(resolved, Callee):  # a called function, with its Const defaults (the caller omits them)
+        return rebuild_function(resolved.info, defaults=True)
     raise TypeError(f"cannot rebuild a name resolved to {resolved!r}")
 
 
-def rebuild_function(info: KernelInfo) -> Callable[..., Any]:
-    """A plain Python function with the kernel's body and free names bound as they were parsed."""
+def rebuild_function(info: KernelInfo, *, defaults: bool = False) -> Callable[..., Any]:
+    """A plain Python function with the kernel's body and free names bound as they were parsed
+    (``defaults``: its ``Const`` parameters keep their default values)."""
     tree = copy.deepcopy(info.tree)
     tree.decorator_list = []
     tree.returns = None
     arguments = tree.args
-    arguments.defaults = []
+    positional = [*arguments.posonlyargs, *arguments.args]
+    kept = positional[len(positional) - len(arguments.defaults) :] if defaults else []
+    arguments.defaults = [ast.Constant(info.const_defaults[a.arg]) for a in kept]
     for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
         arg.annotation = None
     arguments.kw_defaults = [None for _ in arguments.kwonlyargs]

@@ -32,6 +32,7 @@ from ..types import ScalarType, boolean, f32, f64, i64
 from ._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
 from ._model import (
     Builtin,
+    Callee,
     ConstValue,
     HostArray,
     HostConst,
@@ -40,6 +41,7 @@ from ._model import (
     MathModule,
     NumpyFunc,
     NumpyModule,
+    ParamSpec,
     Resolved,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "BOOL",
     "FLOAT",
     "INT",
+    "Signature",
     "Ty",
     "Typer",
     "TypingProblem",
@@ -58,6 +61,7 @@ __all__ = [
     "math_types",
     "numpy_types",
     "promote",
+    "specialise",
     "wrap_int",
 ]
 
@@ -355,6 +359,12 @@ class Typer:
         base = node.value
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return INT
+        if isinstance(base, ast.Call) and isinstance(self.callee(base.func), Callee):
+            results = self.call_results(base)
+            k = self.const_of(node.slice)
+            if not isinstance(k, int) or isinstance(k, bool) or not -len(results) <= k < len(results):
+                raise TypingProblem(f"a call returning {len(results)} values is indexed with a constant 0..{len(results) - 1}")
+            return results[k]
         array = self.array(base)
         if array is None:
             raise TypingProblem("only arrays can be indexed")
@@ -387,7 +397,31 @@ class Typer:
             return math_types(callee.name, [self.type_of(a) for a in node.args])[1]
         if isinstance(callee, NumpyFunc):
             return numpy_types(callee.name, [self.type_of(a) for a in node.args])[1]
+        if isinstance(callee, Callee):
+            if callee.arity is not None:
+                label = callee.label
+                if callee.arity == 0:
+                    raise TypingProblem(f"'{label}' returns no value")
+                raise TypingProblem(
+                    f"'{label}' returns {callee.arity} values: unpack them (a, b = {label}(...)) or index one "
+                    f"({label}(...)[0])"
+                )
+            return self.call_results(node)[0]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
+
+    def call_signature(self, node: ast.Call) -> Signature:
+        """The specialisation of the function ``node`` calls for its arguments' types."""
+        callee = self.callee(node.func)
+        if not isinstance(callee, Callee):
+            raise TypingProblem(f"'{ast.unparse(node.func)}' is not a function of the kernel language")
+        args: list[Ty | None] = []
+        for param, arg in bind_arguments(node, callee):
+            args.append(self.type_of(arg) if param.kind == "scalar" else None)
+        return specialise(callee, tuple(args))
+
+    def call_results(self, node: ast.Call) -> tuple[Ty, ...]:
+        """The types of the values a call to a function of the language returns."""
+        return self.call_signature(node).results
 
 
 def const_type(value: ConstValue) -> Ty:
@@ -433,9 +467,12 @@ def _fold(op: ast.operator, a: ConstValue | None, b: ConstValue | None) -> Const
     return None
 
 
-def infer_locals(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str, Ty]:
-    """The type of every local (and scalar parameter), as the join of the values assigned to it."""
-    types: dict[str, Ty] = {}
+def infer_locals(
+    info: KernelInfo, consts: Mapping[str, ConstValue], seed: Mapping[str, Ty] | None = None
+) -> dict[str, Ty]:
+    """The type of every local (and scalar parameter), as the join of the values assigned to it
+    (``seed``: types of unannotated parameters, for a called function)."""
+    types: dict[str, Ty] = dict(seed or {})
     fixed: set[str] = set()
     for param in info.params:
         if param.kind == "scalar" and param.dtype is not None:
@@ -468,6 +505,12 @@ class _Inference:
         except (KernelSyntaxError, _Unknown):
             return None
 
+    def try_results(self, node: ast.expr) -> tuple[Ty, ...] | None:
+        try:
+            return self.typer.call_results(node) if isinstance(node, ast.Call) else None
+        except (KernelSyntaxError, TypingProblem, _Unknown):
+            return None
+
     def join(self, name: str, t: Ty | None) -> None:
         if t is None or name in self.fixed:
             return
@@ -479,7 +522,12 @@ class _Inference:
 
     def block(self, body: Sequence[ast.stmt]) -> None:
         for stmt in body:
-            if isinstance(stmt, ast.Assign):
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple | ast.List):
+                results = self.try_results(stmt.value)
+                for target, result in zip(stmt.targets[0].elts, results or (), strict=False):
+                    if isinstance(target, ast.Name):
+                        self.join(target.id, result)
+            elif isinstance(stmt, ast.Assign):
                 t = self.try_type(stmt.value)
                 for target in stmt.targets:
                     if isinstance(target, ast.Name):
@@ -499,3 +547,76 @@ class _Inference:
             elif isinstance(stmt, ast.While | ast.If):
                 self.block(stmt.body)
                 self.block(stmt.orelse)
+
+
+# ---- calls to functions of the language ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Signature:
+    """A called function specialised for its arguments' types: its locals' types, its typer, its results."""
+
+    types: Mapping[str, Ty]
+    typer: Typer
+    results: tuple[Ty, ...]
+
+
+def bind_arguments(node: ast.Call, callee: Callee) -> list[tuple[ParamSpec, ast.expr]]:
+    """The call's arguments matched to the callee's parameters (``Const`` ones take their defaults);
+    ``TypingProblem`` for a count or keyword that does not match."""
+    params = [p for p in callee.info.params if p.kind != "const"]
+    label = callee.label
+    if len(node.args) > len(params):
+        raise TypingProblem(f"{label}() takes {len(params)} argument(s), got {len(node.args)}")
+    bound: dict[str, ast.expr] = {p.name: a for p, a in zip(params, node.args, strict=False)}
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise TypingProblem("'**' arguments are not supported in kernels")
+        if keyword.arg not in {p.name for p in params}:
+            raise TypingProblem(f"{label}() has no parameter '{keyword.arg}' (Const parameters take their defaults)")
+        if keyword.arg in bound:
+            raise TypingProblem(f"{label}() got parameter '{keyword.arg}' twice")
+        bound[keyword.arg] = keyword.value
+    for p in params:  # a called function's scalar parameters may have defaults
+        if p.name not in bound and p.name in callee.info.const_defaults:
+            bound[p.name] = ast.copy_location(ast.Constant(callee.info.const_defaults[p.name]), node)
+    missing = [p.name for p in params if p.name not in bound]
+    if missing:
+        raise TypingProblem(f"{label}() is missing argument(s) {', '.join(repr(m) for m in missing)}")
+    return [(p, bound[p.name]) for p in params]
+
+
+_signatures: dict[tuple[int, tuple[Ty | None, ...]], tuple[Callee, Signature]] = {}
+
+
+def specialise(callee: Callee, args: tuple[Ty | None, ...]) -> Signature:
+    """``callee`` typed for these argument types (``None`` for arrays): an unannotated parameter takes its
+    argument's type, an annotated one its own; its ``Const`` parameters take their defaults."""
+    key = (id(callee), args)
+    hit = _signatures.get(key)
+    if hit is not None and hit[0] is callee:
+        return hit[1]
+    info = callee.info
+    params = [p for p in info.params if p.kind != "const"]
+    seed = {p.name: t for p, t in zip(params, args, strict=True) if p.name in callee.untyped and t is not None}
+    consts = dict(info.const_defaults)
+    types = infer_locals(info, consts, seed)
+    typer = Typer(info, consts, types)
+    if callee.returns is not None:
+        results = tuple(Ty(s) for s in callee.returns)
+    else:
+        results = _inferred_results(callee, typer)
+    signature = Signature(types, typer, results)
+    if len(_signatures) > 4096:
+        _signatures.clear()
+    _signatures[key] = (callee, signature)
+    return signature
+
+
+def _inferred_results(callee: Callee, typer: Typer) -> tuple[Ty, ...]:
+    """The join of the types of every value returned (a function without a return annotation)."""
+    joined: list[Ty] = []
+    for node in ast.walk(callee.info.tree):
+        if isinstance(node, ast.Return) and node.value is not None:
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            types = [typer.type_of(v) for v in values]
+            joined = types if not joined else [promote(a, b) for a, b in zip(joined, types, strict=True)]
+    return tuple(joined)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from ..abi import RAISABLE, Raise, StatusTable
 from ..errors import KernelSyntaxError
 from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
-from ._model import Builtin, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import Builtin, CallError, Callee, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
 
@@ -153,6 +153,8 @@ class Checker:
         self._returns_value = returns_value
         self._loop_depth = 0
         self.written: set[str] = set()
+        #: the function returns a tuple (``return a, b``): a function a kernel calls
+        self.tuple_returns = False
 
     # ---- names ---------------------------------------------------------------------------------
     def _lookup(self, name: str, node: ast.AST) -> str | Resolved:
@@ -181,7 +183,11 @@ class Checker:
     def _stmt(self, node: ast.stmt) -> None:
         if type(node) in _STATEMENTS:
             raise self._error(node, _unsupported(_STATEMENTS[type(node)]))
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and self._unpacks_call(node):
+            for target in node.targets[0].elts:  # type: ignore[attr-defined]
+                self._target(target)
+            self._expr(node.value)
+        elif isinstance(node, ast.Assign):
             for target in node.targets:
                 self._target(target)
             self._expr(node.value)
@@ -250,6 +256,10 @@ class Checker:
             raise self._error(node, "kernels that return a value must annotate the return type (-> f64)")
         if not self._returns_value:
             raise self._error(node, "kernel annotated '-> None' returns a value")
+        if isinstance(node.value, ast.Tuple) and self.tuple_returns:
+            for value in node.value.elts:
+                self._expr(value)
+            return
         self._expr(node.value)
 
     def _raise(self, node: ast.Raise | ast.Assert) -> None:
@@ -333,19 +343,22 @@ class Checker:
         kind = self._lookup(node.id, node)
         if kind == "array" or isinstance(kind, HostArray):
             raise self._error(node, f"array '{node.id}' cannot be used as a value (index it, or use len()/.shape)")
-        if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc):
+        if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | Callee):
             raise self._error(node, f"'{node.id}' can only be called, not used as a value")
 
     def _call(self, node: ast.Call) -> None:
+        func = node.func
+        callee = self._callee(node)
+        if callee is not None:
+            return self._callee_call(node, callee)
         if node.keywords:
             raise self._error(node, _unsupported("keyword arguments"))
-        func = node.func
         name: str | None = None
         if isinstance(func, ast.Name):
             try:
                 kind = self._lookup(func.id, func)
             except KernelSyntaxError as exc:
-                if "is not defined" in exc.message or "refers to numpy's" in exc.message:
+                if "is not defined" in exc.message or "refers to numpy's" in exc.message or isinstance(exc, CallError):
                     raise
                 kind = "other"
             if isinstance(kind, Builtin):
@@ -377,9 +390,63 @@ class Checker:
             raise self._error(
                 node,
                 f"call to unsupported function '{ast.unparse(func)}' (kernels call only math.*, np.*, "
-                "min, max, abs, len, int, float and bool)",
+                "min, max, abs, len, int, float, bool and functions written in the kernel language: undecorated "
+                "helpers and tunable kernels)",
             )
         self._call_args(node, name, MATH_FUNCS[name].arity, MATH_FUNCS[name].arity)
+
+    def _callee(self, node: ast.expr) -> Callee | None:
+        """The function of the language ``node`` calls, if it is such a call."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            return None
+        name = node.func.id
+        if name in self._params or name in self._locals:
+            return None
+        try:
+            kind = self._resolve(name, node.func)
+        except KernelSyntaxError as exc:
+            if isinstance(exc, CallError):
+                raise
+            return None
+        return kind if isinstance(kind, Callee) else None
+
+    def _unpacks_call(self, node: ast.Assign) -> bool:
+        """``a, b = f(...)`` with ``f`` a function of the language (arity checked here when it is known)."""
+        if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple | ast.List)):
+            return False
+        callee = self._callee(node.value)
+        if callee is None:
+            return False
+        count = len(node.targets[0].elts)
+        if callee.arity is None or callee.arity != count:
+            found = "one value" if callee.arity is None else f"{callee.arity} values"
+            raise self._error(node, f"'{callee.label}' returns {found}, unpacked into {count} targets")
+        return True
+
+    def _callee_call(self, node: ast.Call, callee: Callee) -> None:
+        """A call to a function of the language: arguments bound to its parameters; arrays passed by name
+        (and marked written here when the callee writes them)."""
+        params = [p for p in callee.info.params if p.kind != "const"]
+        by_name = {p.name: p for p in params}
+        pairs = [*zip(params, node.args, strict=False), *((by_name.get(k.arg or ""), k.value) for k in node.keywords)]
+        missing = [p.name for p in params[len(node.args) :] if p.name not in callee.info.const_defaults]
+        missing = [m for m in missing if m not in {k.arg for k in node.keywords}]
+        if missing:
+            raise self._error(node, f"{callee.label}() is missing argument(s) {', '.join(map(repr, missing))}")
+        if len(node.args) > len(params):
+            raise self._error(node, f"{callee.label}() takes {len(params)} argument(s), got {len(node.args)}")
+        for param, arg in pairs:
+            if isinstance(arg, ast.Starred):
+                raise self._error(arg, _unsupported("starred arguments (*args)"))
+            if param is None:
+                raise self._error(arg, f"{callee.label}() has no such parameter (Const parameters take their defaults)")
+            if param.kind != "array":
+                self._expr(arg)
+                continue
+            if not self._is_array(arg):
+                raise self._error(arg, f"parameter '{param.name}' of '{callee.label}' takes an array: pass its name")
+            if param.written and isinstance(arg, ast.Name):
+                self.written.add(arg.id)
 
     def _numpy_call(self, node: ast.Call, name: str) -> None:
         try:
@@ -432,6 +499,10 @@ class Checker:
         if isinstance(base, ast.Attribute) and base.attr == "shape" and self._is_array(base.value):
             if isinstance(node.slice, ast.Tuple | ast.Slice) or not isinstance(node.ctx, ast.Load):
                 raise self._error(node, "x.shape takes one constant index: x.shape[k]")
+            self._expr(node.slice)
+            return
+        if isinstance(base, ast.Call) and self._callee(base) is not None:
+            self._call(base)
             self._expr(node.slice)
             return
         if not self._is_array(base):
