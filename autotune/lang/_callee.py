@@ -24,7 +24,7 @@ from typing import Any
 
 from ..abi import Raise, StatusTable
 from ..errors import KernelSyntaxError
-from ._model import CallError, Callee, GlobalRef, HostArray, KernelInfo
+from ._model import Callee, CallError, GlobalRef, HostArray, KernelInfo
 from ._validate import raise_of
 
 __all__ = [
@@ -78,7 +78,9 @@ def _cycle(func: Any, label: str) -> str | None:
     return None
 
 
-def resolve_callee(name: str, value: Any, parse: ParseCallee, error: Callable[[str], KernelSyntaxError]) -> Callee | None:
+def resolve_callee(
+    name: str, value: Any, parse: ParseCallee, error: Callable[[str], KernelSyntaxError]
+) -> Callee | None:
     """The :class:`Callee` for a free name bound to a function of the language; ``None`` if ``value`` is
     no function at all (the other resolution rules apply); :class:`CallError` if it is a function kernels
     cannot call."""
@@ -101,8 +103,10 @@ def resolve_callee(name: str, value: Any, parse: ParseCallee, error: Callable[[s
         missing = [p.name for p in info.params if p.kind == "const" and p.name not in info.const_defaults]
         if missing:
             raise CallError.of(
-                error(f"kernel '{label}' has Const parameter(s) {missing} without a default; a called kernel's "
-                      "constants take their defaults, so give them one")
+                error(
+                    f"kernel '{label}' has Const parameter(s) {missing} without a default; a called kernel's "
+                    "constants take their defaults, so give them one"
+                )
             )
         returns = None if info.ret is None else (info.ret,)
         return Callee(label, info, frozenset(), returns, 0 if info.ret is None else None)
@@ -167,7 +171,9 @@ def compiled_source(info: KernelInfo) -> str:
     return "".join(parts)
 
 
-def merge_globals(own: tuple[GlobalRef, ...], info_names: dict[str, Any], error: Callable[[str], KernelSyntaxError]) -> tuple[GlobalRef, ...]:
+def merge_globals(
+    own: tuple[GlobalRef, ...], info_names: dict[str, Any], error: Callable[[str], KernelSyntaxError]
+) -> tuple[GlobalRef, ...]:
     """The kernel's host arrays and those of the functions it calls, once each (one IR name, one object)."""
     merged: dict[str, GlobalRef] = {g.ir_name: g for g in own}
     for resolved in info_names.values():
@@ -180,8 +186,7 @@ def merge_globals(own: tuple[GlobalRef, ...], info_names: dict[str, Any], error:
             elif known.obj is not ref.obj:
                 name = ref.ir_name.removeprefix("g.")
                 raise error(
-                    f"'{resolved.label}' and its caller use two different module arrays named '{name}'; "
-                    "rename one"
+                    f"'{resolved.label}' and its caller use two different module arrays named '{name}'; rename one"
                 )
     return tuple(merged.values())
 

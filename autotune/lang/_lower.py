@@ -30,8 +30,8 @@ from llvmlite import ir
 
 from ..abi import Status, StatusTable, c_signature, native_args
 from ..errors import ConfigError
-from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
 from ._callee import calls_loop, kernel_statuses
+from ._emit import I8, I32, I64, PTR, Emitter, Val, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._inline import Exit, inline_call
 from ._knobs import Knobs, loop_properties

@@ -18,7 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from ._model import Builtin, Callee, HostArray, HostConst, KernelInfo, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import (
+    Builtin,
+    Callee,
+    HostArray,
+    HostConst,
+    KernelInfo,
+    MathFunc,
+    MathModule,
+    NumpyFunc,
+    NumpyModule,
+    Resolved,
+)
 
 __all__ = ["rebuild_function"]
 

@@ -363,7 +363,8 @@ class Typer:
             results = self.call_results(base)
             k = self.const_of(node.slice)
             if not isinstance(k, int) or isinstance(k, bool) or not -len(results) <= k < len(results):
-                raise TypingProblem(f"a call returning {len(results)} values is indexed with a constant 0..{len(results) - 1}")
+                last = len(results) - 1
+                raise TypingProblem(f"a call returning {len(results)} values is indexed with a constant 0..{last}")
             return results[k]
         array = self.array(base)
         if array is None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from ..abi import RAISABLE, Raise, StatusTable
 from ..errors import KernelSyntaxError
 from ._builtins import BUILTIN_ARITY, MATH_CONSTS, MATH_FUNCS, NUMPY_CONSTS, numpy_arity
-from ._model import Builtin, CallError, Callee, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
+from ._model import Builtin, Callee, CallError, HostArray, MathFunc, MathModule, NumpyFunc, NumpyModule, Resolved
 
 __all__ = ["Checker", "assigned_names", "raise_of", "status_table"]
 

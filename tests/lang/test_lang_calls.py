@@ -16,7 +16,6 @@ import autotune
 from autotune import Const, KernelSyntaxError, f32, f64, i64
 from autotune.lang import Knobs, compiled_source, kernel_statuses, lower, parse_kernel, rebuild_function
 from dylibs import CompileOptions, optimize_ir
-
 from tests.lang.runner import check, compiled
 
 HERE = Path(__file__).name
@@ -151,15 +150,20 @@ def test_return_inside_a_loop_of_a_helper() -> None:
 def test_helper_raises_propagate_with_their_message() -> None:
     run = compiled(k_raises)
     assert run(4.0) == pytest.approx(k_raises(4.0))
-    for bad, exc, message in [(-5.0, ValueError, "negative input"), (99.5, AssertionError, "too large"),
-                              (7.0, AssertionError, "seven")]:
+    for bad, exc, message in [
+        (-5.0, ValueError, "negative input"),
+        (99.5, AssertionError, "too large"),
+        (7.0, AssertionError, "seven"),
+    ]:
         with pytest.raises(exc, match=message):
             k_raises(bad)
         with pytest.raises(exc, match=message):
             run(bad)
     table = kernel_statuses(parse_kernel(k_raises))
     assert [(r.exception, r.message) for r in table.raises] == [
-        (AssertionError, "seven"), (ValueError, "negative input"), (AssertionError, "too large")
+        (AssertionError, "seven"),
+        (ValueError, "negative input"),
+        (AssertionError, "too large"),
     ]
 
 
@@ -332,7 +336,7 @@ def k_tuple_as_value(a: f64[:]) -> f64:
 
 
 def k_unpack_count(a: f64[:]) -> f64:
-    lo, mid, hi = minmax(a)
+    lo, _mid, _hi = minmax(a)
     return lo
 
 
@@ -365,7 +369,7 @@ def test_numba_functions_are_refused_with_a_hint() -> None:
     def k(x: f64) -> f64:
         return jitted(x)
 
-    with pytest.raises(KernelSyntaxError, match="numba-compiled function.*define it undecorated"):
+    with pytest.raises(KernelSyntaxError, match=r"numba-compiled function.*define it undecorated"):
         parse_kernel(k)
 
 
