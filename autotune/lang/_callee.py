@@ -208,11 +208,16 @@ def calls_loop(body: list[ast.stmt], info: KernelInfo) -> bool:
     """Whether ``body`` calls a function with a loop (a loop around such a call is not innermost)."""
     for stmt in body:
         for node in ast.walk(stmt):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                callee = info.names.get(node.func.id)
-                if isinstance(callee, Callee) and (
-                    any(isinstance(n, ast.For | ast.While) for n in ast.walk(callee.info.tree))
-                    or calls_loop(callee.info.tree.body, callee.info)
-                ):
-                    return True
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else None
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                name = f"{func.value.id}.{func.attr}"
+            callee = info.names.get(name or "")
+            if isinstance(callee, Callee) and (
+                any(isinstance(n, ast.For | ast.While) for n in ast.walk(callee.info.tree))
+                or calls_loop(callee.info.tree.body, callee.info)
+            ):
+                return True
     return False

@@ -20,8 +20,9 @@ from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ArrayType, ConstType, ScalarType, boolean, f64, i64
 from ._callee import merge_globals, parsing, resolve_callee
 from ._iteration import rewrite_iteration
-from ._model import Callee, ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
-from ._names import lookup, resolve_value
+from ._model import Callee, CallError, ConstValue, GlobalRef, HostArray, KernelInfo, ParamSpec, Resolved
+from ._names import MISSING, lookup, resolve_value
+from ._tuples import rewrite_tuple_locals
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
 
@@ -169,6 +170,13 @@ class _Parser:
         known = self.names.get(name)
         if known is None:
             value = lookup(name, self.closure, self.module)
+            if "." in name:  # module.f: a function of an imported module
+                base, attr = name.split(".", 1)
+                module = lookup(base, self.closure, self.module)
+                value = getattr(module, attr, MISSING) if inspect.ismodule(module) else MISSING
+                if value is MISSING:
+                    what = f"module '{base}' has no attribute '{attr}'" if inspect.ismodule(module) else ""
+                    raise CallError.of(self.error(node, what or f"'{base}' is not a module"))
             try:
                 known = resolve_value(name, value)
             except ValueError as exc:
@@ -185,12 +193,26 @@ class _Parser:
             return False
         return lookup(name, self.closure, self.module) is getattr(builtins, builtin)
 
+    def _tuple_arity(self, call: ast.Call) -> int | None:
+        """How many values the function ``call`` names returns, if it is a function of the language
+        returning a tuple (an unresolvable name: ``None``, the checker reports it)."""
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        args = self.func.args
+        if name is None or name in assigned_names(self.func.body) or name in {a.arg for a in args.args}:
+            return None
+        try:
+            resolved = self.resolve(name, call.func)
+        except KernelSyntaxError:
+            return None
+        return resolved.arity if isinstance(resolved, Callee) and resolved.arity else None
+
     def info(self) -> KernelInfo:
         func = self.func
         specs, defaults = self._params()
         ret, returns_value = self._return()
         ndims = {p.name: p.ndim for p in specs if p.kind == "array"}
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
+        rewrite_tuple_locals(func, self._tuple_arity)
         kinds = {p.name: p.kind for p in specs}
         local_names = [n for n in assigned_names(func.body) if n not in kinds]
         checker = Checker(self.error, kinds, local_names, self.resolve, returns_value)

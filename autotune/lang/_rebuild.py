@@ -13,6 +13,7 @@ import ast
 import builtins
 import copy
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -68,7 +69,13 @@ def rebuild_function(info: KernelInfo, *, defaults: bool = False) -> Callable[..
         arg.annotation = None
     arguments.kw_defaults = [None for _ in arguments.kwonlyargs]
     module = ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[]))
-    namespace: dict[str, Any] = {"__builtins__": builtins, **{n: _value(r) for n, r in info.names.items()}}
+    namespace: dict[str, Any] = {"__builtins__": builtins}
+    for name, resolved in info.names.items():
+        base, _, attr = name.partition(".")
+        if attr:  # module.f: a namespace holding the functions of that module the kernel calls
+            setattr(namespace.setdefault(base, types.SimpleNamespace()), attr, _value(resolved))
+        else:
+            namespace[name] = _value(resolved)
     # optimize=0: asserts stay, as in the compiled kernel, even under ``python -O``
     exec(compile(module, info.filename, "exec", optimize=0), namespace)  # the kernel's own, validated code
     function: Callable[..., Any] = namespace[info.name]

@@ -257,6 +257,9 @@ class Typer:
             return self.resolved(func.id)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             module = self.resolved(func.value.id)
+            dotted = self.info.names.get(f"{func.value.id}.{func.attr}") if module is None else None
+            if isinstance(dotted, Callee):  # helpers.dist(...): a function of an imported module
+                return dotted
             if isinstance(module, MathModule):
                 return MathFunc(func.attr)
             if isinstance(module, NumpyModule):

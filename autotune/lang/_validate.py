@@ -396,14 +396,26 @@ class Checker:
         self._call_args(node, name, MATH_FUNCS[name].arity, MATH_FUNCS[name].arity)
 
     def _callee(self, node: ast.expr) -> Callee | None:
-        """The function of the language ``node`` calls, if it is such a call."""
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        """The function of the language ``node`` calls (``f(...)`` or ``module.f(...)``), if it is one."""
+        if not isinstance(node, ast.Call):
             return None
-        name = node.func.id
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id in self._params or func.value.id in self._locals:
+                return None
+            try:  # math.f, np.f and the like are not modules of functions of the language
+                self._resolve(func.value.id, func.value)
+                return None
+            except KernelSyntaxError:
+                name = f"{func.value.id}.{func.attr}"
+        elif isinstance(func, ast.Name):
+            name = func.id
+        else:
+            return None
         if name in self._params or name in self._locals:
             return None
         try:
-            kind = self._resolve(name, node.func)
+            kind = self._resolve(name, func)
         except KernelSyntaxError as exc:
             if isinstance(exc, CallError):
                 raise

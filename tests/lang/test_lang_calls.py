@@ -16,6 +16,7 @@ import autotune
 from autotune import Const, KernelSyntaxError, f32, f64, i64
 from autotune.lang import Knobs, compiled_source, kernel_statuses, lower, parse_kernel, rebuild_function
 from dylibs import CompileOptions, optimize_ir
+from tests.lang import calls_helpers
 from tests.lang.runner import check, compiled
 
 HERE = Path(__file__).name
@@ -92,6 +93,24 @@ def k_tuple(a: f64[:], n: i64, d: i64) -> f64:
     return hi - lo + minmax(a)[0] * 2.0 + q * 10 + r
 
 
+def k_tuple_local(a: f64[:], n: i64) -> f64:
+    t = minmax(a)
+    s = t[1] - t[0]
+    if n > 2:
+        t = minmax(a)
+    qr = divmod_(n, 3)
+    return s + t[-1] + qr[0] * 100 + qr[1]
+
+
+def k_module_attribute(a: f64[:]) -> f64:
+    lo, hi = calls_helpers.pair(a[0])
+    return calls_helpers.norm(a) * hi - lo
+
+
+def k_module_unknown(a: f64[:]) -> f64:
+    return calls_helpers.missing(a[0])
+
+
 def k_nested(x: f64) -> f64:
     return level3(x) + level3(-x)
 
@@ -130,6 +149,19 @@ def test_array_helpers_match_python() -> None:
 def test_tuple_results() -> None:
     a = np.array([3.0, -1.0, 8.0, 2.5])
     check(k_tuple, (a, 17, 5), (a, -17, 5), (a, 17, 0))  # 17 // 0: ZeroDivisionError from the helper
+
+
+def test_tuple_locals_indexed_with_constants() -> None:
+    a = np.array([3.0, -1.0, 8.0, 2.5])
+    check(k_tuple_local, (a, 17), (a, -4), (a, 1))
+
+
+def test_functions_of_an_imported_module() -> None:
+    check(k_module_attribute, (np.array([3.0, 4.0]),))
+    rebuilt = rebuild_function(parse_kernel(k_module_attribute))
+    assert rebuilt(np.array([1.0, 2.0])) == k_module_attribute(np.array([1.0, 2.0]))
+    with pytest.raises(KernelSyntaxError, match="module 'calls_helpers' has no attribute 'missing'"):
+        parse_kernel(k_module_unknown)
 
 
 def test_nested_three_deep() -> None:
