@@ -26,6 +26,16 @@ Semantics in brief (divergences from plain Python are marked *):
   f-strings, other classes, bare ``raise`` or ``raise ... from``). Asserts are always checked, like
   numba's (* ``python -O`` does not remove them): each costs a compare and a branch, and one inside a
   loop whose condition depends on the loop can keep LLVM from vectorizing it (hoist such checks).
+- Calls: an undecorated function written in the language (a module global, a closure variable, or
+  ``module.f`` of an imported module) or another ``@tunable`` kernel, defined before the caller is
+  decorated. Each call is compiled into the caller (inlined, with the caller's knobs; a called kernel's
+  own ``Const`` parameters take their defaults, and its Python function is compiled, never its live
+  tuned variant). Annotated parameters convert their argument as a kernel call would (never a float to
+  an int); unannotated scalar parameters take the argument's type; arrays are passed by name and must
+  match dtype and ndim; scalar parameters may have defaults and be passed by keyword. Results:
+  ``-> f64``, ``-> tuple[f64, i64]`` or inferred from the returns; a tuple is unpacked
+  (``lo, hi = minmax(x)``) or indexed with a constant (``minmax(x)[0]``, ``t = minmax(x); t[1]``).
+  A callee's raises raise at the kernel's call. Recursion (direct or mutual) is refused.
 - * Integers wrap at their width (64 bits for Python ints); ``int(x)`` truncates toward zero and
   saturates (NaN gives 0); float division by zero, math domain errors and complex powers give IEEE
   inf/nan; int/float comparisons convert the int to float.

@@ -54,7 +54,7 @@ def _function_parser(func: Callable[..., Any], *, helper: bool) -> _Parser:
     try:
         lines, firstlineno = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
-        raise KernelSyntaxError(filename, code.co_firstlineno, 0, _no_source(func, exc)) from None
+        raise KernelSyntaxError(filename, code.co_firstlineno, 0, _no_source(func, exc, helper=helper)) from None
     closure: dict[str, Any] = {}
     for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
         try:
@@ -64,7 +64,7 @@ def _function_parser(func: Callable[..., Any], *, helper: bool) -> _Parser:
     return _parser("".join(lines), filename, firstlineno, closure, func.__globals__, helper=helper)
 
 
-def _no_source(func: Callable[..., Any], exc: Exception) -> str:
+def _no_source(func: Callable[..., Any], exc: Exception, *, helper: bool = False) -> str:
     """Why ``func``'s source cannot be read (named from where it was compiled) and what to do instead."""
     where = func.__code__.co_filename
     if where == "<stdin>":
@@ -76,6 +76,11 @@ def _no_source(func: Callable[..., Any], exc: Exception) -> str:
     else:
         why = f"{exc}"
     name = func.__name__
+    if helper:
+        return (
+            f"the source of function '{name}', which a kernel calls, is not available: {why}. A kernel compiles "
+            "the functions it calls from their source: define it in a module file and import it"
+        )
     return (
         f"the source of kernel '{name}' is not available: {why}. Put the kernel in a module file and import "
         f"it, or pass its source text instead of the function: "

@@ -439,3 +439,47 @@ def test_callee_change_changes_the_fingerprint_and_the_code(tmp_path: Path, monk
     assert second.variants.lower({}).ir != ir  # type: ignore[attr-defined]  # object cache keys on the IR
     same = _load(tmp_path, HELPER_V2)
     assert kernel_fingerprint(same) == kernel_fingerprint(second)  # type: ignore[arg-type]
+
+
+def test_a_helper_without_source_says_so() -> None:
+    scope: dict[str, object] = {"f64": f64}
+    exec("def nosrc(x: f64) -> f64:\n    return x\n", scope)
+    nosrc = scope["nosrc"]
+
+    def caller(x: f64) -> f64:
+        return nosrc(x)  # type: ignore[operator, no-any-return]
+
+    with pytest.raises(KernelSyntaxError, match="the source of function 'nosrc', which a kernel calls, is not available"):
+        parse_kernel(caller)
+
+
+def test_source_kernel_calls_a_helper_from_its_namespace() -> None:
+    kernel = autotune.tunable(
+        source="def scaled(a: f64[:]) -> f64:\n    return hypot2(a[0], a[1])\n", namespace={"hypot2": hypot2}
+    )
+    assert kernel(np.array([3.0, 4.0])) == 5.0
+
+
+def scan(a: f64[:], stop: f64) -> f64:
+    s = 0.0
+    for i in range(len(a)):
+        if a[i] < 0.0:
+            continue
+        if a[i] > stop:
+            break
+        s += a[i]
+    return s
+
+
+def k_scopes(a: f64[:]) -> f64:
+    s = 0.0
+    for i in range(3):
+        if i == 1:
+            continue
+        s += scan(a, 2.5) * i
+    i = 10
+    return s + i
+
+
+def test_callee_scopes_its_locals_and_loops() -> None:
+    check(k_scopes, (np.array([1.0, -4.0, 2.0, 3.0, 0.5]),), (np.zeros(0),))
