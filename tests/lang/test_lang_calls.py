@@ -363,6 +363,22 @@ def divmod_int(n: i64) -> i64:
     return n // 2
 
 
+def k_too_many(x: f64) -> f64:
+    return hypot2(x, x, x)
+
+
+def k_missing(x: f64) -> f64:
+    return hypot2(x)
+
+
+def k_unknown_keyword(x: f64) -> f64:
+    return clamp(x, top=2.0)
+
+
+def k_void_as_value(x: f64[:], out: f64[:]) -> f64:
+    return scale_into(x, out, 2.0)
+
+
 def k_tuple_as_value(a: f64[:]) -> f64:
     return minmax(a)
 
@@ -383,6 +399,10 @@ def k_unpack_count(a: f64[:]) -> f64:
         (k_wrong_dtype, "parameter 'a' of 'dist' is a 1-D f64 array, got a 1-D f32 one"),
         (k_float_to_int, "cannot pass a f64 value to parameter 'n: i64' of 'divmod_int'"),
         (k_tuple_as_value, "'minmax' returns 2 values: unpack them"),
+        (k_too_many, r"hypot2\(\) takes 2 argument\(s\), got 3"),
+        (k_missing, r"hypot2\(\) is missing argument\(s\) 'y'"),
+        (k_unknown_keyword, r"clamp\(\) has no such parameter"),
+        (k_void_as_value, "'scale_into' returns no value"),
         (k_unpack_count, "'minmax' returns 2 values, unpacked into 3 targets"),
     ],
 )
@@ -449,7 +469,9 @@ def test_a_helper_without_source_says_so() -> None:
     def caller(x: f64) -> f64:
         return nosrc(x)  # type: ignore[operator, no-any-return]
 
-    with pytest.raises(KernelSyntaxError, match="the source of function 'nosrc', which a kernel calls, is not available"):
+    with pytest.raises(
+        KernelSyntaxError, match="the source of function 'nosrc', which a kernel calls, is not available"
+    ):
         parse_kernel(caller)
 
 
@@ -483,3 +505,23 @@ def k_scopes(a: f64[:]) -> f64:
 
 def test_callee_scopes_its_locals_and_loops() -> None:
     check(k_scopes, (np.array([1.0, -4.0, 2.0, 3.0, 0.5]),), (np.zeros(0),))
+
+
+TABLE = np.arange(3.0)
+
+
+def uses_table(i: i64) -> f64:
+    return TABLE[i]
+
+
+def test_two_module_arrays_of_one_name_are_refused() -> None:
+    scope = {"f64": f64, "i64": i64, "uses_table": uses_table, "TABLE": np.ones(3)}
+    with pytest.raises(KernelSyntaxError, match="two different module arrays named 'TABLE'"):
+        autotune.lang.parse_kernel_source(
+            "def k(i: i64) -> f64:\n    return uses_table(i) + TABLE[i]\n", namespace=scope
+        )
+    scope["TABLE"] = TABLE  # the same array: one global
+    info = autotune.lang.parse_kernel_source(
+        "def k(i: i64) -> f64:\n    return uses_table(i) + TABLE[i]\n", namespace=scope
+    )
+    assert [g.ir_name for g in info.globals] == ["g.TABLE"]
