@@ -18,10 +18,11 @@ from typing import Any, Protocol
 from llvmlite import ir
 
 from ..abi import StatusTable
+from ..errors import KernelSyntaxError
 from ._emit import Emitter, Val, reg_type
 from ._expr import ArrayRef, Local
 from ._model import Callee, HostArray, KernelInfo
-from ._typing import INT, Ty, Typer, TypingProblem, bind_arguments
+from ._typing import INT, Ty, Typer, TypingProblem, bind_arguments, called_from
 
 __all__ = ["Exit", "Frame", "inline_call"]
 
@@ -122,10 +123,14 @@ def inline_call(caller: Frame, node: ast.Call, callee: Callee, make: MakeFrame) 
     slots = [em.alloca(reg_type(t), f"{info.name}.result") for t in signature.results]
     done = em.block(f"{info.name}.end")
     frame.exit = Exit(callee, slots, signature.results, done)
-    frame.block(info.tree.body)
+    try:
+        frame.block(info.tree.body)
+    except KernelSyntaxError as exc:
+        raise called_from(exc, callee, caller.info, node) from None
     if not em.terminated:
         if signature.results and _reachable(em):
-            raise info.error(info.tree.body[-1], f"'{callee.label}' can reach its end without returning a value")
+            end = info.error(info.tree.body[-1], f"'{callee.label}' can reach its end without returning a value")
+            raise called_from(end, callee, caller.info, node)
         if signature.results:
             em.builder.unreachable()
         else:

@@ -55,6 +55,7 @@ __all__ = [
     "TypingProblem",
     "arith",
     "binop_types",
+    "called_from",
     "compare_type",
     "const_type",
     "infer_locals",
@@ -421,7 +422,10 @@ class Typer:
         args: list[Ty | None] = []
         for param, arg in bind_arguments(node, callee):
             args.append(self.type_of(arg) if param.kind == "scalar" else None)
-        return specialise(callee, tuple(args))
+        try:
+            return specialise(callee, tuple(args))
+        except KernelSyntaxError as exc:
+            raise called_from(exc, callee, self.info, node) from None
 
     def call_results(self, node: ast.Call) -> tuple[Ty, ...]:
         """The types of the values a call to a function of the language returns."""
@@ -624,3 +628,12 @@ def _inferred_results(callee: Callee, typer: Typer) -> tuple[Ty, ...]:
             types = [typer.type_of(v) for v in values]
             joined = types if not joined else [promote(a, b) for a, b in zip(joined, types, strict=True)]
     return tuple(joined)
+
+
+def called_from(exc: KernelSyntaxError, callee: Callee, caller: KernelInfo, node: ast.AST) -> KernelSyntaxError:
+    """``exc`` (raised in ``callee``'s body, where it points) naming the call it was compiled for."""
+    where = caller.error(node, "")
+    note = f" (in '{callee.label}', called at {where.filename}:{where.lineno})"
+    if (exc.filename == where.filename and exc.lineno == where.lineno) or exc.message.endswith(note):
+        return exc
+    return type(exc)(exc.filename, exc.lineno, exc.col, exc.message + note)

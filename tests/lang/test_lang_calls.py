@@ -314,6 +314,22 @@ def k_bad_helper(x: f64) -> f64:
     return bad_helper(x)
 
 
+def halve(n: i64) -> i64:
+    return n << 1.5
+
+
+def k_type_error_in_helper(n: i64) -> i64:
+    return halve(n)
+
+
+def test_type_errors_in_a_helper_name_the_call() -> None:
+    with pytest.raises(KernelSyntaxError) as err:
+        lower(parse_kernel(k_type_error_in_helper), {}, Knobs())
+    assert err.value.lineno == halve.__code__.co_firstlineno + 1
+    line = k_type_error_in_helper.__code__.co_firstlineno + 1
+    assert err.value.message.endswith(f"(in 'halve', called at {__file__}:{line})")
+
+
 def test_errors_inside_a_helper_point_at_the_helper() -> None:
     with pytest.raises(KernelSyntaxError, match="'with' statements are not supported") as err:
         parse_kernel(k_bad_helper)
