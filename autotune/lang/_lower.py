@@ -229,14 +229,9 @@ class _Lowering(ExprLowerer):
             self.stmt(stmt)
 
     def stmt(self, node: ast.stmt) -> None:
-        called = self._called(node.value) if isinstance(node, ast.Assign | ast.Expr) else None
-        if called is not None and isinstance(node, ast.Expr):
-            self.call_function(node.value, called)  # type: ignore[arg-type]
-        elif called is not None and isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple | ast.List):
-            values = self.call_function(node.value, called)  # type: ignore[arg-type]
-            for target, value in zip(node.targets[0].elts, values, strict=True):  # the checker matched the counts
-                self.assign(target, value, node)
-        elif isinstance(node, ast.Assign):
+        if self._call_statement(node):
+            return
+        if isinstance(node, ast.Assign):
             value = self.expr(node.value)
             for target in node.targets:
                 self.assign(target, value, node)
@@ -306,9 +301,21 @@ class _Lowering(ExprLowerer):
         binop_types(node.op, current.ty, value.ty)  # type errors before any code
         self.store_element(ptr, dtype, self.binop(node.op, current, value, node.value, node))
 
-    def _called(self, node: ast.expr) -> Callee | None:
-        callee = self.typer.callee(node.func) if isinstance(node, ast.Call) else None
-        return callee if isinstance(callee, Callee) else None
+    def _call_statement(self, node: ast.stmt) -> bool:
+        """``f(...)`` alone or ``a, b = f(...)`` with ``f`` a function of the language: inlined here."""
+        value = node.value if isinstance(node, ast.Assign | ast.Expr) else None
+        callee = self.typer.callee(value.func) if isinstance(value, ast.Call) else None
+        if not (isinstance(callee, Callee) and isinstance(value, ast.Call)):
+            return False
+        if isinstance(node, ast.Expr):
+            self.call_function(value, callee)
+            return True
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple | ast.List):
+            results = self.call_function(value, callee)
+            for target, result in zip(node.targets[0].elts, results, strict=True):  # the checker matched counts
+                self.assign(target, result, node)
+            return True
+        return False
 
     def return_(self, node: ast.Return) -> None:
         if self.exit is not None:

@@ -358,7 +358,10 @@ class Checker:
             try:
                 kind = self._lookup(func.id, func)
             except KernelSyntaxError as exc:
-                if "is not defined" in exc.message or "refers to numpy's" in exc.message or isinstance(exc, CallError):
+                if "is not defined" in exc.message:  # names resolve when the kernel is decorated, not called
+                    later = " (a function a kernel calls must be defined before the kernel is decorated)"
+                    raise KernelSyntaxError(exc.filename, exc.lineno, exc.col, exc.message + later) from None
+                if "refers to numpy's" in exc.message or isinstance(exc, CallError):
                     raise
                 kind = "other"
             if isinstance(kind, Builtin):

@@ -395,6 +395,10 @@ def k_void_as_value(x: f64[:], out: f64[:]) -> f64:
     return scale_into(x, out, 2.0)
 
 
+def k_defined_later(x: f64) -> f64:
+    return later_helper(x)  # type: ignore[name-defined]
+
+
 def k_tuple_as_value(a: f64[:]) -> f64:
     return minmax(a)
 
@@ -415,6 +419,7 @@ def k_unpack_count(a: f64[:]) -> f64:
         (k_wrong_dtype, "parameter 'a' of 'dist' is a 1-D f64 array, got a 1-D f32 one"),
         (k_float_to_int, "cannot pass a f64 value to parameter 'n: i64' of 'divmod_int'"),
         (k_tuple_as_value, "'minmax' returns 2 values: unpack them"),
+        (k_defined_later, "name 'later_helper' is not defined .a function a kernel calls must be defined before"),
         (k_too_many, r"hypot2\(\) takes 2 argument\(s\), got 3"),
         (k_missing, r"hypot2\(\) is missing argument\(s\) 'y'"),
         (k_unknown_keyword, r"clamp\(\) has no such parameter"),
