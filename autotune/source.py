@@ -120,7 +120,8 @@ def text_function(text: str, scope: Mapping[str, Any], namespace: Mapping[str, A
             defs[1].lineno,
             defs[1].col_offset,
             f"the kernel source text defines {len(defs)} "
-            f"functions ({listed}); pass one kernel per text (kernels cannot call other Python functions)",
+            f"functions ({listed}); pass one kernel per text (define the functions it calls in a module, or "
+            "pass them in namespace=)",
         )
     for statement in tree.body:
         if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.Import | ast.ImportFrom):

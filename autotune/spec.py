@@ -20,7 +20,7 @@ from dylibs import default_cache_dir
 from .abi import BUILTIN_TABLE
 from .arguments import Arguments
 from .config import Config
-from .lang import GlobalRef, HostArray, KernelInfo, Knobs, LoweredKernel, ParamSpec, lower, status_table
+from .lang import GlobalRef, KernelInfo, Knobs, LoweredKernel, ParamSpec, kernel_statuses, lower, map_host_arrays
 from .space import Space, Value
 from .types import Result
 from .variant import Variants
@@ -68,7 +68,7 @@ class KernelSpec:
         return f"{self.kernel}[{self.key}]"
 
     def arguments(self) -> Arguments:
-        statuses = status_table(self.info.tree) if self.info is not None else BUILTIN_TABLE
+        statuses = kernel_statuses(self.info) if self.info is not None else BUILTIN_TABLE
         return Arguments(self.facts.name, self.facts.params, self.facts.ret, self.signature, statuses)
 
     def variants(self, ir_for: IRSource) -> Variants:
@@ -98,11 +98,8 @@ def kernel_spec(kernel: Kernel, binding: Binding, study: str, config: Config) ->
     refs = tuple(GlobalRef(name, array) for name, array in snapshots.items())
     info = kernel.info if isinstance(kernel.info, KernelInfo) else None
     if info is not None:
-        names = {
-            n: dataclasses.replace(r, obj=snapshots[r.ir_name]) if isinstance(r, HostArray) else r
-            for n, r in info.names.items()
-        }
-        info = dataclasses.replace(info, names=names, globals=refs)
+        info = map_host_arrays(info, lambda r: dataclasses.replace(r, obj=snapshots[r.ir_name]))
+        info = dataclasses.replace(info, globals=refs)
     facts = KernelFacts(
         kernel.info.name,
         kernel.info.source,

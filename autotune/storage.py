@@ -37,6 +37,7 @@ from dylibs._llvm import host_target
 
 from .config import Config
 from .errors import StorageError
+from .lang import KernelInfo, compiled_source
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -94,7 +95,9 @@ def machine_fingerprint() -> str:
 
 def kernel_fingerprint(kernel: Kernel) -> str:
     """Short hash of the kernel source, its space, native signature and the versions that build it."""
-    return _digest(FORMAT, kernel.info.source, kernel.space.fingerprint(), kernel.signature, llvmlite.__version__)
+    # the source of the functions it calls too: a stored best of a caller built against an old callee is stale
+    source = compiled_source(kernel.info) if isinstance(kernel.info, KernelInfo) else kernel.info.source
+    return _digest(FORMAT, source, kernel.space.fingerprint(), kernel.signature, llvmlite.__version__)
 
 
 def study_name(kernel: Kernel, key: Hashable) -> str:

@@ -86,6 +86,12 @@ def tunable(
     ...         s += a[i] * b[i]
     ...     return s
 
+    **Calling other functions.** A kernel may call an undecorated function written in the kernel language
+    or another tunable kernel; the callee is compiled into the caller (the caller's knobs apply to it, a
+    called kernel's constants take their defaults). A called kernel contributes its Python function as it
+    was when the caller was decorated, not its live tuned variant; changing a callee's source changes the
+    caller's fingerprint, so its stored bests and cached objects are not reused.
+
     **Source text.** A kernel defined in the interactive interpreter, a ``python -c`` command or an
     ``exec``'d string has no source autotune can read, so pass the kernel's text instead of decorating:
     ``source=`` (or the text as the positional argument) returns the :class:`Kernel` directly::

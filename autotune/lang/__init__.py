@@ -53,6 +53,16 @@ Semantics in brief (divergences from plain Python are marked *):
   assignment UnboundLocalError. ``-> f64[:]`` returns such an array (a numpy array owning the buffer, no
   copy; returning a parameter is refused); ``-> tuple[f64, i64]`` returns ``return x, n`` as a tuple;
   ``p: tuple[f64, i64]`` parameters are read as ``p[0]``, ``x, n = p`` and ``len(p)``.
+- Calls: an undecorated function written in the language (a module global, a closure variable, or
+  ``module.f`` of an imported module) or another ``@tunable`` kernel, defined before the caller is
+  decorated. Each call is compiled into the caller (inlined, with the caller's knobs; a called kernel's
+  own ``Const`` parameters take their defaults, and its Python function is compiled, never its live
+  tuned variant). Annotated parameters convert their argument as a kernel call would (never a float to
+  an int); unannotated scalar parameters take the argument's type; arrays are passed by name and must
+  match dtype and ndim; scalar parameters may have defaults and be passed by keyword. Results:
+  ``-> f64``, ``-> tuple[f64, i64]`` or inferred from the returns; a tuple is unpacked
+  (``lo, hi = minmax(x)``) or indexed with a constant (``minmax(x)[0]``, ``t = minmax(x); t[1]``).
+  A callee's raises raise at the kernel's call. Recursion (direct or mutual) is refused.
 - * Integers wrap at their width (64 bits for Python ints, also a computed Python int meeting a narrow
   type); ``int(x)`` truncates toward zero and saturates (NaN gives 0) and gives an i64 (a u64 above
   2**63 - 1 wraps); integer ``//``/``%`` by zero raises where numpy gives 0; float division by zero,
@@ -61,6 +71,7 @@ Semantics in brief (divergences from plain Python are marked *):
 
 from __future__ import annotations
 
+from ._callee import compiled_source, kernel_statuses, map_host_arrays
 from ._emit import module_text
 from ._knobs import BUILTIN_KNOBS, Knobs
 from ._lower import lower
@@ -79,7 +90,10 @@ __all__ = [
     "Knobs",
     "LoweredKernel",
     "ParamSpec",
+    "compiled_source",
+    "kernel_statuses",
     "lower",
+    "map_host_arrays",
     "module_text",
     "parse_kernel",
     "parse_kernel_source",

@@ -20,7 +20,7 @@ from ..types import ScalarType, c128
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
 from ._complex import cmath_call, complex_abs, complex_const, complex_parts, make_complex
 from ._emit import I64, Emitter, Val, reg_type
-from ._model import Builtin, CmathFunc, KernelInfo, MathFunc, NumpyFunc
+from ._model import Builtin, Callee, CmathFunc, KernelInfo, MathFunc, NumpyFunc
 from ._tuples import tuple_item
 from ._typing import (
     BOOL,
@@ -82,6 +82,10 @@ class ExprLowerer(ViewsLowering):
 
     def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
         return self.info.error(node, message)
+
+    def call_function(self, node: ast.Call, callee: Callee) -> list[Val]:
+        """The values a call to a function of the language returns (the statement lowerer inlines it)."""
+        raise self.error(node, f"'{callee.label}' cannot be called here")
 
     def type_of(self, node: ast.expr) -> Ty:
         return self.typer.type_of(node)
@@ -187,6 +191,11 @@ class ExprLowerer(ViewsLowering):
             return self.tuple_args[item[0].name][item[1]]
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return self.shape(base.value, node.slice)
+        callee = self.typer.callee(base.func) if isinstance(base, ast.Call) else None
+        if isinstance(callee, Callee) and isinstance(base, ast.Call):  # f(x)[k]: one value of a tuple result
+            self.type_of(node)  # checks the constant index
+            k = self.typer.const_of(node.slice)
+            return self.call_function(base, callee)[int(k or 0)]
         ptr, dtype = self.element_ptr(node)
         return self.load_element(ptr, dtype)
 
@@ -362,6 +371,8 @@ class ExprLowerer(ViewsLowering):
         result = self.type_of(node)
         func = node.func
         callee = self.typer.callee(func)
+        if isinstance(callee, Callee):
+            return self.call_function(node, callee)[0]
         handled = self._complex_call(node, callee, result)
         if handled is not None:
             return handled

@@ -32,15 +32,17 @@ from llvmlite import ir
 from ..abi import Status, StatusTable, c_signature, kernel_function_type
 from ..types import ArrayType, ScalarType, TupleType
 from ._arrays import LocalArrays, creation_of
+from ._callee import calls_loop, kernel_statuses
 from ._complex import make_complex
 from ._emit import I8, I64, PTR, Emitter, Val, module_text, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
+from ._inline import Exit, inline_call
 from ._knobs import Knobs, loop_properties
-from ._model import ConstValue, HostArray, KernelInfo, LoweredKernel
+from ._model import Callee, ConstValue, HostArray, KernelInfo, LoweredKernel
 from ._parallel import is_parallel_loop, lower_parallel, uses_prange
 from ._typed import TypedKernel, type_kernel
 from ._typing import INT, Ty, Typer, binop_types, promote
-from ._validate import raise_of, status_table
+from ._validate import raise_of
 from ._view_types import contiguous_locals
 
 __all__ = ["emit", "lower"]
@@ -67,7 +69,7 @@ def emit(typed: TypedKernel, knobs: Knobs, *, strided: bool = False) -> LoweredK
     info, typer, types = typed.info, typed.typer, typed.locals
     module = ir.Module(name=info.name)
     fn = ir.Function(module, kernel_function_type(info.params, info.ret, strided=strided), name=_SYMBOL)
-    statuses = status_table(info.tree)
+    statuses = kernel_statuses(info)  # the kernel's raises, then those of the functions it calls
     _Lowering(info, typer, types, module, fn, knobs, statuses, strided).run()
     return LoweredKernel(
         ir=module_text(module),
@@ -101,8 +103,9 @@ class _Lowering(ExprLowerer):
         knobs: Knobs,
         statuses: StatusTable,
         strided: bool = False,
+        em: Emitter | None = None,
     ) -> None:
-        super().__init__(info, typer, Emitter(module, fn, fastmath=knobs.fastmath))
+        super().__init__(info, typer, em or Emitter(module, fn, fastmath=knobs.fastmath))
         self.strided = strided
         self.statuses = statuses
         self.module = module
@@ -113,6 +116,7 @@ class _Lowering(ExprLowerer):
         self.result_ptr: Any = None
         self.in_parallel = False  # lowering an outlined prange body: nested pranges run serially
         self.local_arrays: LocalArrays | None = None
+        self.exit: Exit | None = None  # set in the body of an inlined call: where its returns go
 
     # ---- frame ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -200,6 +204,14 @@ class _Lowering(ExprLowerer):
             self.em.builder.store(self.em.const(ty, 0).value, slot)
         self.locals[name] = Local(slot, ty, fixed=name in self.info.local_annotations)
 
+    def call_function(self, node: ast.Call, callee: Callee) -> list[Val]:
+        """Inline a call to a function of the language (see ``_inline``); the values it returns."""
+
+        def make(info: KernelInfo, typer: Typer, types: Mapping[str, Ty]) -> _Lowering:
+            return _Lowering(info, typer, types, self.module, self.fn, self.knobs, self.statuses, self.strided, self.em)
+
+        return inline_call(self, node, callee, make)
+
     def _finish(self) -> None:
         """Terminate every block: reachable open ends return (or are errors), the rest are unreachable."""
         reachable: set[int] = set()
@@ -231,6 +243,8 @@ class _Lowering(ExprLowerer):
             self.stmt(stmt)
 
     def stmt(self, node: ast.stmt) -> None:
+        if self._call_statement(node):
+            return
         if isinstance(node, ast.Assign) and self.local_arrays is not None:
             creation = creation_of(node.value, lambda name, _: self.info.names.get(name), self.error)
             if creation is not None and isinstance(node.targets[0], ast.Name):
@@ -319,7 +333,26 @@ class _Lowering(ExprLowerer):
         self._check_store(dtype, result, node)
         self.store_element(ptr, dtype, result)
 
+    def _call_statement(self, node: ast.stmt) -> bool:
+        """``f(...)`` alone or ``a, b = f(...)`` with ``f`` a function of the language: inlined here."""
+        value = node.value if isinstance(node, ast.Assign | ast.Expr) else None
+        callee = self.typer.callee(value.func) if isinstance(value, ast.Call) else None
+        if not (isinstance(callee, Callee) and isinstance(value, ast.Call)):
+            return False
+        if isinstance(node, ast.Expr):
+            self.call_function(value, callee)
+            return True
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple | ast.List):
+            results = self.call_function(value, callee)
+            for target, result in zip(node.targets[0].elts, results, strict=True):  # the checker matched counts
+                self.assign(target, result, node)
+            return True
+        return False
+
     def return_(self, node: ast.Return) -> None:
+        if self.exit is not None:
+            self.exit.return_(self, node)
+            return
         ret = self.info.ret
         if isinstance(ret, ArrayType | TupleType) and node.value is not None:
             self._return_slots(node.value, ret)
@@ -478,6 +511,7 @@ class _Lowering(ExprLowerer):
     def _backedge(self, node: ast.For | ast.While, head: Any, *, finite: bool) -> None:
         branch = self.em.builder.branch(head)
         innermost = not any(isinstance(n, ast.For | ast.While) for s in node.body for n in ast.walk(s))
+        innermost = innermost and not calls_loop(node.body, self.info)
         if innermost:
             props = loop_properties(self.knobs, finite=finite)
             if props:

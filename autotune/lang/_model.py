@@ -21,6 +21,8 @@ from ..types import Result, ScalarType
 __all__ = [
     "ArrayInfo",
     "Builtin",
+    "CallError",
+    "Callee",
     "CmathFunc",
     "CmathModule",
     "ConstValue",
@@ -183,7 +185,35 @@ class CmathFunc:
     name: str
 
 
-Resolved = HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc
+class CallError(KernelSyntaxError):
+    """An error about a called function itself (its own body, or a function kernels cannot call): the
+    checker reports it as it is, not as a call to an unsupported function."""
+
+    @staticmethod
+    def of(exc: KernelSyntaxError) -> CallError:
+        return CallError(exc.filename, exc.lineno, exc.col, exc.message)
+
+
+@dataclass(frozen=True, eq=False)
+class Callee:
+    """A function in the language that a kernel calls (an undecorated helper or a tunable kernel's Python
+    function), parsed once and compiled into the caller at every call (see ``_callee``).
+
+    ``untyped`` are scalar parameters without an annotation (they take the argument's type); ``returns``
+    are the declared result types (``None``: inferred from the ``return`` statements); ``arity`` is
+    ``None`` for a single value, ``0`` for none, ``n`` for a tuple of ``n``.
+    """
+
+    label: str
+    info: KernelInfo
+    untyped: frozenset[str]
+    returns: tuple[ScalarType, ...] | None
+    arity: int | None
+
+
+Resolved = (
+    HostArray | HostConst | MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc | Callee
+)
 
 
 @dataclass(frozen=True, eq=False)

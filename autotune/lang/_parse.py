@@ -14,16 +14,20 @@ import inspect
 import sys
 import textwrap
 import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ArrayType, ConstType, Result, ScalarType, TupleType, boolean, c128, f64, i64
 from ._arrays import local_array_specs
+from ._callee import merge_globals, parsing, resolve_callee
 from ._iteration import rewrite_iteration
 from ._model import (
     ArrayInfo,
     Builtin,
+    Callee,
+    CallError,
     ConstValue,
     GlobalRef,
     HostArray,
@@ -33,8 +37,9 @@ from ._model import (
     Resolved,
     ViewLocal,
 )
-from ._names import lookup, resolve_value
+from ._names import MISSING, lookup, resolve_value
 from ._prange import check_pranges, prange
+from ._tuple_locals import rewrite_tuple_locals
 from ._tuples import rewrite_tuple_params, tuple_items_of
 from ._unpack import rewrite_unpacking
 from ._validate import Checker, assigned_names
@@ -53,22 +58,32 @@ def parse_kernel(func: Callable[..., Any]) -> KernelInfo:
     """
     if not inspect.isfunction(func):
         raise KernelTypeError(None, f"kernels must be Python functions, got {type(func).__name__}")
+    with parsing(func, func.__name__):
+        return _function_parser(func, helper=False).info()
+
+
+def _parse_callee(func: Callable[..., Any], label: str) -> Callee:
+    """Parse an undecorated function a kernel calls (see ``_callee``)."""
+    return _function_parser(func, helper=True).callee(label)
+
+
+def _function_parser(func: Callable[..., Any], *, helper: bool) -> _Parser:
     code = func.__code__
     filename = inspect.getsourcefile(func) or code.co_filename
     try:
         lines, firstlineno = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
-        raise KernelSyntaxError(filename, code.co_firstlineno, 0, _no_source(func, exc)) from None
+        raise KernelSyntaxError(filename, code.co_firstlineno, 0, _no_source(func, exc, helper=helper)) from None
     closure: dict[str, Any] = {}
     for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
         try:
             closure[name] = cell.cell_contents
         except ValueError:  # an empty cell: the name is not bound yet
             continue
-    return _parse("".join(lines), filename, firstlineno, closure, func.__globals__)
+    return _parser("".join(lines), filename, firstlineno, closure, func.__globals__, helper=helper)
 
 
-def _no_source(func: Callable[..., Any], exc: Exception) -> str:
+def _no_source(func: Callable[..., Any], exc: Exception, *, helper: bool = False) -> str:
     """Why ``func``'s source cannot be read (named from where it was compiled) and what to do instead."""
     where = func.__code__.co_filename
     if where == "<stdin>":
@@ -80,6 +95,11 @@ def _no_source(func: Callable[..., Any], exc: Exception) -> str:
     else:
         why = f"{exc}"
     name = func.__name__
+    if helper:
+        return (
+            f"the source of function '{name}', which a kernel calls, is not available: {why}. A kernel compiles "
+            "the functions it calls from their source: define it in a module file and import it"
+        )
     return (
         f"the source of kernel '{name}' is not available: {why}. Put the kernel in a module file and import "
         f"it, or pass its source text instead of the function: "
@@ -97,16 +117,18 @@ def parse_kernel_source(
     """Parse a kernel from source text: the first ``def`` in ``source``, free names looked up in
     ``namespace`` (then builtins). For generated kernels and tests; ``parse_kernel`` is the usual route.
     """
-    return _parse(source, filename, firstlineno, {}, dict(namespace or {}))
+    return _parser(source, filename, firstlineno, {}, dict(namespace or {})).info()
 
 
-def _parse(
+def _parser(
     source: str,
     filename: str,
     firstlineno: int,
     closure: Mapping[str, Any],
     module: Mapping[str, Any],
-) -> KernelInfo:
+    *,
+    helper: bool = False,
+) -> _Parser:
     dedented = textwrap.dedent(source)
     indent = _indent(source) - _indent(dedented)
     try:
@@ -119,7 +141,7 @@ def _parse(
         raise KernelSyntaxError(filename, firstlineno, indent, "kernels must be defined with 'def'")
     if isinstance(func, ast.AsyncFunctionDef):
         raise KernelSyntaxError(filename, func.lineno + firstlineno - 1, indent, "kernels cannot be 'async'")
-    return _Parser(func, source, filename, firstlineno, indent, closure, module).info()
+    return _Parser(func, source, filename, firstlineno, indent, closure, module, helper=helper)
 
 
 def _indent(text: str) -> int:
@@ -141,7 +163,12 @@ class _Parser:
         indent: int,
         closure: Mapping[str, Any],
         module: Mapping[str, Any],
+        *,
+        helper: bool = False,
     ) -> None:
+        self.helper = helper  # a called function: unannotated scalars, tuple or inferred results
+        self.returns: tuple[ScalarType, ...] | None = None
+        self.arity: int | None = None
         self.func = func
         self.source = source
         self.filename = filename
@@ -166,10 +193,21 @@ class _Parser:
     def resolve(self, name: str, node: ast.AST) -> Resolved:
         known = self.names.get(name)
         if known is None:
+            value = lookup(name, self.closure, self.module)
+            if "." in name:  # module.f: a function of an imported module
+                base, attr = name.split(".", 1)
+                module = lookup(base, self.closure, self.module)
+                value = getattr(module, attr, MISSING) if inspect.ismodule(module) else MISSING
+                if value is MISSING:
+                    what = f"module '{base}' has no attribute '{attr}'" if inspect.ismodule(module) else ""
+                    raise CallError.of(self.error(node, what or f"'{base}' is not a module"))
             try:
-                known = resolve_value(name, lookup(name, self.closure, self.module))
+                known = resolve_value(name, value)
             except ValueError as exc:
-                raise self.error(node, str(exc)) from None
+                callee = resolve_callee(name, value, _parse_callee, lambda message: self.error(node, message))
+                if callee is None:
+                    raise self.error(node, str(exc)) from None
+                known = callee
             self.names[name] = known
         return known
 
@@ -199,6 +237,19 @@ class _Parser:
                     call.func = ast.copy_location(ast.Name("prange", ast.Load()), call.func)
                     self.names["prange"] = Builtin("prange")
 
+    def _tuple_arity(self, call: ast.Call) -> int | None:
+        """How many values the function ``call`` names returns, if it is a function of the language
+        returning a tuple (an unresolvable name: ``None``, the checker reports it)."""
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        args = self.func.args
+        if name is None or name in assigned_names(self.func.body) or name in {a.arg for a in args.args}:
+            return None
+        try:
+            resolved = self.resolve(name, call.func)
+        except KernelSyntaxError:
+            return None
+        return resolved.arity if isinstance(resolved, Callee) and resolved.arity else None
+
     def info(self) -> KernelInfo:
         func = self.func
         specs, defaults = self._params()
@@ -208,6 +259,7 @@ class _Parser:
         tuples = {p.name: len(p.items) for p in specs if p.kind == "tuple"}
         func.body = rewrite_tuple_params(func.body, tuples, self.error)
         func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
+        rewrite_tuple_locals(func, self._tuple_arity)
         kinds = {p.name: p.kind for p in specs}
         arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
         local_names = [n for n in assigned_names(func.body) if n not in kinds and n not in arrays]
@@ -224,6 +276,7 @@ class _Parser:
             result=ret,
             local_arrays=arrays,
         )
+        checker.tuple_returns = bool(self.arity)
         checker.check(func.body)
         check_pranges(func, self.error, self._is_called)
         params = tuple(dataclasses.replace(p, written=p.name in checker.written) for p in specs)
@@ -232,6 +285,7 @@ class _Parser:
             if isinstance(host, HostArray) and not host.obj.__array__().flags.writeable:
                 raise self.error(func, f"the kernel stores into module array '{name}', which is read-only")
         globals_ = tuple(GlobalRef(r.ir_name, r.obj) for r in self.names.values() if isinstance(r, HostArray))
+        globals_ = merge_globals(globals_, self.names, lambda message: self.error(func, message))
         return KernelInfo(
             name=func.name,
             filename=self.filename,
@@ -295,10 +349,11 @@ class _Parser:
         specs: list[ParamSpec] = []
         defaults: dict[str, ConstValue] = {}
         for index, arg in enumerate(positional):
-            if arg.annotation is None:
+            if arg.annotation is None and self.helper:  # takes its argument's type at each call
+                specs.append(ParamSpec(arg.arg, "scalar", None, 0, (), False))
+            elif arg.annotation is None:
                 raise self.error(arg, f"parameter '{arg.arg}' needs a type annotation (f64, f64[:], Const, ...)")
-            ann = self.evaluate(arg.annotation, "annotation")
-            if isinstance(ann, ConstType):
+            elif isinstance(ann := self.evaluate(arg.annotation, "annotation"), ConstType):
                 specs.append(ParamSpec(arg.arg, "const", None, 0, (), False))
             elif isinstance(ann, ArrayType):
                 specs.append(ParamSpec(arg.arg, "array", ann.dtype, ann.ndim, ann.dims, False))
@@ -315,15 +370,18 @@ class _Parser:
                 raise self.error(arg.annotation, f"parameter '{arg.arg}': {ann!r} is not a kernel type")
             if index >= first_default:
                 node = args.defaults[index - first_default]
-                if specs[-1].kind != "const":
+                if specs[-1].kind != "const" and not (self.helper and specs[-1].kind == "scalar"):
                     raise self.error(node, f"only Const parameters may have defaults ('{arg.arg}' has one)")
                 value = self.evaluate(node, "default")
                 if not isinstance(value, bool | int | float):
-                    raise self.error(node, f"Const default of '{arg.arg}' must be an int, float or bool")
+                    raise self.error(node, f"the default of '{arg.arg}' must be an int, float or bool")
                 defaults[arg.arg] = value
         return specs, defaults
 
     def _return(self) -> tuple[Result | None, bool | None]:
+        found = self._helper_return() if self.helper else None
+        if found is not None:
+            return found
         node = self.func.returns
         if node is None:
             return None, None
@@ -343,6 +401,43 @@ class _Parser:
                 node, f"kernels return a scalar type, an array (f64[:]), tuple[f64, i64] or None, not {ann!r}"
             )
         return scalar, True
+
+    def _helper_return(self) -> tuple[ScalarType | None, bool | None] | None:
+        """A called function's results: ``-> tuple[f64, i64]``, or none declared (inferred from its returns);
+        ``None`` for a scalar or ``None`` annotation (read as a kernel's)."""
+        node = self.func.returns
+        values = [n.value for n in ast.walk(self.func) if isinstance(n, ast.Return) and n.value is not None]
+        if node is None:
+            sizes = {len(v.elts) if isinstance(v, ast.Tuple) else None for v in values}
+            if len(sizes) > 1:
+                raise self.error(values[0], "a function returns a tuple in one 'return' and not in another")
+            self.arity = sizes.pop() if sizes else 0
+            return None, bool(values)
+        ann = self.evaluate(node, "return annotation")
+        if typing.get_origin(ann) is tuple:
+            scalars = [_scalar(a) for a in typing.get_args(ann)]
+            if not scalars or Ellipsis in typing.get_args(ann) or None in scalars:
+                raise self.error(node, f"functions return scalars or a tuple of scalars (tuple[f64, i64]), not {ann!r}")
+            self.returns = tuple(s for s in scalars if s is not None)
+            self.arity = len(scalars)
+            for value in values:
+                if not (isinstance(value, ast.Tuple) and len(value.elts) == self.arity):
+                    raise self.error(value, f"the function is annotated to return a tuple of {self.arity} values")
+            return None, True
+        return None
+
+    def callee(self, label: str) -> Callee:
+        """This function as a callee of a kernel."""
+        info = self.info()
+        if info.ret is not None and not isinstance(info.ret, ScalarType):
+            raise self.error(
+                self.func, f"functions a kernel calls return scalars or a tuple of scalars, not {info.ret!r}"
+            )
+        if self.returns is None and self.func.returns is not None:
+            self.returns = () if info.ret is None else (info.ret,)
+            self.arity = 0 if info.ret is None else None
+        untyped = frozenset(p.name for p in info.params if p.kind == "scalar" and p.dtype is None)
+        return Callee(label, info, untyped, self.returns, self.arity)
 
     def _local_annotations(self, params: set[str]) -> dict[str, ScalarType]:
         found: dict[str, ScalarType] = {}

@@ -14,6 +14,7 @@ import builtins
 import cmath
 import copy
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from ._model import (
     Builtin,
+    Callee,
     CmathFunc,
     CmathModule,
     HostArray,
@@ -58,21 +60,32 @@ def _value(resolved: Resolved) -> Any:
         return resolved.value
     if isinstance(resolved, HostArray):
         return resolved.obj
+    if isinstance(resolved, Callee):  # a called function, with its Const defaults (the caller omits them)
+        return rebuild_function(resolved.info, defaults=True)
     raise TypeError(f"cannot rebuild a name resolved to {resolved!r}")
 
 
-def rebuild_function(info: KernelInfo) -> Callable[..., Any]:
-    """A plain Python function with the kernel's body and free names bound as they were parsed."""
+def rebuild_function(info: KernelInfo, *, defaults: bool = False) -> Callable[..., Any]:
+    """A plain Python function with the kernel's body and free names bound as they were parsed
+    (``defaults``: its ``Const`` parameters keep their default values)."""
     tree = copy.deepcopy(info.tree)
     tree.decorator_list = []
     tree.returns = None
     arguments = tree.args
-    arguments.defaults = []
+    positional = [*arguments.posonlyargs, *arguments.args]
+    kept = positional[len(positional) - len(arguments.defaults) :] if defaults else []
+    arguments.defaults = [ast.Constant(info.const_defaults[a.arg]) for a in kept]
     for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
         arg.annotation = None
     arguments.kw_defaults = [None for _ in arguments.kwonlyargs]
     module = ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[]))
-    namespace: dict[str, Any] = {"__builtins__": builtins, **{n: _value(r) for n, r in info.names.items()}}
+    namespace: dict[str, Any] = {"__builtins__": builtins}
+    for name, resolved in info.names.items():
+        base, _, attr = name.partition(".")
+        if attr:  # module.f: a namespace holding the functions of that module the kernel calls
+            setattr(namespace.setdefault(base, types.SimpleNamespace()), attr, _value(resolved))
+        else:
+            namespace[name] = _value(resolved)
     # optimize=0: asserts stay, as in the compiled kernel, even under ``python -O``
     exec(compile(module, info.filename, "exec", optimize=0), namespace)  # the kernel's own, validated code
     function: Callable[..., Any] = namespace[info.name]

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..types import ArrayType, ScalarType, TupleType
 from ._arrays import Creation, creation_of
-from ._model import ConstValue, KernelInfo
+from ._model import Callee, ConstValue, KernelInfo
 from ._parallel import is_parallel_loop
 from ._typing import Ty, Typer, TypingProblem, binop_types, infer_locals, wrap_int
 from ._validate import raise_of
@@ -93,6 +93,8 @@ class _Checker:
 
     def stmt(self, node: ast.stmt) -> None:
         typer = self.typer
+        if self.call(node):
+            return
         if isinstance(node, ast.Assign):
             creation = creation_of(node.value, lambda name, _: self.info.names.get(name), self.info.error)
             if creation is not None:
@@ -131,6 +133,21 @@ class _Checker:
                 raise self.info.error(node, found)
             if isinstance(node, ast.Assert):
                 typer.type_of(node.test)
+
+    def call(self, node: ast.stmt) -> bool:
+        """``f(...)`` alone or ``a, b = f(...)``, ``f`` a function of the language: its results by target."""
+        value = node.value if isinstance(node, ast.Assign | ast.Expr) else None
+        if not isinstance(value, ast.Call) or not isinstance(self.typer.callee(value.func), Callee):
+            return False
+        if isinstance(node, ast.Expr):
+            self.typer.call_results(value)
+            return True
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple | ast.List):
+            results = self.typer.call_results(value)
+            for target, result in zip(node.targets[0].elts, results, strict=True):  # the checker matched counts
+                self.target(target, result, node)
+            return True
+        return False
 
     def creation(self, creation: Creation) -> None:
         """``b = np.<creator>(...)``: integer extents (the rest was checked when the kernel was parsed)."""

@@ -39,6 +39,7 @@ from ._complex import CMATH_CONSTS, NUMPY_COMPLEX
 from ._model import (
     ArrayInfo,
     Builtin,
+    Callee,
     CmathFunc,
     CmathModule,
     ConstValue,
@@ -49,6 +50,7 @@ from ._model import (
     MathModule,
     NumpyFunc,
     NumpyModule,
+    ParamSpec,
     Resolved,
 )
 from ._tuples import tuple_item
@@ -59,11 +61,13 @@ __all__ = [
     "COMPLEX",
     "FLOAT",
     "INT",
+    "Signature",
     "Ty",
     "Typer",
     "TypingProblem",
     "arith",
     "binop_types",
+    "called_from",
     "cmath_types",
     "compare_type",
     "const_type",
@@ -72,6 +76,7 @@ __all__ = [
     "math_types",
     "numpy_types",
     "promote",
+    "specialise",
     "wrap_int",
 ]
 
@@ -333,6 +338,9 @@ class Typer:
             return self.resolved(func.id)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             module = self.resolved(func.value.id)
+            dotted = self.info.names.get(f"{func.value.id}.{func.attr}") if module is None else None
+            if isinstance(dotted, Callee):  # helpers.dist(...): a function of an imported module
+                return dotted
             if isinstance(module, MathModule):
                 return MathFunc(func.attr)
             if isinstance(module, NumpyModule):
@@ -460,6 +468,13 @@ class Typer:
             return Ty(item[0].items[item[1]])
         if isinstance(base, ast.Attribute) and base.attr == "shape":
             return self._extent(base.value, node.slice)
+        if isinstance(base, ast.Call) and isinstance(self.callee(base.func), Callee):
+            results = self.call_results(base)
+            k = self.const_of(node.slice)
+            if not isinstance(k, int) or isinstance(k, bool) or not -len(results) <= k < len(results):
+                last = len(results) - 1
+                raise TypingProblem(f"a call returning {len(results)} values is indexed with a constant 0..{last}")
+            return results[k]
         array = self.array(base)
         if array is None:
             raise TypingProblem("only arrays can be indexed")
@@ -531,7 +546,34 @@ class Typer:
             if problem is not None:
                 raise self.error(node.args[0], problem)
             return numpy_types(callee.name, args)[1]
+        if isinstance(callee, Callee):
+            if callee.arity is not None:
+                label = callee.label
+                if callee.arity == 0:
+                    raise TypingProblem(f"'{label}' returns no value")
+                raise TypingProblem(
+                    f"'{label}' returns {callee.arity} values: unpack them (a, b = {label}(...)) or index one "
+                    f"({label}(...)[0])"
+                )
+            return self.call_results(node)[0]
         raise TypingProblem(f"call to unsupported function '{ast.unparse(func)}'")
+
+    def call_signature(self, node: ast.Call) -> Signature:
+        """The specialisation of the function ``node`` calls for its arguments' types."""
+        callee = self.callee(node.func)
+        if not isinstance(callee, Callee):
+            raise TypingProblem(f"'{ast.unparse(node.func)}' is not a function of the kernel language")
+        args: list[Ty | None] = []
+        for param, arg in bind_arguments(node, callee):
+            args.append(self.type_of(arg) if param.kind == "scalar" else None)
+        try:
+            return specialise(callee, tuple(args))
+        except KernelSyntaxError as exc:
+            raise called_from(exc, callee, self.info, node) from None
+
+    def call_results(self, node: ast.Call) -> tuple[Ty, ...]:
+        """The types of the values a call to a function of the language returns."""
+        return self.call_signature(node).results
 
 
 def cmath_types(name: str, args: Sequence[Ty]) -> tuple[Ty, Ty]:
@@ -593,9 +635,12 @@ def _fold(op: ast.operator, a: ConstValue | None, b: ConstValue | None) -> Const
     return None
 
 
-def infer_locals(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str, Ty]:
-    """The type of every local (and scalar parameter), as the join of the values assigned to it."""
-    types: dict[str, Ty] = {}
+def infer_locals(
+    info: KernelInfo, consts: Mapping[str, ConstValue], seed: Mapping[str, Ty] | None = None
+) -> dict[str, Ty]:
+    """The type of every local (and scalar parameter), as the join of the values assigned to it
+    (``seed``: types of unannotated parameters, for a called function)."""
+    types: dict[str, Ty] = dict(seed or {})
     fixed: set[str] = set()
     for param in info.params:
         if param.kind == "scalar" and param.dtype is not None:
@@ -628,6 +673,12 @@ class _Inference:
         except (KernelSyntaxError, _Unknown):
             return None
 
+    def try_results(self, node: ast.expr) -> tuple[Ty, ...] | None:
+        try:
+            return self.typer.call_results(node) if isinstance(node, ast.Call) else None
+        except (KernelSyntaxError, TypingProblem, _Unknown):
+            return None
+
     def join(self, name: str, t: Ty | None) -> None:
         if t is None or name in self.fixed:
             return
@@ -639,7 +690,12 @@ class _Inference:
 
     def block(self, body: Sequence[ast.stmt]) -> None:
         for stmt in body:
-            if isinstance(stmt, ast.Assign):
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple | ast.List):
+                results = self.try_results(stmt.value)
+                for target, result in zip(stmt.targets[0].elts, results or (), strict=False):
+                    if isinstance(target, ast.Name):
+                        self.join(target.id, result)
+            elif isinstance(stmt, ast.Assign):
                 t = self.try_type(stmt.value)
                 for target in stmt.targets:
                     if isinstance(target, ast.Name):
@@ -659,3 +715,85 @@ class _Inference:
             elif isinstance(stmt, ast.While | ast.If):
                 self.block(stmt.body)
                 self.block(stmt.orelse)
+
+
+# ---- calls to functions of the language ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Signature:
+    """A called function specialised for its arguments' types: its locals' types, its typer, its results."""
+
+    types: Mapping[str, Ty]
+    typer: Typer
+    results: tuple[Ty, ...]
+
+
+def bind_arguments(node: ast.Call, callee: Callee) -> list[tuple[ParamSpec, ast.expr]]:
+    """The call's arguments matched to the callee's parameters (``Const`` ones take their defaults);
+    ``TypingProblem`` for a count or keyword that does not match."""
+    params = [p for p in callee.info.params if p.kind != "const"]
+    label = callee.label
+    if len(node.args) > len(params):
+        raise TypingProblem(f"{label}() takes {len(params)} argument(s), got {len(node.args)}")
+    bound: dict[str, ast.expr] = {p.name: a for p, a in zip(params, node.args, strict=False)}
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise TypingProblem("'**' arguments are not supported in kernels")
+        if keyword.arg not in {p.name for p in params}:
+            raise TypingProblem(f"{label}() has no parameter '{keyword.arg}' (Const parameters take their defaults)")
+        if keyword.arg in bound:
+            raise TypingProblem(f"{label}() got parameter '{keyword.arg}' twice")
+        bound[keyword.arg] = keyword.value
+    for p in params:  # a called function's scalar parameters may have defaults
+        if p.name not in bound and p.name in callee.info.const_defaults:
+            bound[p.name] = ast.copy_location(ast.Constant(callee.info.const_defaults[p.name]), node)
+    missing = [p.name for p in params if p.name not in bound]
+    if missing:
+        raise TypingProblem(f"{label}() is missing argument(s) {', '.join(repr(m) for m in missing)}")
+    return [(p, bound[p.name]) for p in params]
+
+
+_signatures: dict[tuple[int, tuple[Ty | None, ...]], tuple[Callee, Signature]] = {}
+
+
+def specialise(callee: Callee, args: tuple[Ty | None, ...]) -> Signature:
+    """``callee`` typed for these argument types (``None`` for arrays): an unannotated parameter takes its
+    argument's type, an annotated one its own; its ``Const`` parameters take their defaults."""
+    key = (id(callee), args)
+    hit = _signatures.get(key)
+    if hit is not None and hit[0] is callee:
+        return hit[1]
+    info = callee.info
+    params = [p for p in info.params if p.kind != "const"]
+    seed = {p.name: t for p, t in zip(params, args, strict=True) if p.name in callee.untyped and t is not None}
+    consts = dict(info.const_defaults)
+    types = infer_locals(info, consts, seed)
+    typer = Typer(info, consts, types)
+    if callee.returns is not None:
+        results = tuple(Ty(s) for s in callee.returns)
+    else:
+        results = _inferred_results(callee, typer)
+    signature = Signature(types, typer, results)
+    if len(_signatures) > 4096:
+        _signatures.clear()
+    _signatures[key] = (callee, signature)
+    return signature
+
+
+def _inferred_results(callee: Callee, typer: Typer) -> tuple[Ty, ...]:
+    """The join of the types of every value returned (a function without a return annotation)."""
+    joined: list[Ty] = []
+    for node in ast.walk(callee.info.tree):
+        if isinstance(node, ast.Return) and node.value is not None:
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            types = [typer.type_of(v) for v in values]
+            joined = types if not joined else [promote(a, b) for a, b in zip(joined, types, strict=True)]
+    return tuple(joined)
+
+
+def called_from(exc: KernelSyntaxError, callee: Callee, caller: KernelInfo, node: ast.AST) -> KernelSyntaxError:
+    """``exc`` (raised in ``callee``'s body, where it points) naming the call it was compiled for."""
+    where = caller.error(node, "")
+    note = f" (in '{callee.label}', called at {where.filename}:{where.lineno})"
+    if (exc.filename == where.filename and exc.lineno == where.lineno) or exc.message.endswith(note):
+        return exc
+    return type(exc)(exc.filename, exc.lineno, exc.col, exc.message + note)

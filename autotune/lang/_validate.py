@@ -18,6 +18,8 @@ from ._complex import CMATH_ARITY, CMATH_CONSTS
 from ._model import (
     ArrayInfo,
     Builtin,
+    Callee,
+    CallError,
     CmathFunc,
     CmathModule,
     HostArray,
@@ -179,6 +181,8 @@ class Checker:
         self._returns_value = returns_value
         self._loop_depth = 0
         self.written: set[str] = set()
+        #: the function returns a tuple (``return a, b``): a function a kernel calls
+        self.tuple_returns = False
 
     # ---- names ---------------------------------------------------------------------------------
     def _lookup(self, name: str, node: ast.AST) -> str | Resolved:
@@ -217,6 +221,10 @@ class Checker:
             raise self._error(node, _unsupported(_STATEMENTS[type(node)]))
         if isinstance(node, ast.Assign) and (creation := creation_of(node.value, self._lookup, self._error)):
             self._creation(creation)
+        elif isinstance(node, ast.Assign) and self._unpacks_call(node):
+            for target in node.targets[0].elts:  # type: ignore[attr-defined]
+                self._target(target)
+            self._expr(node.value)
         elif isinstance(node, ast.Assign):
             viewed = self._array_of(node.value)
             if viewed is not None:  # name = <array or view>: the name holds a view
@@ -335,6 +343,10 @@ class Checker:
             for item in node.value.elts:
                 self._expr(item)
             return
+        if isinstance(node.value, ast.Tuple) and self.tuple_returns:
+            for value in node.value.elts:
+                self._expr(value)
+            return
         self._expr(node.value)
 
     def _raise(self, node: ast.Raise | ast.Assert) -> None:
@@ -441,19 +453,27 @@ class Checker:
         kind = self._lookup(node.id, node)
         if kind == "array" or isinstance(kind, HostArray) or self._array_of(node) is not None:
             raise self._error(node, f"array '{node.id}' cannot be used as a value (index it, or use len()/.shape)")
-        if isinstance(kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc):
+        if isinstance(
+            kind, MathModule | MathFunc | Builtin | NumpyModule | NumpyFunc | CmathModule | CmathFunc | Callee
+        ):
             raise self._error(node, f"'{node.id}' can only be called, not used as a value")
 
     def _call(self, node: ast.Call) -> None:
+        func = node.func
+        callee = self._callee(node)
+        if callee is not None:
+            return self._callee_call(node, callee)
         if node.keywords:
             raise self._error(node, _unsupported("keyword arguments"))
-        func = node.func
         name: str | None = None
         if isinstance(func, ast.Name):
             try:
                 kind = self._lookup(func.id, func)
             except KernelSyntaxError as exc:
-                if "is not defined" in exc.message or "refers to numpy's" in exc.message:
+                if "is not defined" in exc.message:  # names resolve when the kernel is decorated, not called
+                    later = " (a function a kernel calls must be defined before the kernel is decorated)"
+                    raise KernelSyntaxError(exc.filename, exc.lineno, exc.col, exc.message + later) from None
+                if "refers to numpy's" in exc.message or isinstance(exc, CallError):
                     raise
                 kind = "other"
             if isinstance(kind, Builtin):
@@ -498,9 +518,79 @@ class Checker:
             raise self._error(
                 node,
                 f"call to unsupported function '{ast.unparse(func)}' (kernels call only math.*, np.*, "
-                "min, max, abs, len, int, float and bool)",
+                "min, max, abs, len, int, float, bool and functions written in the kernel language: undecorated "
+                "helpers and tunable kernels)",
             )
         self._call_args(node, name, MATH_FUNCS[name].arity, MATH_FUNCS[name].arity)
+
+    def _callee(self, node: ast.expr) -> Callee | None:
+        """The function of the language ``node`` calls (``f(...)`` or ``module.f(...)``), if it is one."""
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id in self._params or func.value.id in self._locals:
+                return None
+            try:  # math.f, np.f and the like are not modules of functions of the language
+                self._resolve(func.value.id, func.value)
+                return None
+            except KernelSyntaxError:
+                name = f"{func.value.id}.{func.attr}"
+        elif isinstance(func, ast.Name):
+            name = func.id
+        else:
+            return None
+        if name in self._params or name in self._locals:
+            return None
+        try:
+            kind = self._resolve(name, func)
+        except KernelSyntaxError as exc:
+            if isinstance(exc, CallError):
+                raise
+            return None
+        return kind if isinstance(kind, Callee) else None
+
+    def _unpacks_call(self, node: ast.Assign) -> bool:
+        """``a, b = f(...)`` with ``f`` a function of the language (arity checked here when it is known)."""
+        if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple | ast.List)):
+            return False
+        callee = self._callee(node.value)
+        if callee is None:
+            return False
+        count = len(node.targets[0].elts)
+        if callee.arity is None or callee.arity != count:
+            found = "one value" if callee.arity is None else f"{callee.arity} values"
+            raise self._error(node, f"'{callee.label}' returns {found}, unpacked into {count} targets")
+        return True
+
+    def _callee_call(self, node: ast.Call, callee: Callee) -> None:
+        """A call to a function of the language: arguments bound to its parameters; arrays passed by name
+        (and marked written here when the callee writes them)."""
+        params = [p for p in callee.info.params if p.kind != "const"]
+        by_name = {p.name: p for p in params}
+        pairs = [*zip(params, node.args, strict=False), *((by_name.get(k.arg or ""), k.value) for k in node.keywords)]
+        missing = [p.name for p in params[len(node.args) :] if p.name not in callee.info.const_defaults]
+        missing = [m for m in missing if m not in {k.arg for k in node.keywords}]
+        if missing:
+            raise self._error(node, f"{callee.label}() is missing argument(s) {', '.join(map(repr, missing))}")
+        if len(node.args) > len(params):
+            raise self._error(node, f"{callee.label}() takes {len(params)} argument(s), got {len(node.args)}")
+        for param, arg in pairs:
+            if isinstance(arg, ast.Starred):
+                raise self._error(arg, _unsupported("starred arguments (*args)"))
+            if param is None:
+                raise self._error(arg, f"{callee.label}() has no such parameter (Const parameters take their defaults)")
+            if param.kind != "array":
+                self._expr(arg)
+                continue
+            if not self._is_array(arg):
+                raise self._error(arg, f"parameter '{param.name}' of '{callee.label}' takes an array: pass its name")
+            if param.written:  # the helper stores into it: so into every array it may view
+                viewed = self._array_of(arg)
+                if viewed is not None:
+                    self.written |= viewed.roots
+                elif isinstance(arg, ast.Name):
+                    self.written.add(arg.id)
 
     def _numpy_call(self, node: ast.Call, name: str) -> None:
         try:
@@ -568,6 +658,10 @@ class Checker:
         if isinstance(base, ast.Attribute) and base.attr == "shape" and self._is_array(base.value):
             if isinstance(node.slice, ast.Tuple | ast.Slice) or not isinstance(node.ctx, ast.Load):
                 raise self._error(node, "x.shape takes one constant index: x.shape[k]")
+            self._expr(node.slice)
+            return 0
+        if isinstance(base, ast.Call) and self._callee(base) is not None:
+            self._call(base)
             self._expr(node.slice)
             return 0
         if not self._is_array(base):
