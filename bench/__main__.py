@@ -20,6 +20,7 @@ ALL = [
     "host_memory",
     "keys_memory",
     "validation_cost",
+    "classic",
 ]
 
 
