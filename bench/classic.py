@@ -238,6 +238,23 @@ def _tuned_tolerance() -> tuple[float, float]:
     return config.rtol, config.atol
 
 
+def check(
+    case: Case, contenders: dict[str, Callable[..., Any]], pristine: Inputs, expected: Sequence[Any], small: Inputs
+) -> str:
+    """'ok', or what disagrees: every contender against Python on ``small``, autotune's against numba's
+    ``expected`` outputs on ``pristine`` (the tuned kernel to the tuner's tolerance, it may use fastmath)."""
+    rtol, atol = _tuned_tolerance()
+    reference = outputs(case, case.func, small)
+    problems: dict[str, str] = {}
+    for label, fn in contenders.items():
+        tolerance = (rtol, atol) if label == "tuned" else (STRICT, STRICT)
+        problems[f"{label} vs python"] = mismatch(outputs(case, fn, small), reference, *tolerance)
+        if label != "numba":
+            problems[f"{label} vs numba"] = mismatch(outputs(case, fn, pristine), expected, *tolerance)
+    failed = {label: text for label, text in problems.items() if text}
+    return "ok" if not failed else "; ".join(f"{k}: {v}" for k, v in failed.items())
+
+
 def run_case(name: str, case: Case, mode: Mode) -> dict[str, Any]:
     """Build, check and time the three contenders of one kernel; a dict of figures and notes."""
     import autotune
@@ -276,27 +293,14 @@ def run_case(name: str, case: Case, mode: Mode) -> dict[str, Any]:
     row["tuned"] = live
     row["tuned_text"] = describe(live, default.space.default)
 
-    rtol, atol = _tuned_tolerance()
-    reference = outputs(case, case.func, small)
-    problems = {
-        "numba vs python": mismatch(outputs(case, nb, small), reference, STRICT, STRICT),
-        "default vs python": mismatch(outputs(case, default, small), reference, STRICT, STRICT),
-        "tuned vs python": mismatch(outputs(case, tuned, small), reference, rtol, atol),
-        "default vs numba": mismatch(outputs(case, default, pristine), expected, STRICT, STRICT),
-        "tuned vs numba": mismatch(outputs(case, tuned, pristine), expected, rtol, atol),
-    }
-    failed = {label: text for label, text in problems.items() if text}
-    row["checks"] = "ok" if not failed else "; ".join(f"{k}: {v}" for k, v in failed.items())
-
-    blocks: dict[str, Block] = {}
-    for label, fn in (("numba", nb), ("default", default), ("tuned", tuned)):
-        blocks[label] = restoring_block(fn, copies(pristine), pristine, case.restore)
+    contenders: dict[str, Callable[..., Any]] = {"numba": nb, "default": default, "tuned": tuned}
+    row["checks"] = check(case, contenders, pristine, expected, small)
     if case.restore:
         work = copies(pristine)
         copy_ns = fastest_ns(restoring_block(lambda *args: None, work, pristine, case.restore))
         notes.append(f"times include restoring the input ({copy_ns / 1e3:.3g} us)")
-    samples = interleaved_samples(blocks, mode.rounds, mode.round_seconds)
-    for label, values in samples.items():
+    blocks = {label: restoring_block(fn, copies(pristine), pristine, case.restore) for label, fn in contenders.items()}
+    for label, values in interleaved_samples(blocks, mode.rounds, mode.round_seconds).items():
         q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
         row[f"{label}_us"] = med / 1e3
         row[f"{label}_iqr_pct"] = 100.0 * (q3 - q1) / med
