@@ -21,6 +21,7 @@ ALL = [
     "keys_memory",
     "validation_cost",
     "parallel",
+    "classic",
 ]
 
 

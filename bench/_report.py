@@ -51,8 +51,18 @@ def rss_kb() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def report(name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], extra: dict[str, Any]) -> None:
-    """Print ``rows`` as an aligned table and write them with ``extra`` to ``results/<name>.json``."""
+def report(
+    name: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    extra: dict[str, Any],
+    *,
+    hidden: Sequence[str] = (),
+) -> None:
+    """Print ``rows`` as an aligned table and write them with ``extra`` to ``results/<name>.json``.
+
+    Keys of ``extra`` in ``hidden`` (per-round samples, say) go to the JSON only.
+    """
     cells = [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     print(f"\n== {name} ==")
@@ -60,7 +70,7 @@ def report(name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], ext
     for row in cells:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     for key, value in extra.items():
-        if key != "machine":
+        if key != "machine" and key not in hidden:
             print(f"{key}: {value}")
     RESULTS.mkdir(exist_ok=True)
     payload = {"name": name, "headers": list(headers), "rows": rows, "machine": machine(), **extra}

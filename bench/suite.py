@@ -100,12 +100,12 @@ def run_child(args: Sequence[str], env: Mapping[str, str], *, capture: bool = Fa
     return proc.stdout or ""
 
 
-def isolated(module: str) -> bool:
-    """In the parent: run ``python -m bench.<module>`` in a fresh child and return True; in the child False."""
+def isolated(module: str, args: Sequence[str] = ()) -> bool:
+    """In the parent: run ``python -m bench.<module> *args`` in a fresh child and return True; in the child False."""
     if os.environ.get(CHILD) == module:
         return False
     with tempfile.TemporaryDirectory(prefix=f"bench-{module}-") as cache:
-        run_child([f"bench.{module}"], child_env(cache, **{CHILD: module}))
+        run_child([f"bench.{module}", *args], child_env(cache, **{CHILD: module}))
     return True
 
 
@@ -206,8 +206,10 @@ def fastest_ns(block: Block, seconds: float = 0.004, repeats: int = 3) -> float:
     return min(block(reps) for _ in range(repeats)) / reps
 
 
-def interleaved(blocks: Mapping[str, Block], rounds: int = ROUNDS, seconds: float = ROUND_SECONDS) -> dict[str, float]:
-    """Median per-call ns of each contender over ``rounds``; the order rotates every round."""
+def interleaved_samples(
+    blocks: Mapping[str, Block], rounds: int = ROUNDS, seconds: float = ROUND_SECONDS
+) -> dict[str, list[float]]:
+    """Per-call ns of each contender in each of ``rounds``; the order rotates every round."""
     reps = {name: calibrate(block, seconds) for name, block in blocks.items()}
     samples: dict[str, list[float]] = {name: [] for name in blocks}
     names = list(blocks)
@@ -215,6 +217,12 @@ def interleaved(blocks: Mapping[str, Block], rounds: int = ROUNDS, seconds: floa
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             samples[name].append(blocks[name](reps[name]) / reps[name])
+    return samples
+
+
+def interleaved(blocks: Mapping[str, Block], rounds: int = ROUNDS, seconds: float = ROUND_SECONDS) -> dict[str, float]:
+    """Median per-call ns of each contender over ``rounds``; the order rotates every round."""
+    samples = interleaved_samples(blocks, rounds, seconds)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
