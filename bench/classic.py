@@ -57,7 +57,7 @@ SPACE: dict[str, list[Any]] = {
 }
 #: Added to ``parallel_sum``'s space once the compiler has a ``parallel`` knob (the first value is the
 #: default variant: parallel, like numba's ``parallel=True``).
-PARALLEL_VALUES: list[Any] = [True, False]
+PARALLEL_VALUES: list[Any] = [1, 2]
 STRICT = 1e-12  # float tolerance between strict (non-fastmath) compilations
 
 
