@@ -55,9 +55,9 @@ SPACE: dict[str, list[Any]] = {
     "prefer_vector_width": [0, 256, 512],
     "veclib": [False, True],
 }
-#: Added to ``parallel_sum``'s space once the compiler has a ``parallel`` knob (the first value is the
-#: default variant: parallel, like numba's ``parallel=True``).
-PARALLEL_VALUES: list[Any] = [1, 2]
+#: Added to ``parallel_sum``'s space (threads; the first value is the default variant: 2 threads, like
+#: numba's ``parallel=True`` on this 2-core machine).
+PARALLEL_VALUES: list[Any] = [2, 1]
 STRICT = 1e-12  # float tolerance between strict (non-fastmath) compilations
 
 
