@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from autotune.lang._builtins import MATH_CONSTS, MATH_FUNCS, NUMPY_CASTS, NUMPY_CONSTS, NUMPY_FUNCS
+from autotune.lang._complex import CMATH_ARITY, CMATH_CONSTS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -18,11 +19,16 @@ def _listed(label: str) -> set[str]:
 
 
 def test_the_readme_lists_every_math_function_and_constant_and_nothing_else() -> None:
-    assert _listed("math functions") == set(MATH_FUNCS)
-    assert _listed("math constants") == set(MATH_CONSTS)
+    assert _listed("): math functions") == set(MATH_FUNCS)
+    assert _listed(", math constants") == set(MATH_CONSTS)
 
 
 def test_the_readme_lists_every_numpy_ufunc_cast_and_constant_and_nothing_else() -> None:
-    assert _listed("numpy ufuncs") == set(NUMPY_FUNCS)
+    assert _listed("on scalars): numpy ufuncs") == set(NUMPY_FUNCS)
     assert _listed("numpy casts") == set(NUMPY_CASTS) - {"bool"}  # np.bool: numpy 2's alias of np.bool_
     assert _listed("numpy constants") == set(NUMPY_CONSTS)
+
+
+def test_the_readme_lists_every_cmath_function_and_constant_and_nothing_else() -> None:
+    assert _listed("cmath functions") == set(CMATH_ARITY)
+    assert _listed("cmath constants") == set(CMATH_CONSTS)
