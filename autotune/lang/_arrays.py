@@ -31,8 +31,8 @@ from ..errors import KernelSyntaxError, KernelTypeError
 from ..types import ScalarType, boolean, f64, i64, scalar_type_of
 from ._emit import I1, I8, I64, PTR, Val
 from ._expr import ArrayRef, ExprLowerer
+from ._lattice import INT
 from ._model import HostArray, LocalArray, NumpyModule, ParamSpec, Resolved
-from ._typing import INT
 
 __all__ = ["CREATORS", "Creation", "LocalArrays", "creation_of", "local_array_specs"]
 

@@ -22,8 +22,9 @@ from ..abi import Status
 from ..types import ScalarType, f32, f64
 from ._builtins import MATH_FUNCS
 from ._complex import complex_binop, complex_compare, complex_const, complex_parts, make_complex
+from ._fold import wrap_int
 from ._knobs import FASTMATH_FLAGS, LoopProperty
-from ._typing import INT, Ty, wrap_int
+from ._lattice import INT, Ty
 from ._unsigned import unsigned_divmod, unsigned_shift
 
 __all__ = [

@@ -20,15 +20,12 @@ from ..types import ScalarType, c128
 from ._builtins import NUMPY_CASTS, NUMPY_FUNCS
 from ._complex import cmath_call, complex_abs, complex_const, complex_parts, make_complex
 from ._emit import I64, Emitter, Val, reg_type
-from ._model import Builtin, Callee, CmathFunc, KernelInfo, MathFunc, NumpyFunc
-from ._tuples import tuple_item
-from ._typing import (
+from ._lattice import (
     BOOL,
     COMPLEX,
     FLOAT,
     INT,
     Ty,
-    Typer,
     TypingProblem,
     binop_types,
     cmath_types,
@@ -38,6 +35,9 @@ from ._typing import (
     math_types,
     numpy_types,
 )
+from ._model import Builtin, Callee, CmathFunc, KernelInfo, MathFunc, NumpyFunc
+from ._tuples import tuple_item
+from ._typing import Typer
 from ._views import ViewsLowering
 
 __all__ = ["ArrayRef", "ExprLowerer", "Local"]

@@ -21,8 +21,9 @@ from ..abi import StatusTable
 from ..errors import KernelSyntaxError
 from ._emit import Emitter, Val, reg_type
 from ._expr import ArrayRef, Local
+from ._lattice import INT, Ty, TypingProblem
 from ._model import Callee, HostArray, KernelInfo
-from ._typing import INT, Ty, Typer, TypingProblem, bind_arguments, called_from
+from ._typing import Typer, bind_arguments, called_from
 
 __all__ = ["Exit", "Frame", "inline_call"]
 

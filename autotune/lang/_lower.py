@@ -38,10 +38,11 @@ from ._emit import I8, I64, PTR, Emitter, Val, module_text, reg_type
 from ._expr import ArrayRef, ExprLowerer, Local
 from ._inline import Exit, inline_call
 from ._knobs import Knobs, loop_properties
+from ._lattice import INT, Ty, binop_types, promote
 from ._model import Callee, ConstValue, HostArray, KernelInfo, LoweredKernel
 from ._parallel import is_parallel_loop, lower_parallel, uses_prange
 from ._typed import TypedKernel, type_kernel
-from ._typing import INT, Ty, Typer, binop_types, promote
+from ._typing import Typer
 from ._validate import raise_of
 from ._view_types import contiguous_locals
 

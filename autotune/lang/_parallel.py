@@ -30,9 +30,9 @@ from llvmlite import ir
 from ..abi import POOL_RUN
 from ._emit import I32, I64, PTR, Val, reg_type
 from ._expr import ArrayRef
+from ._lattice import INT
 from ._model import Builtin, KernelInfo
 from ._prange import LoopPlan, is_prange_call, plan_of
-from ._typing import INT
 
 if TYPE_CHECKING:
     from ._lower import _Lowering

@@ -21,9 +21,11 @@ import numpy as np
 from ..errors import ConfigError
 from ..types import ArrayType, ScalarType, TupleType
 from ._arrays import Creation, creation_of
+from ._fold import wrap_int
+from ._lattice import Ty, TypingProblem, binop_types
 from ._model import Callee, ConstValue, KernelInfo
 from ._parallel import is_parallel_loop
-from ._typing import Ty, Typer, TypingProblem, binop_types, infer_locals, wrap_int
+from ._typing import Typer, infer_locals
 from ._validate import raise_of
 
 __all__ = ["KIND_ORDER", "TypedKernel", "check_consts", "type_kernel"]

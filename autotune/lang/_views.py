@@ -24,8 +24,9 @@ from ..abi import Status
 from ..errors import KernelSyntaxError
 from ..types import ScalarType
 from ._emit import I64, PTR, Emitter, Val
+from ._lattice import INT
 from ._model import ViewLocal
-from ._typing import INT, Typer
+from ._typing import Typer
 from ._view_types import contiguous_pattern, is_view, subscript_items
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import pytest
 
 from autotune.errors import KernelSyntaxError
 from autotune.lang import Knobs, lower, parse_kernel_source
-from autotune.lang._typing import Ty, promote
+from autotune.lang._lattice import Ty, promote
 from autotune.types import SCALAR_TYPES, ScalarType, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 from tests.lang.runner import run_lowered
 

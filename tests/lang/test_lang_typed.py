@@ -11,9 +11,10 @@ import pytest
 import autotune
 from autotune.errors import ConfigError, KernelSyntaxError
 from autotune.lang import KernelInfo, Knobs, parse_kernel, parse_kernel_source
+from autotune.lang._lattice import TypingProblem
 from autotune.lang._lower import emit
 from autotune.lang._typed import type_kernel
-from autotune.lang._typing import Typer, TypingProblem
+from autotune.lang._typing import Typer
 from examples import kernels as ex
 from tests.lang import test_lang_arrays as arrays
 from tests.lang import test_lang_constructs as constructs
