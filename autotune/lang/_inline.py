@@ -120,7 +120,7 @@ def inline_call(caller: Frame, node: ast.Call, callee: Callee, make: MakeFrame) 
     frame.arrays.update(arrays)
     for name, ty in signature.types.items():  # fresh locals, zeroed at each call (a call in a loop too)
         slot = em.alloca(reg_type(ty), f"{info.name}.{name}")
-        em.builder.store(ir.Constant(reg_type(ty), 0 if ty.kind != "float" else 0.0), slot)
+        em.builder.store(em.const(ty, 0).value, slot)  # a zero of any kind, complex included
         frame.locals[name] = Local(slot, ty, fixed=name in info.local_annotations)
     for name, value in values.items():
         local = frame.locals[name]

@@ -110,3 +110,18 @@ def k(A: f64[:, :], n: i64) -> f64:
         for _ in range(2):  # the second strided call takes the native entry
             assert kernel(got, 3) == kernel.py_func(expected, 3)
             np.testing.assert_array_equal(got, expected)
+
+
+def test_helpers_with_complex_parameters_locals_and_results() -> None:
+    from tests.lang.combined_helpers import mandel, rotate
+
+    source = """
+def k(xs: f64[:], y: f64, z: c128) -> c128:
+    total = 0j
+    for x in xs:
+        total += mandel(x, y, 50) + rotate(z, 3)
+    return total
+"""
+    kernel = autotune.tunable(source=source, namespace={"mandel": mandel, "rotate": rotate})
+    xs = np.linspace(-2.0, 0.5, 23)
+    assert kernel(xs, 0.3, 1 + 2j) == pytest.approx(kernel.py_func(xs, 0.3, 1 + 2j))
