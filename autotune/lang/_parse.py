@@ -258,7 +258,8 @@ class _Parser:
         self._prange_names()
         tuples = {p.name: len(p.items) for p in specs if p.kind == "tuple"}
         func.body = rewrite_tuple_params(func.body, tuples, self.error)
-        func.body = rewrite_unpacking(rewrite_iteration(func.body, self._is_builtin, self.error, ndims))
+        func.body = rewrite_iteration(func.body, self._is_builtin, self.error, ndims)
+        func.body = rewrite_unpacking(func.body, ndims, self.error)
         rewrite_tuple_locals(func, self._tuple_arity)
         kinds = {p.name: p.kind for p in specs}
         arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)

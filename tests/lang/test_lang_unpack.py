@@ -53,3 +53,26 @@ def test_other_unpacking_is_still_an_error(line: str) -> None:
     text = f"def f(x: f64['n']) -> None:\n    {line}\n"
     with pytest.raises(KernelSyntaxError, match=":2:"):
         autotune.lang.parse_kernel_source(text, namespace={"f64": f64})
+
+
+SHAPES = """
+def k(image: f64[:, :], kernel: f64[:, :]) -> f64:
+    h, w = image.shape
+    kh, kw = kernel.shape
+    s = 0.0
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            s += image[i, j] * kernel[0, 0]
+    return s + h * 1000 + w
+"""
+
+
+def test_unpacking_an_array_parameters_shape() -> None:
+    kernel = autotune.tunable(source=SHAPES)
+    image, small = np.arange(35.0).reshape(5, 7), np.full((2, 3), 0.5)
+    assert kernel(image, small) == kernel.py_func(image, small)
+
+
+def test_unpacking_a_shape_into_the_wrong_number_of_names_is_refused() -> None:
+    with pytest.raises(KernelSyntaxError, match="has 2 dimension"):
+        autotune.tunable(source="def k(a: f64[:, :]) -> i64:\n    n, m, p = a.shape\n    return n\n")
