@@ -1,10 +1,15 @@
-"""Ten classic kernels as a numba user writes them: plain loops, scalars and ``math``, outputs passed in.
+"""Ten classic kernels as numba users write them: loops over scalars, views and complex numbers, helpers.
 
-Each function is written once and compiled unchanged by both ``numba.njit(f)`` and ``autotune.tunable(...)(f)``
-(numba ignores the annotations; autotune needs them for its native signature). Output arrays are
-parameters, as in performance-minded numba code that keeps allocation out of the timed call (the kernel
-language cannot create or return arrays yet). ``parallel_sum`` loops with ``prange``: autotune's when it
-exists (:data:`PRANGE`), else ``range``; numba gets ``numba.prange`` (see ``bench/classic.py``).
+Each function is written once and compiled unchanged by both ``numba.njit`` and ``autotune.tunable(...)``
+(numba ignores the annotations; autotune needs them for its native signature). They follow the numba
+documentation's style: kernels allocate and return their result (``np.empty_like``, ``np.zeros``) where
+numba users would, take row views (``p = pos[i]``), call small helper functions, use complex numbers, and
+the reduction loops with ``prange`` (``autotune.prange`` here; ``bench/classic.py`` gives numba the same code
+with ``numba.prange`` and the helpers ``njit``-ed). Kernels that numba users run in place on their input
+(n-body, Floyd-Warshall, LU) still do.
+
+Where the typical spelling does not compile under autotune yet, it is kept in a comment with the exact
+error, above the closest spelling that does.
 
 Kernel annotations are the kernel language's types, not Python typing: ``@no_type_check`` keeps mypy out.
 """
@@ -14,11 +19,12 @@ from __future__ import annotations
 import math
 from typing import no_type_check
 
-import autotune
+import numpy as np
+
+from autotune import prange
 from autotune.types import f64, i32, i64
 
 __all__ = [
-    "PRANGE",
     "black_scholes",
     "conv2d",
     "csr_matvec",
@@ -27,74 +33,99 @@ __all__ = [
     "lu_inplace",
     "mandelbrot",
     "nbody_step",
+    "normal_cdf",
     "parallel_sum",
-    "prange",
     "prefix_sum",
+    "squared_distance",
 ]
 
-#: Which ``prange`` ``parallel_sum`` loops with: ``"autotune.prange"`` or ``"range"`` (not there yet).
-PRANGE = "autotune.prange" if hasattr(autotune, "prange") else "range"
-prange = getattr(autotune, "prange", range)
 
-
+# The numba documentation's spelling, a helper per point called from the loop, fails when autotune inlines
+# a helper that holds a complex value (any complex local or parameter in a callee):
+#
+#     def mandel(x: f64, y: f64, max_iter: i64) -> i64:
+#         c = complex(x, y)
+#         z = 0.0j
+#         for n in range(max_iter):
+#             z = z * z + c
+#             if z.real * z.real + z.imag * z.imag >= 4.0:
+#                 return n
+#         return max_iter
+#
+#     ... image[i, j] = mandel(x, y, max_iter)
+#
+# -> TypeError: 'int' object is not iterable (llvmlite, printing the module: the callee's complex locals are
+#    zeroed with ir.Constant(<struct>, 0)). So the per-point loop is written inline.
 @no_type_check
-def mandelbrot(x0: f64, y0: f64, dx: f64, dy: f64, max_iter: i64, counts: i64[:, :]) -> None:
-    """Escape count of each grid point ``c = (x0 + j*dx) + (y0 + i*dy)i`` (``max_iter`` if it stays bounded)."""
-    for i in range(counts.shape[0]):
-        ci = y0 + i * dy
-        for j in range(counts.shape[1]):
-            cr = x0 + j * dx
-            zr = 0.0
-            zi = 0.0
-            n = 0
-            while n < max_iter and zr * zr + zi * zi <= 4.0:
-                zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
-                n += 1
-            counts[i, j] = n
+def mandelbrot(min_x: f64, max_x: f64, min_y: f64, max_y: f64, height: i64, width: i64, max_iter: i64) -> i64[:, :]:
+    """Escape count of each grid point ``c = x + yi`` of the rectangle (``max_iter`` if it stays bounded)."""
+    image = np.empty((height, width), dtype=np.int64)
+    pixel_x = (max_x - min_x) / width
+    pixel_y = (max_y - min_y) / height
+    for i in range(height):
+        y = min_y + i * pixel_y
+        for j in range(width):
+            c = complex(min_x + j * pixel_x, y)
+            z = 0.0j
+            count = max_iter
+            for n in range(max_iter):
+                z = z * z + c
+                if z.real * z.real + z.imag * z.imag >= 4.0:
+                    count = n
+                    break
+            image[i, j] = count
+    return image
 
 
 @no_type_check
 def nbody_step(pos: f64[:, :], vel: f64[:, :], mass: f64[:], dt: f64, eps: f64) -> None:
-    """One kick-drift step: pairwise softened gravity into the velocities, then the positions move."""
+    """One kick-drift step in place: pairwise softened gravity into the velocities, then the positions move."""
     n = pos.shape[0]
     for i in range(n):
-        ax = 0.0
-        ay = 0.0
-        az = 0.0
+        p = pos[i]
+        ax = ay = az = 0.0
         for j in range(n):
-            dx = pos[j, 0] - pos[i, 0]
-            dy = pos[j, 1] - pos[i, 1]
-            dz = pos[j, 2] - pos[i, 2]
+            q = pos[j]
+            dx = q[0] - p[0]
+            dy = q[1] - p[1]
+            dz = q[2] - p[2]
             r2 = dx * dx + dy * dy + dz * dz + eps * eps
             inv = mass[j] / (r2 * math.sqrt(r2))
             ax += dx * inv
             ay += dy * inv
             az += dz * inv
-        vel[i, 0] += dt * ax
-        vel[i, 1] += dt * ay
-        vel[i, 2] += dt * az
-    for i in range(n):
+        v = vel[i]
+        v[0] += dt * ax
+        v[1] += dt * ay
+        v[2] += dt * az
+    for p, v in zip(pos, vel):  # noqa: B905  (numba 0.68 fails on zip(..., strict=True): AssertionError)
+        # p += dt * v  -> KernelSyntaxError: 'p' holds array views; it cannot be a loop variable or take +=
         for d in range(3):
-            pos[i, d] += dt * vel[i, d]
+            p[d] += dt * v[d]
 
 
 @no_type_check
-def conv2d(image: f64[:, :], kernel: f64[:, :], out: f64[:, :]) -> None:
-    """'Valid' 2-D correlation of ``image`` with a small ``kernel`` (out is smaller by the kernel less one)."""
-    kh = kernel.shape[0]
-    kw = kernel.shape[1]
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
+def conv2d(image: f64[:, :], kernel: f64[:, :]) -> f64[:, :]:
+    """'Valid' 2-D correlation of ``image`` with a small ``kernel`` (smaller than ``image`` by it less one)."""
+    # h, w = image.shape  -> KernelSyntaxError: tuple assignments are not supported in kernels
+    h, w = image.shape[0], image.shape[1]
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    out = np.zeros((h - kh + 1, w - kw + 1))
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
             s = 0.0
             for di in range(kh):
                 for dj in range(kw):
                     s += image[i + di, j + dj] * kernel[di, dj]
             out[i, j] = s
+    return out
 
 
 @no_type_check
 def floyd_warshall(dist: f64[:, :]) -> None:
     """All-pairs shortest paths in place (``inf`` where there is no edge)."""
+    # Returning a new matrix, ``dist = graph.copy()`` (or ``np.copy(graph)``), fails:
+    # -> KernelSyntaxError: call to unsupported function 'graph.copy'
     n = dist.shape[0]
     for k in range(n):
         for i in range(n):
@@ -105,76 +136,101 @@ def floyd_warshall(dist: f64[:, :]) -> None:
 @no_type_check
 def lu_inplace(a: f64[:, :]) -> None:
     """Doolittle LU in place without pivoting: L (unit diagonal, not stored) below, U on and above."""
+    # The numpy-flavoured row update ``a[i, k + 1:] -= a[i, k] * a[k, k + 1:]`` fails:
+    # -> KernelSyntaxError: cannot assign to 'a[i, k + 1:]', an array view (a row, column or slice): assign
+    #    its elements in a loop
+    # and returning ``L, U`` (``-> tuple[f64[:, :], f64[:, :]]``) fails: a kernel returns a tuple of real
+    # scalar types (tuple[f64, i64]).
     n = a.shape[0]
     for k in range(n):
+        pivot = a[k]
         for i in range(k + 1, n):
-            a[i, k] /= a[k, k]
-            f = a[i, k]
+            row = a[i]
+            row[k] /= pivot[k]
+            f = row[k]
             for j in range(k + 1, n):
-                a[i, j] -= f * a[k, j]
+                row[j] -= f * pivot[j]
 
 
 @no_type_check
-def prefix_sum(x: f64[:], out: f64[:]) -> None:
-    """Inclusive cumulative sum (``np.cumsum``)."""
+def prefix_sum(x: f64[:]) -> f64[:]:
+    """Inclusive cumulative sum (``np.cumsum``) as a new array."""
+    out = np.empty_like(x)
     s = 0.0
-    for i in range(len(x)):
+    for i in range(x.shape[0]):
         s += x[i]
         out[i] = s
+    return out
 
 
 @no_type_check
-def kmeans_assign(points: f64[:, :], centroids: f64[:, :], labels: i64[:]) -> f64:
-    """Nearest centroid of each point into ``labels``; returns the inertia (sum of squared distances)."""
+def squared_distance(a: f64[:], b: f64[:]) -> f64:
+    """``sum((a - b)**2)`` of two vectors of one length."""
+    s = 0.0
+    for m in range(a.shape[0]):
+        d = a[m] - b[m]
+        s += d * d
+    return s
+
+
+@no_type_check
+def kmeans_assign(points: f64[:, :], centroids: f64[:, :]) -> i64[:]:
+    """Label of the nearest centroid of each point (the k-means assignment step)."""
+    # Returning the inertia too, ``return labels, total`` with ``-> tuple[i64[:], f64]``, fails:
+    # -> KernelSyntaxError: a kernel returns a tuple of real scalar types (tuple[f64, i64]), not tuple[i64[:], f64]
     n = points.shape[0]
-    k = centroids.shape[0]
-    d = points.shape[1]
-    total = 0.0
+    labels = np.empty(n, dtype=np.int64)
     for i in range(n):
-        best = math.inf
-        arg = 0
-        for c in range(k):
-            dist = 0.0
-            for m in range(d):
-                diff = points[i, m] - centroids[c, m]
-                dist += diff * diff
-            if dist < best:
-                best = dist
-                arg = c
-        labels[i] = arg
-        total += best
-    return total
+        p = points[i]
+        best = np.inf
+        label = 0
+        for c in range(centroids.shape[0]):
+            d = squared_distance(p, centroids[c])
+            if d < best:
+                best = d
+                label = c
+        labels[i] = label
+    return labels
 
 
 @no_type_check
-def black_scholes(spot: f64[:], strike: f64[:], years: f64[:], rate: f64, sigma: f64, call: f64[:]) -> None:
-    """European call prices (normal CDF through ``math.erf``)."""
-    for i in range(len(spot)):
+def normal_cdf(x: f64) -> f64:
+    """The standard normal distribution function, through ``math.erf``."""
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+@no_type_check
+def black_scholes(spot: f64[:], strike: f64[:], years: f64[:], rate: f64, sigma: f64) -> f64[:]:
+    """European call prices."""
+    call = np.empty_like(spot)
+    for i in range(spot.shape[0]):
         s = spot[i]
         k = strike[i]
         t = years[i]
         vt = sigma * math.sqrt(t)
         d1 = (math.log(s / k) + (rate + 0.5 * sigma * sigma) * t) / vt
         d2 = d1 - vt
-        n1 = 0.5 * (1.0 + math.erf(d1 / math.sqrt(2.0)))
-        n2 = 0.5 * (1.0 + math.erf(d2 / math.sqrt(2.0)))
-        call[i] = s * n1 - k * math.exp(-rate * t) * n2
+        call[i] = s * normal_cdf(d1) - k * math.exp(-rate * t) * normal_cdf(d2)
+    return call
 
 
 @no_type_check
-def csr_matvec(indptr: i32[:], indices: i32[:], data: f64[:], x: f64[:], y: f64[:]) -> None:
-    """``y = A @ x`` for A in CSR form (scipy's int32 ``indptr``/``indices``)."""
-    for row in range(len(y)):
+def csr_matvec(indptr: i32[:], indices: i32[:], data: f64[:], x: f64[:]) -> f64[:]:
+    """``A @ x`` for A in CSR form (scipy's int32 ``indptr``/``indices``)."""
+    n_rows = indptr.shape[0] - 1
+    y = np.zeros(n_rows)
+    for row in range(n_rows):
         s = 0.0
         for jj in range(indptr[row], indptr[row + 1]):
             s += data[jj] * x[indices[jj]]
         y[row] = s
+    return y
 
 
 @no_type_check
 def parallel_sum(x: f64[:]) -> f64:
-    """Sum of ``sqrt(1 + x*x)`` over ``x`` with a ``prange`` loop (a reduction the compiler parallelizes)."""
+    """Sum of ``sqrt(1 + x*x)`` over ``x`` with a ``prange`` loop (a reduction split across threads)."""
     s = 0.0
-    for i in prange(len(x)):
+    for i in prange(x.shape[0]):
         s += math.sqrt(1.0 + x[i] * x[i])
     return s

@@ -1,4 +1,4 @@
-"""bench/classic.py: its ten kernels compile unchanged under autotune, and the quick run works end to end."""
+"""bench/classic.py: its ten kernels compile unchanged under autotune and numba, and the quick run works."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import autotune
-from bench.classic import CASES, STRICT, mismatch, outputs
+from bench.classic import CASES, STRICT, mismatch, numba_function, outputs
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -22,6 +22,17 @@ def test_kernel_compiles_unchanged_and_matches_python(name: str) -> None:
     kernel = autotune.tunable(name=f"tests.bench.classic.{name}", vectorize=[0, 4])(case.func)
     small = case.make_inputs(case.small, np.random.default_rng(3))
     assert mismatch(outputs(case, kernel, small), outputs(case, case.func, small), STRICT, STRICT) == ""
+
+
+@pytest.mark.parametrize("name", ["kmeans_assign", "black_scholes", "parallel_sum"])
+def test_numba_compiles_the_same_source_with_its_helpers(name: str) -> None:
+    """numba calls only jitted functions and needs numba.prange: the bench rebinds both, source unchanged."""
+    pytest.importorskip("numba")
+    case = CASES[name]
+    nb, how = numba_function(case.func)
+    assert how == ("njit(parallel=True), numba.prange" if name == "parallel_sum" else "njit")
+    small = case.make_inputs(case.small, np.random.default_rng(5))
+    assert mismatch(outputs(case, nb, small), outputs(case, case.func, small), STRICT, STRICT) == ""
 
 
 def test_mismatch_names_what_differs() -> None:
