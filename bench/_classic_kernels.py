@@ -40,22 +40,18 @@ __all__ = [
 ]
 
 
-# The numba documentation's spelling, a helper per point called from the loop, fails when autotune inlines
-# a helper that holds a complex value (any complex local or parameter in a callee):
-#
-#     def mandel(x: f64, y: f64, max_iter: i64) -> i64:
-#         c = complex(x, y)
-#         z = 0.0j
-#         for n in range(max_iter):
-#             z = z * z + c
-#             if z.real * z.real + z.imag * z.imag >= 4.0:
-#                 return n
-#         return max_iter
-#
-#     ... image[i, j] = mandel(x, y, max_iter)
-#
-# -> TypeError: 'int' object is not iterable (llvmlite, printing the module: the callee's complex locals are
-#    zeroed with ir.Constant(<struct>, 0)). So the per-point loop is written inline.
+@no_type_check
+def mandel(x: f64, y: f64, max_iter: i64) -> i64:
+    """Escape count of ``c = x + yi`` (``max_iter`` if it stays bounded): the numba documentation's helper."""
+    c = complex(x, y)
+    z = 0.0j
+    for n in range(max_iter):
+        z = z * z + c
+        if z.real * z.real + z.imag * z.imag >= 4.0:
+            return n
+    return max_iter
+
+
 @no_type_check
 def mandelbrot(min_x: f64, max_x: f64, min_y: f64, max_y: f64, height: i64, width: i64, max_iter: i64) -> i64[:, :]:
     """Escape count of each grid point ``c = x + yi`` of the rectangle (``max_iter`` if it stays bounded)."""
@@ -65,15 +61,7 @@ def mandelbrot(min_x: f64, max_x: f64, min_y: f64, max_y: f64, height: i64, widt
     for i in range(height):
         y = min_y + i * pixel_y
         for j in range(width):
-            c = complex(min_x + j * pixel_x, y)
-            z = 0.0j
-            count = max_iter
-            for n in range(max_iter):
-                z = z * z + c
-                if z.real * z.real + z.imag * z.imag >= 4.0:
-                    count = n
-                    break
-            image[i, j] = count
+            image[i, j] = mandel(min_x + j * pixel_x, y, max_iter)
     return image
 
 
@@ -107,9 +95,8 @@ def nbody_step(pos: f64[:, :], vel: f64[:, :], mass: f64[:], dt: f64, eps: f64) 
 @no_type_check
 def conv2d(image: f64[:, :], kernel: f64[:, :]) -> f64[:, :]:
     """'Valid' 2-D correlation of ``image`` with a small ``kernel`` (smaller than ``image`` by it less one)."""
-    # h, w = image.shape  -> KernelSyntaxError: tuple assignments are not supported in kernels
-    h, w = image.shape[0], image.shape[1]
-    kh, kw = kernel.shape[0], kernel.shape[1]
+    h, w = image.shape
+    kh, kw = kernel.shape
     out = np.zeros((h - kh + 1, w - kw + 1))
     for i in range(h - kh + 1):
         for j in range(w - kw + 1):
