@@ -83,6 +83,10 @@ class ExprLowerer(ViewsLowering):
     def error(self, node: ast.AST, message: str) -> KernelSyntaxError:
         return self.info.error(node, message)
 
+    def bug(self, node: ast.AST, message: str) -> KernelSyntaxError:
+        """A rule the typed pass (``_typed``) enforces, met here anyway: a compiler bug, still positioned."""
+        return self.info.error(node, f"internal compiler error, please report it: {message}")
+
     def call_function(self, node: ast.Call, callee: Callee) -> list[Val]:
         """The values a call to a function of the language returns (the statement lowerer inlines it)."""
         raise self.error(node, f"'{callee.label}' cannot be called here")

@@ -232,7 +232,7 @@ class _Lowering(ExprLowerer):
                 builder.unreachable()
             elif self.info.ret is not None:
                 last = self.info.tree.body[-1]
-                raise self.error(last, f"the kernel can reach its end without returning a {self.info.ret!r}")
+                raise self.bug(last, f"the kernel can reach its end without returning a {self.info.ret!r}")
             else:
                 self.em.ret(builder, 0)
 
@@ -284,12 +284,12 @@ class _Lowering(ExprLowerer):
             holds = self.em.truthy(self.expr(node.test))
             self.em.check(self.em.builder.not_(holds), self._status_of(node))
         elif not isinstance(node, ast.Pass):
-            raise self.error(node, f"'{type(node).__name__}' statements are not supported in kernels")
+            raise self.bug(node, f"'{type(node).__name__}' statements are not supported in kernels")
 
     def _status_of(self, node: ast.Raise | ast.Assert) -> int:
         found = raise_of(node)
         if isinstance(found, str):  # the checker rejected these when the kernel was parsed
-            raise self.error(node, found)
+            raise self.bug(node, found)
         return self.statuses.code(found)
 
     def assign(self, target: ast.expr, value: Val, node: ast.AST) -> None:
@@ -300,11 +300,11 @@ class _Lowering(ExprLowerer):
             self._check_store(dtype, value, node)
             self.store_element(ptr, dtype, value)
         else:
-            raise self.error(target, "unsupported assignment target")
+            raise self.bug(target, "unsupported assignment target")
 
     def _check_store(self, dtype: ScalarType, value: Val, node: ast.AST) -> None:
         if value.ty.kind == "complex" and dtype.kind != "complex":
-            raise self.error(
+            raise self.bug(
                 node,
                 f"cannot store a complex value in a {dtype.name} array (numpy raises TypeError): take .real or abs()",
             )
@@ -312,9 +312,9 @@ class _Lowering(ExprLowerer):
     def assign_local(self, name: str, value: Val, node: ast.AST) -> None:
         local = self.locals[name]
         if local.fixed and _KIND_ORDER[value.ty.kind] > _KIND_ORDER[local.ty.kind]:
-            raise self.error(node, f"cannot assign a {value.ty} value to '{name}', declared {local.ty}")
+            raise self.bug(node, f"cannot assign a {value.ty} value to '{name}', declared {local.ty}")
         if not local.fixed and promote(local.ty, value.ty) != local.ty:  # inference makes this impossible
-            raise self.error(node, f"internal: '{name}' is {local.ty} but is assigned a {value.ty}")
+            raise self.bug(node, f"'{name}' is {local.ty} but is assigned a {value.ty}")
         self.em.builder.store(self.em.convert(value, local.ty).value, local.slot)
 
     def augassign(self, node: ast.AugAssign) -> None:
@@ -325,7 +325,7 @@ class _Lowering(ExprLowerer):
             self.assign_local(target.id, result, node)
             return
         if not isinstance(target, ast.Subscript):
-            raise self.error(target, "unsupported assignment target")
+            raise self.bug(target, "unsupported assignment target")
         ptr, dtype = self.element_ptr(target)
         current = self.load_element(ptr, dtype)
         value = self.expr(node.value)
@@ -362,7 +362,7 @@ class _Lowering(ExprLowerer):
         if node.value is not None and isinstance(ret, ScalarType):
             value = self.expr(node.value)
             if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
-                raise self.error(node, f"returns a {value.ty} value from a kernel declared to return {ret!r}")
+                raise self.bug(node, f"returns a {value.ty} value from a kernel declared to return {ret!r}")
             stored = self.em.convert(value, Ty(ret)).value
             if ret.kind == "bool":
                 stored = self.em.builder.zext(stored, I8)
@@ -379,21 +379,21 @@ class _Lowering(ExprLowerer):
 
         if isinstance(ret, ArrayType):
             if not isinstance(value, ast.Name) or self.local_arrays is None or value.id not in self.info.local_arrays:
-                raise self.error(value, "a kernel returns an array it created (b = np.empty(n); ...; return b)")
+                raise self.bug(value, "a kernel returns an array it created (b = np.empty(n); ...; return b)")
             data, extents = self.local_arrays.take(value.id)
             bld.store(data, slot(0))
             for k, extent in enumerate(extents):
                 bld.store(extent, slot(k + 1))
             return
         if not isinstance(value, ast.Tuple) or len(value.elts) != len(ret.items):
-            raise self.error(value, f"the kernel returns {ret!r}: return a tuple of {len(ret.items)} values")
+            raise self.bug(value, f"the kernel returns {ret!r}: return a tuple of {len(ret.items)} values")
         for k, (item, dtype) in enumerate(zip(value.elts, ret.items, strict=True)):
             self.store_element(slot(k), dtype, self._result_value(item, dtype, value))
 
     def _result_value(self, item: ast.expr, ret: ScalarType, node: ast.AST) -> Val:
         value = self.expr(item)
         if value.ty.kind != ret.kind and (ret.kind == "bool" or _KIND_ORDER[value.ty.kind] > _KIND_ORDER[ret.kind]):
-            raise self.error(node, f"returns a {value.ty} value where the kernel declares {ret!r}")
+            raise self.bug(node, f"returns a {value.ty} value where the kernel declares {ret!r}")
         return value
 
     def if_(self, node: ast.If) -> None:
@@ -429,7 +429,7 @@ class _Lowering(ExprLowerer):
     def for_(self, node: ast.For) -> None:
         em, bld = self.em, self.em.builder
         if not isinstance(node.target, ast.Name) or not isinstance(node.iter, ast.Call):
-            raise self.error(node, "for loops must iterate over range(...)")
+            raise self.bug(node, "for loops must iterate over range(...)")
         if self.knobs.parallel >= 2 and not self.in_parallel and is_parallel_loop(node, self.info):
             lower_parallel(self, node, self._outlined)
             return
@@ -437,7 +437,7 @@ class _Lowering(ExprLowerer):
         for arg in node.iter.args:
             value = self.expr(arg)
             if value.ty.kind == "float":
-                raise self.error(arg, f"range() arguments must be integers, got {value.ty}")
+                raise self.bug(arg, f"range() arguments must be integers, got {value.ty}")
             args.append(em.convert(value, INT))
         zero, one = em.const(INT, 0), em.const(INT, 1)
         start, stop, step = (zero, args[0], one) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else one)

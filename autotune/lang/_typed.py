@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, KernelSyntaxError
 from ..types import ArrayType, ScalarType, TupleType
 from ._arrays import Creation, creation_of
 from ._fold import wrap_int
 from ._lattice import Ty, TypingProblem, binop_types
 from ._model import Callee, ConstValue, KernelInfo
 from ._parallel import is_parallel_loop
-from ._typing import Typer, infer_locals
+from ._typing import Typer, bind_arguments, called_from, infer_locals
 from ._validate import raise_of
 
 __all__ = ["KIND_ORDER", "TypedKernel", "check_consts", "type_kernel"]
@@ -51,7 +51,10 @@ def type_kernel(info: KernelInfo, consts: Mapping[str, ConstValue]) -> TypedKern
     values = check_consts(info, consts)
     local_types = infer_locals(info, values)
     typer = Typer(info, values, local_types)
-    _Checker(info, typer).block(info.tree.body)
+    checker = _Checker(info, typer)
+    checker.block(info.tree.body)
+    checker.views_in(info.tree)
+    checker.callees(info, typer)
     if info.ret is not None and _falls_through(info.tree.body, typer):
         last = info.tree.body[-1]
         raise info.error(last, f"the kernel can reach its end without returning a {info.ret!r}")
@@ -85,9 +88,31 @@ def check_consts(info: KernelInfo, consts: Mapping[str, ConstValue]) -> dict[str
 class _Checker:
     """Types every expression and checks every statement's type rules, in source order."""
 
-    def __init__(self, info: KernelInfo, typer: Typer) -> None:
+    def __init__(self, info: KernelInfo, typer: Typer, checked: set[int] | None = None) -> None:
         self.info = info
         self.typer = typer
+        self.checked = checked if checked is not None else set()  # ids of callee signatures already checked
+
+    def callees(self, info: KernelInfo, typer: Typer) -> None:
+        """The body of every function the kernel calls, once per argument types (each call site's
+        specialisation), checked like the kernel's own, so inlining them raises no type error either."""
+        for node in ast.walk(info.tree):
+            if not (isinstance(node, ast.Call) and isinstance(typer.callee(node.func), Callee)):
+                continue
+            signature = typer.call_signature(node)
+            if id(signature) in self.checked:
+                continue
+            self.checked.add(id(signature))
+            callee = typer.callee(node.func)
+            assert isinstance(callee, Callee)
+            inner = _Checker(callee.info, signature.typer, self.checked)
+            try:
+                self.arguments(node, callee)
+                inner.block(callee.info.tree.body)
+                inner.views_in(callee.info.tree)
+            except KernelSyntaxError as exc:
+                raise called_from(exc, callee, info, node) from None
+            inner.callees(callee.info, signature.typer)
 
     def block(self, body: Sequence[ast.stmt]) -> None:
         for stmt in body:
@@ -162,6 +187,38 @@ class _Checker:
         if creation.fill is not None:
             self.typer.type_of(creation.fill)
 
+    def arguments(self, node: ast.Call, callee: Callee) -> None:
+        """Each argument against the callee's parameter: arrays of its dtype and rank, scalars that convert
+        to an annotated parameter without narrowing (never a float to an int)."""
+        try:
+            bound = bind_arguments(node, callee)
+        except TypingProblem as exc:
+            raise self.info.error(node, str(exc)) from None
+        for param, arg in bound:
+            if param.kind == "array":
+                found = self.typer.array(arg)
+                if found is None:
+                    raise self.info.error(arg, f"parameter '{param.name}' of '{callee.label}' takes an array")
+                if found != (param.dtype, param.ndim):
+                    raise self.info.error(
+                        arg,
+                        f"parameter '{param.name}' of '{callee.label}' is a {param.ndim}-D {param.dtype!r} array, "
+                        f"got a {found[1]}-D {found[0]!r} one",
+                    )
+                continue
+            value = self.typer.type_of(arg)
+            if param.dtype is not None and KIND_ORDER[value.kind] > KIND_ORDER[param.dtype.kind]:
+                want = Ty(param.dtype)
+                raise self.info.error(
+                    arg, f"cannot pass a {value} value to parameter '{param.name}: {want}' of '{callee.label}'"
+                )
+
+    def views_in(self, tree: ast.AST) -> None:
+        """The integer parts of every view expression, wherever it is used (an argument, ``len``, ``A[1][j]``)."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript) and self.typer.array(node) is not None:
+                self.view(node)
+
     def view(self, node: ast.expr) -> None:
         """The integer parts of a view expression (indexes, slice bounds and steps), through views of views."""
         while isinstance(node, ast.Subscript):
@@ -223,7 +280,11 @@ class _Checker:
 
     def return_(self, node: ast.Return) -> None:
         ret, value = self.info.ret, node.value
-        if value is None or ret is None:
+        if value is None:
+            return
+        if ret is None:  # a called function's result, inferred or a tuple: its values are typed all the same
+            for item in value.elts if isinstance(value, ast.Tuple) else [value]:
+                self.typer.type_of(item)
             return
         if isinstance(ret, ArrayType):
             if not isinstance(value, ast.Name) or value.id not in self.info.local_arrays:

@@ -467,9 +467,12 @@ def bind_arguments(node: ast.Call, callee: Callee) -> list[tuple[ParamSpec, ast.
         if keyword.arg in bound:
             raise TypingProblem(f"{label}() got parameter '{keyword.arg}' twice")
         bound[keyword.arg] = keyword.value
+    defaults: dict[str, ast.expr] = node.__dict__.setdefault("autotune_defaults", {})  # one node per call site
     for p in params:  # a called function's scalar parameters may have defaults
         if p.name not in bound and p.name in callee.info.const_defaults:
-            bound[p.name] = ast.copy_location(ast.Constant(callee.info.const_defaults[p.name]), node)
+            if p.name not in defaults:
+                defaults[p.name] = ast.copy_location(ast.Constant(callee.info.const_defaults[p.name]), node)
+            bound[p.name] = defaults[p.name]
     missing = [p.name for p in params if p.name not in bound]
     if missing:
         raise TypingProblem(f"{label}() is missing argument(s) {', '.join(repr(m) for m in missing)}")

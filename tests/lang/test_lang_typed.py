@@ -17,18 +17,21 @@ from autotune.lang._typed import type_kernel
 from autotune.lang._typing import Typer
 from examples import kernels as ex
 from tests.lang import test_lang_arrays as arrays
+from tests.lang import test_lang_calls as calls
+from tests.lang import test_lang_complex as complexes
 from tests.lang import test_lang_constructs as constructs
 from tests.lang import test_lang_iteration as iteration
 from tests.lang import test_lang_numpy as numpy_names
 from tests.lang import test_lang_prange as pranges
 from tests.lang import test_lang_raise as raising
 from tests.lang import test_lang_unpack as unpacking
+from tests.lang import test_lang_views as views
 
 
 def _every_kernel() -> list[Callable[..., Any]]:
     """The example kernels and every module-level kernel of the language tests that types cleanly."""
     found = [getattr(k, "py_func", k) for k in (ex.dot, ex.saxpy, ex.stencil5, ex.matmul, ex.softmax, ex.histogram)]
-    for module in (constructs, numpy_names, raising, iteration, unpacking, arrays, pranges):
+    for module in (constructs, numpy_names, raising, iteration, unpacking, arrays, pranges, calls, views, complexes):
         for value in vars(module).values():
             if inspect.isfunction(value) and value.__module__ == module.__name__ and value.__annotations__:
                 try:
