@@ -82,6 +82,7 @@ class Status(enum.IntEnum):
     NO_MEMORY = 8
     UNBOUND_ARRAY = 9
     SLICE_STEP_ZERO = 10
+    MODULO_BY_ZERO = 11
 
     @property
     def exception(self) -> type[Exception] | None:
@@ -104,6 +105,7 @@ class Status(enum.IntEnum):
 _BUILTIN: dict[Status, tuple[type[Exception] | None, str]] = {
     Status.OK: (None, "ok"),
     Status.ZERO_DIVISION: (ZeroDivisionError, "integer division or modulo by zero"),
+    Status.MODULO_BY_ZERO: (ZeroDivisionError, "integer modulo by zero"),
     Status.INDEX_ERROR: (IndexError, "index out of range"),
     Status.RANGE_STEP_ZERO: (ValueError, "range() arg 3 must not be zero"),
     Status.NEGATIVE_SHIFT: (ValueError, "negative shift count"),

@@ -325,13 +325,14 @@ class Emitter:
         bld, typ, x, y = self.builder, a.value.type, a.value, b.value
         zero = ir.Constant(typ, 0)
         is_floordiv = isinstance(op, ast.FloorDiv)
+        division_by_zero = Status.MODULO_BY_ZERO if isinstance(op, ast.Mod) else Status.ZERO_DIVISION
         if b.const == 0:
-            self.fail(Status.ZERO_DIVISION)
+            self.fail(division_by_zero)
             return Val(zero, result)
         if b.const == -1:
             return Val(bld.sub(zero, x) if is_floordiv else zero, result)
         if b.const is None:
-            self.check(bld.icmp_signed("==", y, zero), Status.ZERO_DIVISION)
+            self.check(bld.icmp_signed("==", y, zero), division_by_zero)
             minus_one = bld.icmp_signed("==", y, ir.Constant(typ, -1))
             divisor = bld.select(minus_one, ir.Constant(typ, 1), y)
         else:

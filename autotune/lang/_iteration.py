@@ -96,9 +96,10 @@ def _sequence(node: ast.expr, is_builtin: IsBuiltin, error: ErrorFn, checks: lis
         if not 1 <= len(args) <= 2 or any(k.arg != "start" for k in node.keywords):
             raise error(node, "enumerate() takes a sequence and an optional start")
         inner = _sequence(args[0], is_builtin, error, checks)
-        return _Seq(inner.length, parts=(inner,), start=args[1] if len(args) == 2 else ast.Constant(0))
+        start = _once(args[1], checks) if len(args) == 2 else ast.Constant(0)
+        return _Seq(inner.length, parts=(inner,), start=start)
     if _is_call(node, "range", is_builtin):
-        return _range(node, error)
+        return _range(node, error, checks)
     if isinstance(node, ast.Subscript):  # a view (a[::2], A[i]): bound to a name once, before the loop, as Python does
         name = f"_itv{next(_counter)}"
         checks.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=node, lineno=node.lineno))
@@ -131,13 +132,23 @@ def _strict(node: ast.Call, error: ErrorFn) -> bool:
     return strict
 
 
-def _range(node: ast.expr, error: ErrorFn) -> _Seq:
+def _once(value: ast.expr, checks: list[ast.stmt]) -> ast.expr:
+    """``value`` evaluated once, before the loop, as Python evaluates a ``range``/``enumerate`` start (the
+    rewritten loop reads it at every iteration, after the body may have changed what it names)."""
+    if isinstance(value, ast.Constant):
+        return value
+    name = f"_its{next(_counter)}"
+    checks.append(ast.copy_location(ast.Assign(targets=[ast.Name(name, ast.Store())], value=value), value))
+    return ast.Name(name, ast.Load())
+
+
+def _range(node: ast.expr, error: ErrorFn, checks: list[ast.stmt]) -> _Seq:
     """``range(...)`` as a zipped or enumerated sequence: its length and ``start + k * step``."""
     assert isinstance(node, ast.Call)
     if node.keywords or not 1 <= len(node.args) <= 3:
         raise error(node, "range() takes 1 to 3 positional arguments")
     args = list(node.args)
-    start, stop = (ast.Constant(0), args[0]) if len(args) == 1 else (args[0], args[1])
+    start, stop = (ast.Constant(0), args[0]) if len(args) == 1 else (_once(args[0], checks), args[1])
     step = _constant_int(args[2]) if len(args) == 3 else 1
     if step is None or step == 0:
         raise error(node, "in zip() or enumerate(), range() needs a constant non-zero step")

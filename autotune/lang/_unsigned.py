@@ -25,13 +25,14 @@ __all__ = ["unsigned_divmod", "unsigned_shift"]
 
 
 def unsigned_divmod(em: Emitter, op: ast.operator, a: Val, b: Val) -> Any:
-    """``a // b`` or ``a % b`` of unsigned values; a zero divisor returns ``Status.ZERO_DIVISION``."""
+    """``a // b`` or ``a % b`` of unsigned values; a zero divisor returns ZERO_DIVISION (MODULO_BY_ZERO for %)."""
     bld, zero = em.builder, ir.Constant(a.value.type, 0)
+    division_by_zero = Status.MODULO_BY_ZERO if isinstance(op, ast.Mod) else Status.ZERO_DIVISION
     if b.const == 0:
-        em.fail(Status.ZERO_DIVISION)
+        em.fail(division_by_zero)
         return zero
     if b.const is None:
-        em.check(bld.icmp_unsigned("==", b.value, zero), Status.ZERO_DIVISION)
+        em.check(bld.icmp_unsigned("==", b.value, zero), division_by_zero)
     if isinstance(op, ast.FloorDiv):
         return bld.udiv(a.value, b.value)
     return bld.urem(a.value, b.value)

@@ -126,3 +126,18 @@ def test_zip_strict_raises_value_error_on_unequal_lengths_like_python() -> None:
         strict_pairs.py_func(a, b)
     with pytest.raises(ValueError, match="different lengths"):
         strict_pairs(a, b)
+
+
+START_EVALUATED_ONCE = {
+    "enumerate": ("for j, v in enumerate(a, n):\n        n -= 1\n        s = s * 10 + j", 4, 3456),
+    "zip range": ("for v, r in zip(a, range(n, 100)):\n        n += 10\n        s = s * 100 + r", 3, 30405),
+}
+
+
+@pytest.mark.parametrize("name", START_EVALUATED_ONCE)
+def test_a_start_is_evaluated_once_before_the_loop_as_python_does(name: str) -> None:
+    """Found by the differential fuzz: the rewritten loop read the start at every iteration."""
+    body, size, expected = START_EVALUATED_ONCE[name]
+    source = f"def k(a: f64[:], n: i64) -> i64:\n    s = 0\n    {body}\n    return s\n"
+    kernel = autotune.tunable(source=source)
+    assert kernel(np.zeros(size), 3) == kernel.py_func(np.zeros(size), 3) == expected
