@@ -194,7 +194,10 @@ def native_outcome(lowered: LoweredKernel, args: tuple[Any, ...]) -> Outcome:
 
 
 def close(want: Any, got: Any, scale: float) -> bool:
-    """Exact for ints and bools, within tolerance for floats (NaN equals NaN, infinities exact)."""
+    """Exact for ints and bools, within tolerance for floats (NaN equals NaN, infinities and signs of zero
+    exact)."""
+    if isinstance(want, float) and want == 0.0 and isinstance(got, float) and got == 0.0:
+        return math.copysign(1.0, want) == math.copysign(1.0, got)
     if isinstance(want, float) or isinstance(got, float):
         want, got = float(want), float(got)
         if math.isnan(want) or math.isnan(got) or math.isinf(want) or math.isinf(got):
@@ -290,3 +293,47 @@ def test_modulo_by_zero_has_pythons_message() -> None:
     with pytest.raises(ZeroDivisionError) as native:
         _native(source)(5, 0)
     assert str(native.value) == str(python.value) == "integer modulo by zero"
+
+
+def _outcomes(source: str, *args: Any) -> tuple[Outcome, Outcome]:
+    """(Python's outcome, the compiled kernel's) on ``args``, under the default knobs."""
+    kernel = GeneratedKernel(source, [], "int", widened=False, strict_zips=[])
+    lowered = lower(parse_kernel_source(source, filename="<fuzz>", namespace=NAMESPACE), {}, Knobs())
+    return python_outcome(Reference(source), kernel, args), native_outcome(lowered, args)
+
+
+START_REEVALUATED = (
+    "compiler bug: the start of enumerate(seq, start) and of a range() inside zip()/enumerate() is evaluated "
+    "at every iteration (autotune/lang/_iteration.py puts the expression itself into the loop prologue), so "
+    "a body that changes it changes the items; Python evaluates it once, before the loop"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=START_REEVALUATED)
+def test_enumerate_start_is_evaluated_once() -> None:
+    source = (
+        "def k(a: f64[:], n: i64) -> i64:\n"
+        "    s = 0\n"
+        "    for j, v in enumerate(a, n):\n"
+        "        n -= 1\n"
+        "        s = s * 10 + j\n"
+        "    return s\n"
+    )
+    want, got = _outcomes(source, np.zeros(4), 3)
+    assert want.value == 3456
+    assert got.value == want.value  # the kernel gives 3333: j = k + n with n one smaller each time
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=START_REEVALUATED)
+def test_range_start_in_zip_is_evaluated_once() -> None:
+    source = (
+        "def k(a: f64[:], n: i64) -> i64:\n"
+        "    s = 0\n"
+        "    for v, r in zip(a, range(n, 100)):\n"
+        "        n += 10\n"
+        "        s = s * 100 + r\n"
+        "    return s\n"
+    )
+    want, got = _outcomes(source, np.zeros(3), 3)
+    assert want.value == 30405
+    assert got.value == want.value  # the kernel gives 31425: r = k + n with n ten larger each time
