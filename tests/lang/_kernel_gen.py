@@ -10,19 +10,23 @@ fuzz covers:
   kernel types it as a float everywhere (a widened local);
 - statements (:data:`STATEMENTS`): assignments, chained and augmented assignments, stores into array
   elements, tuple swaps and parallel assignments, ``if``/``elif``/``else``, ``for`` over ``range`` with
-  constant or runtime bounds and steps (negative ones too), ``for v in a``, ``enumerate``, ``zip`` (also
-  ``strict=True``), ``while`` loops bounded by a counter, nested loops, ``break``/``continue``, early
-  ``return``, ``raise E("message")`` and ``assert cond, "message"``;
+  constant or runtime bounds and steps (negative ones too), ``for v in a``, ``enumerate`` (with a constant
+  or runtime start), ``zip`` of arrays and ranges (also ``strict=True``), ``while`` loops bounded by a
+  counter, nested loops, ``break``/``continue``, loop variables assigned in the body (Python rebinds them)
+  and read after the loop (their last values), early ``return``, ``raise E("message")`` and
+  ``assert cond, "message"``;
 - expressions drawn for a type (int, float or bool): arithmetic (``// % **`` and bit operations on ints),
   mixed int/float arithmetic, ``min``/``max``/``abs``, ``int()``/``float()``, ``math.*`` and ``np.*``
-  functions, comparisons (chained too), ``and``/``or``/``not``, conditional expressions, ``len`` and
+  functions, comparisons (chained too), ``and``/``or`` (on bools, and on ints for an operand's value),
+  ``not``, conditional expressions, ``len`` and
   ``.shape``, element reads with positive and negative indexes.
 
 Every kernel type-checks, and every index is in bounds by construction: an index is a loop variable that
 runs over the axis (``a[i]``, ``a[-1 - i]``) or is reduced into it (``a[e % len(a)]``,
 ``a[e % len(a) - len(a)]``), so out-of-bounds indexes (undefined behaviour in kernels, by design) never
-happen. Loops are bounded: range bounds are small (constants, lengths, the small parameter ``n``, outer
-loop variables) and a ``while`` counts up to a small bound, so a kernel runs in microseconds.
+happen. Arrays have 0 to 6 elements per axis, 1-D ones sometimes 17 or 33 (so vector bodies run). Loops
+are bounded: range bounds are small (constants, lengths, the small parameter ``n``, outer loop variables)
+and a ``while`` counts up to a small bound, so a kernel runs in microseconds.
 """
 
 from __future__ import annotations
