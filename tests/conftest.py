@@ -17,6 +17,9 @@ os.environ["AUTOTUNE_CACHE_DIR"] = tempfile.mkdtemp(prefix="autotune-tests-")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", default=False, help="run long soak tests")
+    parser.addoption(
+        "--fuzz-examples", type=int, default=None, help="examples of the soak fuzz (tests/lang/test_lang_fuzz.py)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
