@@ -464,8 +464,7 @@ class _Builder:
         bound = [(name[ARRAYS[first][1]], ARRAYS[first][1])]
         if form in ("zip", "enumerate_zip"):
             if second == "range":
-                # a runtime start is only ``n``, which no kernel assigns: a start the body changes is a known
-                # bug (test_lang_fuzz.py, START_REEVALUATED)
+                # a runtime start is ``n`` (evaluated once, before the loop, even where the body changes it)
                 ranges = ["range(5)", "range(-3, 9, 2)", "range(10, 0, -3)"]
                 sequence = self.pick(ranges + ["range(n, 12)", "range(n)"] * ("n" in self.params))
                 bound.append((partner["int"], "int"))

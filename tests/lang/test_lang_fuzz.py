@@ -70,9 +70,6 @@ BUILTIN_ERRORS = {
     (ZeroDivisionError, "integer modulo by zero"),
     (ValueError, "range() arg 3 must not be zero"),
 }
-#: Known compiler bugs the fuzz steps around, each with an xfail(strict=True) test below that shows it:
-#: Python words ``x % 0`` differently from ``x // 0``, the kernel's status has one message for both.
-KNOWN_MESSAGE_BUGS = {"integer modulo by zero": "integer division or modulo by zero"}
 USER_ERRORS = (ValueError, IndexError, ZeroDivisionError, ArithmeticError, OverflowError, RuntimeError, AssertionError)
 
 
@@ -174,7 +171,7 @@ def _python_error(exc: Exception, kernel: GeneratedKernel) -> tuple[type[BaseExc
     if (kind, message) in BUILTIN_ERRORS:
         if kind is ZeroDivisionError and kernel.widened:
             raise _Discard("w holds an int until widened: the kernel divides floats there")
-        return kind, KNOWN_MESSAGE_BUGS.get(message, message)
+        return kind, message
     if isinstance(exc, LeavesInt64 | OverflowError | FloatingPointError | ZeroDivisionError | ValueError):
         raise _Discard(f"{kind.__name__}: {message}")  # wrap, IEEE, saturation, numpy int division by zero
     raise AssertionError(f"the generated kernel is not valid Python: {kind.__name__}: {message}") from exc
@@ -273,18 +270,12 @@ def test_soak_random_kernels_agree_with_python(request: pytest.FixtureRequest) -
     soak(given(case=cases())(check_case))()
 
 
-# ---- bugs the fuzz found (xfail until the compiler is fixed) --------------------------------------
+# ---- bugs the fuzz found, fixed: their regression tests ------------------------------------------
 def _native(source: str) -> Callable[..., Any]:
     lowered = lower(parse_kernel_source(source, filename="<fuzz>", namespace=NAMESPACE), {}, Knobs())
     return lambda *args: run_lowered(lowered, *args)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="compiler bug: x % 0 raises ZeroDivisionError('integer division or modulo by zero'), the message "
-    "of x // 0 (one ZERO_DIVISION status for both); Python 3.11 says 'integer modulo by zero'",
-)
 def test_modulo_by_zero_has_pythons_message() -> None:
     source = "def k(x: i64, y: i64) -> i64:\n    return x % y\n"
     ref = Reference(source)
@@ -302,14 +293,6 @@ def _outcomes(source: str, *args: Any) -> tuple[Outcome, Outcome]:
     return python_outcome(Reference(source), kernel, args), native_outcome(lowered, args)
 
 
-START_REEVALUATED = (
-    "compiler bug: the start of enumerate(seq, start) and of a range() inside zip()/enumerate() is evaluated "
-    "at every iteration (autotune/lang/_iteration.py puts the expression itself into the loop prologue), so "
-    "a body that changes it changes the items; Python evaluates it once, before the loop"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=START_REEVALUATED)
 def test_enumerate_start_is_evaluated_once() -> None:
     source = (
         "def k(a: f64[:], n: i64) -> i64:\n"
@@ -321,10 +304,9 @@ def test_enumerate_start_is_evaluated_once() -> None:
     )
     want, got = _outcomes(source, np.zeros(4), 3)
     assert want.value == 3456
-    assert got.value == want.value  # the kernel gives 3333: j = k + n with n one smaller each time
+    assert got.value == want.value  # the kernel gave 3333: it read n again at every iteration
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=START_REEVALUATED)
 def test_range_start_in_zip_is_evaluated_once() -> None:
     source = (
         "def k(a: f64[:], n: i64) -> i64:\n"
@@ -336,4 +318,4 @@ def test_range_start_in_zip_is_evaluated_once() -> None:
     )
     want, got = _outcomes(source, np.zeros(3), 3)
     assert want.value == 30405
-    assert got.value == want.value  # the kernel gives 31425: r = k + n with n ten larger each time
+    assert got.value == want.value  # the kernel gave 31425: it read n again at every iteration
