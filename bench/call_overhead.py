@@ -2,7 +2,7 @@
 
 Kernels do almost no work (arrays of one element) so the figure is the cost of getting from Python into
 native code and back: argument checks, GIL release, the trampoline, boxing the result.
-Target (issue 3): at most numba's overhead for (f64[:], f64[:], i64) and for a scalar-only kernel.
+Target: at most numba's overhead for (f64[:], f64[:], i64) and for a scalar-only kernel.
 
 Run: python -m bench.call_overhead
 """

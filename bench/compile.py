@@ -1,7 +1,7 @@
 """Compile: a cold O3 compile vs loading the same variant from the object cache, ms per variant.
 
 The cache-hit path is everything ``Session.load`` does for a known variant: hash the key, read and verify
-the entry, read its symbol table, link it into the current generation. Target (issue 2): under 0.5 ms.
+the entry, read its symbol table, link it into the current generation. Target: under 0.5 ms.
 
 Run: python -m bench.compile
 """

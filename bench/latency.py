@@ -2,7 +2,7 @@
 
 Why: tuning runs beside the application, so its cost can show up as latency on the application's own
 kernel calls: the host's tuner thread competes for the GIL when a reply arrives (linking and publishing a
-winner), and the tuning worker process and its compiler compete for the cores. Issue 4 asks how much.
+winner), and the tuning worker process and its compiler compete for the cores. This measures how much.
 bench/latency_trace.py looks at where the slow calls come from.
 
 An application thread calls the suite's dot and saxpy (size ``APP_SIZE``) alternately in a tight loop for

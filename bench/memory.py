@@ -2,7 +2,7 @@
 
 Each mode runs in its own process so the two RSS curves do not share an allocator. The single-LLJIT mode
 is the naive way: every retired library leaves its empty JITDylib behind (about 10 KB each).
-Target (issue 2): growth under 2 MB with generations.
+Target: growth under 2 MB with generations.
 
 Run: python -m bench.memory [cycles]
 """

@@ -3,7 +3,7 @@
 Both paths are indirect calls through a function pointer from the same JIT loop, so the difference is
 the trampoline alone. Also shown: a bare load-acquire + musttail trampoline (no counting, so no safe
 reclamation), and the counting trampoline with two threads hammering the same slot.
-Target (issue 2): counting trampoline at most 2.5 ns over the direct call.
+Target: counting trampoline at most 2.5 ns over the direct call.
 
 Run: python -m bench.native_dispatch
 """

@@ -3,7 +3,7 @@
 Why: the tuner is only worth having if its pick beats what users would otherwise write (numba, numpy,
 plain C) on the kernels of ``examples/kernels.py``, at sizes where one call takes ~20 us - 0.5 ms.
 
-Contenders (issues 3-5), each output checked against the numpy reference with the suite's tolerance:
+Contenders, each output checked against the numpy reference with the suite's tolerance:
 
 - autotune *default*, *grid best* and *tuned*, timed in autotune's native loop (no Python per call).
   Grid best is the fastest valid variant of a reduced grid: vectorize 0,1,4,8,16 x interleave 0,2,4 x

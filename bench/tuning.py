@@ -1,7 +1,7 @@
 """Tuning efficiency: trials and seconds the tuner needs to come within 5% of an exhaustive grid's best.
 
 Why: a tuner is only useful if it finds a near-best variant much faster than trying every variant.
-Target (issue 4): the tuner gets there in at most 25% of the grid's trials.
+Target: the tuner gets there in at most 25% of the grid's trials.
 
 For each suite kernel (examples/kernels.py) at the demo's sizes (``SIZES``, data in L2; at bench/suite.py's
 larger, memory-bound sizes the default is within 5% of the best for 4 of 6 kernels) the space is
