@@ -1,4 +1,6 @@
-"""Arrays created inside kernels: ``np.empty/zeros/ones/full`` and their ``_like`` forms.
+"""Arrays created inside kernels: ``np.empty/zeros/ones/full``, their ``_like`` forms, and copies
+(``np.copy(a)``, ``a.copy()``: a C-contiguous copy of an array parameter, module array or earlier local
+array, as numpy's default order gives).
 
 A creation is only ever the whole right-hand side of ``name = np.<creator>(...)``; the name then is a
 *local array* everywhere in the kernel (an :class:`~autotune.lang._expr.ArrayRef` like a parameter), with
@@ -46,6 +48,7 @@ CREATORS: dict[str, tuple[str, ...]] = {
     "zeros_like": ("dtype",),
     "ones_like": ("dtype",),
     "full_like": ("fill_value", "dtype"),
+    "copy": (),
 }
 _MAX_NDIM = 3
 _FORMS = "b = np.zeros(n), np.empty((n, m), dtype=np.float32), np.full(a.shape, 1.0), np.zeros_like(a)"
@@ -69,7 +72,7 @@ class Creation:
     def fill_kind(self) -> str:
         """``"none"`` (empty), ``"zero"``, ``"one"`` or ``"value"``."""
         base = self.creator.removesuffix("_like")
-        return {"empty": "none", "zeros": "zero", "ones": "one"}.get(base, "value")
+        return {"empty": "none", "zeros": "zero", "ones": "one", "copy": "copy"}.get(base, "value")
 
 
 def creation_of(node: ast.expr, resolve: Callable[[str, ast.AST], Any], error: ErrorFn) -> Creation | None:
@@ -86,7 +89,11 @@ def creation_of(node: ast.expr, resolve: Callable[[str, ast.AST], Any], error: E
     try:
         module = resolve(func.value.id, func.value)
     except KernelSyntaxError:
-        return None
+        module = None
+    if func.attr == "copy" and not isinstance(module, NumpyModule):  # a.copy(): the method form
+        if node.args or node.keywords:
+            raise error(node, "a.copy() takes no arguments in kernels (the copy is C-contiguous)")
+        return Creation("copy", node, None, func.value, None, None)
     if not isinstance(module, NumpyModule):
         return None
     names = CREATORS[func.attr]
@@ -101,7 +108,7 @@ def creation_of(node: ast.expr, resolve: Callable[[str, ast.AST], Any], error: E
         given[keyword.arg] = keyword.value
     if "fill_value" in names and "fill_value" not in given:
         raise error(node, f"np.{func.attr}() needs a fill value")
-    like = func.attr.endswith("_like")
+    like = func.attr.endswith("_like") or func.attr == "copy"
     return Creation(
         func.attr,
         node,
@@ -360,7 +367,9 @@ class LocalArrays:
             bld.store(extent.value, slot)
         em.check(bld.icmp_unsigned("==", data, ir.Constant(PTR, None)), Status.NO_MEMORY)
         kind = creation.fill_kind
-        if kind == "zero":
+        if kind == "copy" and creation.like is not None:
+            self._copy(data, low.array_ref(creation.like), count, nbytes)
+        elif kind == "zero":
             memset = em.declare("llvm.memset.p0.i64", ir.VoidType(), [PTR, I8, I64, I1])
             bld.call(memset, [data, ir.Constant(I8, 0), nbytes, ir.Constant(I1, 0)])
         elif kind != "none":
@@ -389,6 +398,35 @@ class LocalArrays:
         bld = self.lowerer.em.builder
         pair = bld.umul_with_overflow(a, b)
         return bld.extract_value(pair, 0), bld.extract_value(pair, 1)
+
+    def _copy(self, data: Any, source: ArrayRef, count: Any, nbytes: Any) -> None:
+        """Copy ``source``'s elements into ``data`` in C order: one ``memcpy`` when the source is
+        C-contiguous, else an element loop through its strides (a view or a strided argument)."""
+        em = self.lowerer.em
+        bld = em.builder
+        if source.strides is None:
+            memcpy = em.declare("llvm.memcpy.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64, I1])
+            bld.call(memcpy, [data, source.ptr, nbytes, ir.Constant(I1, 0)])
+            return
+        counter = em.alloca(I64, "copy.k")
+        bld.store(ir.Constant(I64, 0), counter)
+        head, body, done = em.block("copy.cond"), em.block("copy.body"), em.block("copy.end")
+        bld.branch(head)
+        em.position(head)
+        k = bld.load(counter, typ=I64)
+        bld.cbranch(bld.icmp_unsigned("<", k, count), body, done)
+        em.position(body)
+        indexes: list[Any] = []
+        rest = k
+        for extent in reversed(source.shape):  # C order: the last index varies fastest
+            indexes.insert(0, bld.urem(rest, extent.value))
+            rest = bld.udiv(rest, extent.value)
+        offset = self.lowerer.strided_offset(source, indexes)
+        item = bld.load(bld.gep(source.ptr, [offset], source_etype=source.dtype.ir_type), typ=source.dtype.ir_type)
+        bld.store(item, bld.gep(data, [k], inbounds=True, source_etype=source.dtype.ir_type))
+        bld.store(bld.add(k, ir.Constant(I64, 1), flags=["nuw"]), counter)
+        bld.branch(head)
+        em.position(done)
 
     def _fill(self, data: Any, dtype: ScalarType, count: Any, value: Val) -> None:
         """Store ``value`` (converted to the element type) into elements ``0 .. count-1``."""

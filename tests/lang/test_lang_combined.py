@@ -125,3 +125,34 @@ def k(xs: f64[:], y: f64, z: c128) -> c128:
     kernel = autotune.tunable(source=source, namespace={"mandel": mandel, "rotate": rotate})
     xs = np.linspace(-2.0, 0.5, 23)
     assert kernel(xs, 0.3, 1 + 2j) == pytest.approx(kernel.py_func(xs, 0.3, 1 + 2j))
+
+
+COPIES = """
+def k(graph: f64[:, :], row: f64[:]) -> f64[:, :]:
+    dist = graph.copy()
+    n = dist.shape[0]
+    for m in range(n):
+        for i in range(n):
+            for j in range(n):
+                if dist[i, m] + dist[m, j] < dist[i, j]:
+                    dist[i, j] = dist[i, m] + dist[m, j]
+    twice = np.copy(row)
+    again = twice.copy()
+    for j in range(len(again)):
+        dist[0, j] += again[j] - row[j]
+    return dist
+"""
+
+
+def test_copies_of_arrays_are_c_contiguous_and_independent_whatever_the_source_layout() -> None:
+    kernel = autotune.tunable(source=COPIES)
+    rng = np.random.default_rng(3)
+    graph = rng.random((6, 6)) * 10
+    for source in (graph, np.asfortranarray(graph), graph.T.copy().T):
+        before = source.copy()
+        for _ in range(2):  # the strided form is built on the first call, then called natively
+            got = kernel(source, np.arange(6.0)[::1])
+            np.testing.assert_array_equal(got, kernel.py_func(source, np.arange(6.0)))
+            np.testing.assert_array_equal(source, before)  # the copy, not the argument, was written
+    with pytest.raises(KernelSyntaxError, match="copy"):
+        autotune.tunable(source="def k(x: f64) -> f64:\n    y = x.copy()\n    return y\n")
