@@ -46,8 +46,9 @@ Semantics in brief (divergences from plain Python are marked *):
   runs serially. * Float reductions are reordered (validated with a tolerance, like fast-math).
 - Arrays created in the kernel: ``b = np.empty/zeros/ones/full(shape[, fill], dtype=...)``, the
   ``_like(a)`` forms and copies (``a.copy()``, ``np.copy(a)``: C-contiguous), shape an int, a tuple of
-  1-3 ints or ``a.shape`` (computed at run time), dtype float64 by default like numpy (``np.full``: the fill value's type, given by a literal, a scalar
-  parameter or an array element, else ``dtype=`` is required). Only as ``name = np.<creator>(...)``; a
+  1-3 ints or ``a.shape`` (computed at run time), dtype float64 by default like numpy (``np.full``: the
+  fill value's type, given by a literal, a scalar parameter or an array element, else ``dtype=`` is
+  required). Only as ``name = np.<creator>(...)``; a
   name keeps one dtype and rank. Freed on every exit; reassigning frees the previous one (see
   ``_arrays``). Negative extents raise ValueError, a failed allocation MemoryError, use before
   assignment UnboundLocalError. ``-> f64[:]`` returns such an array (a numpy array owning the buffer, no
