@@ -83,12 +83,11 @@ def lower_parallel(outer: _Lowering, node: ast.For, outline: Callable[[Any], _Lo
     chunks = outer.knobs.parallel
     names = {n.id for s in node.body for n in ast.walk(s) if isinstance(n, ast.Name)}
     shared = sorted(n for n in names if n in outer.locals and n not in plan.private and n not in plan.reductions)
-    arrays = sorted(n for n in names if n in outer.arrays and not isinstance(outer.arrays[n].ptr, ir.GlobalVariable))
+    arrays = _arrays_read(outer, names)
     reductions = sorted(plan.reductions)
     fields: list[Any] = [I64, PTR, I64]
     fields += [reg_type(outer.locals[n].ty) for n in (*shared, *reductions)]
-    for name in arrays:  # data pointer, extents, and the strides of a strided argument
-        ref = outer.arrays[name]
+    for ref in arrays.values():  # data pointer, extents, and the strides of a view or strided argument
         fields += [PTR] + [I64] * (len(ref.shape) + len(ref.strides or ()))
     ctx_ty = ir.LiteralStructType(fields)
     partial_ty = ir.LiteralStructType([I32] + [reg_type(outer.locals[n].ty) for n in reductions])
@@ -96,8 +95,7 @@ def lower_parallel(outer: _Lowering, node: ast.For, outline: Callable[[Any], _Lo
     ctx = em.alloca(ctx_ty, "prange.ctx")
     values: list[Any] = [count, partials, start.value]
     values += [bld.load(outer.locals[n].slot, typ=reg_type(outer.locals[n].ty)) for n in (*shared, *reductions)]
-    for name in arrays:
-        ref = outer.arrays[name]
+    for ref in arrays.values():
         values += [ref.ptr, *(extent.value for extent in ref.shape), *(s.value for s in ref.strides or ())]
     for k, value in enumerate(values):
         bld.store(value, _field(bld, ctx, ctx_ty, k))
@@ -149,7 +147,7 @@ class _Body:
         ctx_ty: Any,
         partial_ty: Any,
         shared: list[str],
-        arrays: list[str],
+        arrays: dict[str, ArrayRef],
         reductions: list[str],
         start: Val,
         stop: Val,
@@ -186,8 +184,7 @@ class _Body:
             if op == "+" or op == "*":
                 value = em.const(local.ty, 0 if op == "+" else 1).value
             bld.store(value, local.slot)
-        for name in self.arrays:
-            ref = outer.arrays[name]
+        for name, ref in self.arrays.items():
             k += 1
             ptr = bld.load(_field(bld, ctx, self.ctx_ty, k), typ=PTR)
             extents, strides = [], []
@@ -238,6 +235,23 @@ class _Body:
         em.position(em.entry)
         bld.branch(first)
         inner._finish()
+
+
+def _arrays_read(outer: _Lowering, names: set[str]) -> dict[str, ArrayRef]:
+    """The arrays a prange body uses, as they are when the loop starts: parameters (module arrays are
+    globals, reached directly), arrays the kernel created and view locals (their current buffers and
+    strides; the body may not reassign them, which the typed pass checks)."""
+    found: dict[str, ArrayRef] = {}
+    for name in sorted(names):
+        if name in outer.array_slots:
+            found[name] = outer.array_slots[name]()
+        elif name in outer.info.views:
+            view = outer.view_ref(ast.Name(name, ast.Load()))
+            if view is not None:
+                found[name] = view
+        elif name in outer.arrays and not isinstance(outer.arrays[name].ptr, ir.GlobalVariable):
+            found[name] = outer.arrays[name]
+    return found
 
 
 def _task(module: Any, body: Any, chunks: int, ctx_ty: Any, partial_ty: Any) -> Any:

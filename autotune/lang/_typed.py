@@ -265,17 +265,17 @@ class _Checker:
         self.block(node.orelse)
 
     def parallel_body(self, node: ast.For) -> None:
-        """A prange body runs in an outlined function that receives parameter arrays, module arrays and
-        scalars: arrays the kernel creates and view locals are not handed over (yet)."""
+        """A prange body runs in an outlined function that receives the arrays it uses as they are when the
+        loop starts: it may index created arrays and views, not assign a new array or view to a name."""
         for found in ast.walk(ast.Module(body=node.body, type_ignores=[])):
-            if not isinstance(found, ast.Name):
+            if not (isinstance(found, ast.Name) and isinstance(found.ctx, ast.Store)):
                 continue
             if found.id in self.info.local_arrays or found.id in self.info.views:
                 what = "an array created in the kernel" if found.id in self.info.local_arrays else "an array view"
                 raise self.info.error(
                     found,
-                    f"'{found.id}' is {what}; a prange body cannot use one yet: index the kernel's parameter "
-                    "arrays directly (a[i, j], not row = a[i]), or use range(...)",
+                    f"'{found.id}' is {what}; a prange body cannot assign one: create it before the loop and "
+                    "index it inside (a[i, j], or row = a[i] before the loop), or use range(...)",
                 )
 
     def return_(self, node: ast.Return) -> None:
