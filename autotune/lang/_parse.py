@@ -265,7 +265,9 @@ class _Parser:
         arrays = local_array_specs(func.body, {p.name: p for p in specs}, self.resolve, self.evaluate, self.error)
         local_names = [n for n in assigned_names(func.body) if n not in kinds and n not in arrays]
         scalars = {p.name for p in specs if p.kind != "array"}
-        views = find_views(func.body, self._array_named(specs, set(local_names), arrays), scalars, self.error)
+        views = find_views(
+            func.body, self._array_named(specs, set(local_names), arrays), scalars, self.error, created=arrays
+        )
         lookup = self._array_named(specs, set(local_names), arrays, views)
         checker = Checker(
             self.error,

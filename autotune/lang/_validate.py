@@ -175,6 +175,7 @@ class Checker:
         self._array_of: ArrayOf = array_of or (lambda node: None)
         self._result = result
         self._local_arrays = dict(local_arrays or {})
+        self._stable: set[str] = set()  # created arrays whose views are safe (see _created_once)
         self._params = params
         self._locals = set(local_names)
         self._resolve = resolve
@@ -210,6 +211,7 @@ class Checker:
     def check(self, body: list[ast.stmt]) -> None:
         """Check a function body (a leading docstring is allowed)."""
         start = 1 if body and _is_docstring(body[0]) else 0
+        self._stable = _created_once(body, self._local_arrays.keys())
         self._block(body[start:])
 
     def _block(self, body: list[ast.stmt]) -> None:
@@ -228,12 +230,12 @@ class Checker:
         elif isinstance(node, ast.Assign):
             viewed = self._array_of(node.value)
             if viewed is not None:  # name = <array or view>: the name holds a view
-                created = sorted(viewed.roots & self._local_arrays.keys())
+                created = sorted(viewed.roots & (self._local_arrays.keys() - self._stable))
                 if created:
                     raise self._error(
                         node,
-                        f"views of arrays created in the kernel ('{created[0]}') are not supported: "
-                        "index the array itself",
+                        f"a view of '{created[0]}', an array the kernel creates more than once or inside a loop "
+                        "or branch, would outlive its buffer: create it once, before the view, or index it",
                     )
                 self._view_assign(node)
                 return
@@ -684,6 +686,25 @@ class Checker:
                 node, f"'{ast.unparse(base)}' has {found.ndim} dimension(s) but is indexed with {len(indexes)}"
             )
         return found.ndim - sum(not isinstance(i, ast.Slice) for i in indexes)
+
+
+def _created_once(body: list[ast.stmt], names: Iterable[str]) -> set[str]:
+    """Arrays the kernel creates by exactly one assignment, a statement of the function's own body (not in a
+    loop or branch): their buffer lives until the kernel returns, so a view of them never dangles."""
+    stable: set[str] = set()
+    for name in names:
+        stores = [
+            n
+            for s in body
+            for n in ast.walk(s)
+            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+        ]
+        top = (
+            [s for s in body if isinstance(s, ast.Assign) and any(t is stores[0] for t in s.targets)] if stores else []
+        )
+        if len(stores) == 1 and top:
+            stable.add(name)
+    return stable
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:

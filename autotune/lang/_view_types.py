@@ -10,7 +10,7 @@ parse time on the AST alone; the lowering is :mod:`autotune.lang._views`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 from ..errors import KernelSyntaxError
@@ -59,7 +59,11 @@ def is_view(node: ast.Subscript, ndim: int) -> bool:
 
 
 def find_views(
-    body: Sequence[ast.stmt], arrays: ArrayLookup, scalars: set[str], error: ErrorFn
+    body: Sequence[ast.stmt],
+    arrays: ArrayLookup,
+    scalars: set[str],
+    error: ErrorFn,
+    created: Collection[str] = (),
 ) -> dict[str, ViewLocal]:
     """The view locals of a kernel body (``arrays``: parameters and module arrays; ``scalars``: scalar
     parameters). KernelSyntaxError where a local would hold views of two ranks or types, or a view and a
@@ -80,12 +84,16 @@ def find_views(
         local = views.get(name)
         if local is not None:
             return ArrayInfo(local.dtype, local.ndim, local.roots)
+        if name in created:  # an array the kernel creates: assigned, but an array all the same
+            return arrays(name)
         return None if name in scalars or any(a[0] == name for a in assigns) else arrays(name)
 
     changed = True
     while changed:
         changed = False
         for name, value, stmt in assigns:
+            if name in created:
+                continue
             info = array_info(value, lookup)
             if info is None:
                 continue

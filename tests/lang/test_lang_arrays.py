@@ -350,6 +350,7 @@ def r_reranked(n: i64) -> f64:
 
 def r_alias(n: i64) -> f64:
     b = np.zeros(n)
+    b = np.ones(n)
     c = b
     return c[0]
 
@@ -427,7 +428,7 @@ def r_array_as_value(n: i64) -> f64:
     [
         (r_retyped, "local array 'b' is i64[:] here but f64[:]"),
         (r_reranked, "f64[:, :] here but f64[:]"),
-        (r_alias, "views of arrays created in the kernel"),
+        (r_alias, "would outlive its buffer"),
         (r_scalar_and_array, "local array 'b' can only be assigned a new array"),
         (r_in_expression, "b = np.zeros(...)"),
         (r_param_target, "cannot assign a new array to parameter 'a'"),

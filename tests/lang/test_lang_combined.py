@@ -71,15 +71,28 @@ def k(a: f64[:, :]) -> f64:
     assert "use range(...)" in info.value.message
 
 
-def test_views_of_arrays_created_in_the_kernel_are_refused() -> None:
-    source = """
-def k(n: i64) -> f64:
+VIEW_OF_CREATED = """
+def k(n: i64) -> f64[:]:
     b = np.ones(n)
     head = b[:2]
-    return head[0]
+    alias = b
+    head[1] = 7.0
+    alias[0] = 5.0
+    return b
 """
-    with pytest.raises(KernelSyntaxError, match="views of arrays created in the kernel"):
-        autotune.tunable(source=source)
+
+
+def test_views_of_an_array_created_once_at_the_top_are_views_and_others_are_refused() -> None:
+    kernel = autotune.tunable(source=VIEW_OF_CREATED)
+    np.testing.assert_array_equal(kernel(4), kernel.py_func(4))
+    twice = "def k(n: i64) -> f64:\n    b = np.ones(n)\n    b = np.zeros(n)\n    h = b[:1]\n    return h[0]\n"
+    in_loop = (
+        "def k(n: i64) -> f64:\n    s = 0.0\n    for i in range(3):\n        b = np.ones(n)\n"
+        "        h = b[:1]\n        s += h[0]\n    return s\n"
+    )
+    for source in (twice, in_loop):
+        with pytest.raises(KernelSyntaxError, match="would outlive its buffer"):
+            autotune.tunable(source=source)
 
 
 def test_tuple_parameters_beside_strided_arrays_and_an_array_result() -> None:
