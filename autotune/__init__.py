@@ -7,6 +7,8 @@ faster ones in without pausing callers.
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from . import tuner
 from .config import Config, configure
 from .errors import (
@@ -26,6 +28,11 @@ from .space import Space
 from .tunable import tunable, tunable_ir
 from .types import Const, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
+try:
+    __version__: str = _metadata.version("hotpatch-autotune")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "AutotuneError",
     "Config",
@@ -40,6 +47,7 @@ __all__ = [
     "StorageError",
     "TuningError",
     "ValidationError",
+    "__version__",
     "boolean",
     "c128",
     "configure",

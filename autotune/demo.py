@@ -1,6 +1,6 @@
 """``python -m autotune demo``: an application loop calls the suite kernels while the tuner works.
 
-The loop calls each kernel of ``examples/kernels.py`` on realistic sizes, round robin, and checks every
+The loop calls each kernel of :mod:`autotune.demo_kernels` on realistic sizes, round robin, and checks every
 result against numpy now and then. The background tuner meanwhile searches each kernel's variants and
 swaps winners in; a live table shows trials, the live variant, its speed against the default, swaps and
 RSS. Everything is stored in the configured storage, so a second run starts on the best variants at once.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -28,15 +27,8 @@ SIZES = {"dot": 20_000, "saxpy": 20_000, "stencil5": 192, "matmul": 96, "softmax
 
 
 def load_suite() -> ModuleType:
-    """Import ``examples/kernels.py`` from the source tree (the demo's kernels)."""
-    path = Path(__file__).resolve().parent.parent / "examples" / "kernels.py"
-    spec = importlib.util.spec_from_file_location("autotune_examples_kernels", path)
-    if spec is None or spec.loader is None or not path.exists():
-        raise FileNotFoundError(f"the demo needs the kernel suite at {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The demo's kernels (:mod:`autotune.demo_kernels`, inside the package so an installed wheel has them)."""
+    return importlib.import_module("autotune.demo_kernels")
 
 
 def _compact(params: dict[str, Any], space_default: dict[str, Any]) -> str:
