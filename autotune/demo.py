@@ -31,9 +31,19 @@ def load_suite() -> ModuleType:
     return importlib.import_module("autotune.demo_kernels")
 
 
+#: The table's knob abbreviations, explained by its legend line.
+_SHORT = {"vectorize": "vw", "interleave": "il", "unroll": "un", "fastmath": "fm", "prefer_vector_width": "pvw"}
+_LEGEND = (
+    "x vs default: the default variant's time per call / the live one's, as the tuner measured them;"
+    " adopted: started on a stored best.\n"
+    "live variant: the knobs that differ from the default (the first value of each): vw vector width,"
+    " il interleave, un unroll, fm fast-math, pvw preferred vector width in bits."
+)
+
+
 def _compact(params: dict[str, Any], space_default: dict[str, Any]) -> str:
     changed = {k: v for k, v in params.items() if space_default.get(k) != v}
-    short = {"vectorize": "vw", "interleave": "il", "unroll": "un", "fastmath": "fm", "prefer_vector_width": "pvw"}
+    short = _SHORT
     text = " ".join(f"{short.get(k, k)}={int(v) if isinstance(v, bool) else v}" for k, v in sorted(changed.items()))
     return text or "default"
 
@@ -47,19 +57,27 @@ def _table(kernels: dict[str, Kernel], calls: dict[str, int], started: float, rs
     lines = [
         f"autotune demo: {time.monotonic() - started:5.1f}s   RSS {rss_kb() / 1024:.0f} MB "
         f"(after first calls {rss0 / 1024:.0f} MB)",
-        f"{'kernel':<10} {'calls':>9} {'trials':>7} {'swaps':>6} {'speedup':>8}  live variant",
+        f"{'kernel':<10} {'calls':>9} {'trials':>7} {'swaps':>6} {'adopted':>8} {'x vs default':>13}  live variant",
     ]
     for name, kernel in kernels.items():
         events = kernel.events.events()
         trials = sum(e.kind in ("trial", "fail") for e in events)
-        swaps = sum(e.kind in ("swap", "adopt") for e in events)
+        swaps = sum(e.kind == "swap" for e in events)
+        adopted = "stored" if any(e.kind == "adopt" for e in events) else "-"
         done = next((e.detail for e in reversed(events) if e.kind == "done"), "")
         live = kernel.bindings[0].live if kernel.bindings else {}
         lines.append(
-            f"{name:<10} {calls[name]:>9,} {trials:>7} {swaps:>6} {_speedup(kernel):>7.2f}x  "
+            f"{name:<10} {calls[name]:>9,} {trials:>7} {swaps:>6} {adopted:>8} {_speedup(kernel):>12.2f}x  "
             f"{_compact(dict(live), kernel.space.default)}{'  [' + done + ']' if done else ''}"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, _LEGEND])
+
+
+def _progress(kernels: dict[str, Kernel], calls: dict[str, int], started: float) -> str:
+    events = [e for kernel in kernels.values() for e in kernel.events.events()]
+    trials = sum(e.kind in ("trial", "fail") for e in events)
+    swaps = sum(e.kind == "swap" for e in events)
+    return f"{time.monotonic() - started:6.1f}s: {sum(calls.values()):,} calls, {trials} trials, {swaps} swaps"
 
 
 def run_demo(seconds: float = 120.0, scale: float = 1.0, refresh: float = 1.0) -> int:
@@ -94,12 +112,14 @@ def run_demo(seconds: float = 120.0, scale: float = 1.0, refresh: float = 1.0) -
                     print(f"WRONG RESULT from {name} with {kernel.live}", file=sys.stderr)
         if time.monotonic() - last >= refresh:
             last = time.monotonic()
-            table = _table(kernels, calls, started, rss0)
-            print(("\x1b[H\x1b[J" if tty else "\n") + table, flush=True)
+            if tty:  # redrawn in place; the final table replaces it
+                print("\x1b[H\x1b[J" + _table(kernels, calls, started, rss0), flush=True)
+            else:  # a log: one progress line per refresh, the table once at the end
+                print(_progress(kernels, calls, started), flush=True)
     hist = suite.SUITE["histogram"]
     hist_expected = hist.reference(*inputs["histogram"]) * calls["histogram"]
     hist_ok = np.array_equal(hist.output(inputs["histogram"], None), hist_expected)
-    print("\n" + _table(kernels, calls, started, rss0))
+    print(("\x1b[H\x1b[J" if tty else "\n") + _table(kernels, calls, started, rss0))
     print(f"\nresults checked against numpy: {'all correct' if not wrong else f'{wrong} WRONG'}")
     print(
         f"histogram host global: {'exact' if hist_ok else 'WRONG'} after {calls['histogram']:,} calls "
