@@ -65,7 +65,7 @@ class Tuning(Protocol):
 
     def tune(
         self, kernel: Kernel, *, n_trials: int | None = None, timeout: float | None = None, progress: bool = True
-    ) -> dict[str, Value]: ...
+    ) -> dict[Any, Any]: ...
 
 
 class Kernel:
@@ -290,8 +290,9 @@ class Kernel:
     # -- tuning ----------------------------------------------------------------------------------------
     def tune(
         self, n_trials: int | None = None, timeout: float | None = None, *, progress: bool = True
-    ) -> dict[str, Value]:
-        """Run the tuner's search for this kernel now, in this thread; returns the live parameters.
+    ) -> dict[Any, Any]:
+        """Run the tuner's search for this kernel now, in this thread; returns the live parameters (for a
+        kernel with ``key=``: a dict key -> parameters, for every key called so far).
 
         Needs at least one call first (tuning runs on copies of real inputs). ``n_trials`` and ``timeout``
         bound this run; the study keeps everything for later runs and processes.

@@ -18,7 +18,6 @@ import contextlib
 import itertools
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Hashable
@@ -30,6 +29,7 @@ from .config import Config, current
 from .errors import TuningError
 from .kernel import Binding, Kernel
 from .messages import EventRecord, NeedIR, NeedPython, Notice, Step, StepReply
+from .progress import TuneProgress
 from .records import BestRecords
 from .runtime import runtime
 from .sample import SharedSample
@@ -440,8 +440,9 @@ class Tuner:
 
     def tune(
         self, kernel: Kernel, *, n_trials: int | None = None, timeout: float | None = None, progress: bool = True
-    ) -> dict[str, Value]:
-        """Run ``kernel``'s searches from this thread (the background thread skips them meanwhile)."""
+    ) -> dict[Any, Any]:
+        """Run ``kernel``'s searches from this thread (the background thread skips them meanwhile); the live
+        parameters: a dict of them for a kernel without ``key=``, else a dict key -> parameters of every key."""
         if not kernel.bindings:
             raise TuningError(f"{kernel.name}: call the kernel once before tuning (tuning runs on real inputs)")
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -453,25 +454,32 @@ class Tuner:
                     self._cond.wait(0.1)
                 self._stepping.add(search_key)
                 search.deadline = deadline
+            label = kernel.info.name if kernel.key_fn is None else f"{kernel.info.name}[{binding.key!r}]"
+            bar = TuneProgress(label, n_trials, progress)
+            ran, reason = 0, ""
             try:
-                ran = 0
-                while (n_trials is None or ran < n_trials) and (deadline is None or time.monotonic() < deadline):
+                while True:
+                    if n_trials is not None and ran >= n_trials:
+                        reason = "n_trials"
+                        break
+                    if deadline is not None and time.monotonic() >= deadline:
+                        reason = "deadline"
+                        break
                     before = search.trials_run
                     if not self._step(search):
+                        reason = search.reason or "error"
                         break
                     ran += search.trials_run - before
-                    if progress:
-                        _progress(kernel, binding, search, ran, n_trials)
+                    bar.update(search.trials_run - before, _live_speedup(kernel, binding.key))
             finally:
                 with self._cond:
                     search.deadline = None
                     self._stepping.discard(search_key)
                     self._cond.notify_all()
-                if progress:
-                    print(file=sys.stderr)
-        if kernel.key_fn is not None or not kernel.bindings:
-            return {}
-        return dict(kernel.bindings[0].live)
+                bar.close(reason, _live_speedup(kernel, binding.key), ran)
+        if kernel.key_fn is None:
+            return dict(kernel.bindings[0].live)
+        return {binding.key: dict(binding.live) for binding in kernel.bindings}
 
     def close(self) -> None:
         """Stop the thread and the worker process (interpreter exit)."""
@@ -490,19 +498,12 @@ class Tuner:
             search.generation = -1
 
 
-def _progress(kernel: Kernel, binding: Binding, search: _Search, ran: int, total: int | None) -> None:
-    width = 30
-    done = width if not total else min(width, width * ran // total)
-    bar = "#" * done + "." * (width - done)
-    live = [e.value for e in kernel.events.events() if e.kind in ("swap", "adopt", "rollback") and e.value]
-    best = live[-1] if live else 1.0
-    print(
-        f"\rtuning {kernel.info.name}[{binding.key!r}] [{bar}] {ran}/{total or '?'} trials, "
-        f"live {1 / best:.2f}x default{' (' + search.reason + ')' if search.done else ''}   ",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
+def _live_speedup(kernel: Kernel, key: Hashable) -> float:
+    """How many times as fast as the default the key's live variant measured (its last swap, adoption or
+    rollback)."""
+    kinds = ("swap", "adopt", "rollback")
+    live = [e.value for e in kernel.events.events() if e.kind in kinds and e.key == key and e.value]
+    return 1 / live[-1] if live else 1.0
 
 
 _tuner = Tuner()
@@ -542,6 +543,6 @@ def status() -> list[SearchStatus]:
 
 def tune(
     kernel: Kernel, *, n_trials: int | None = None, timeout: float | None = None, progress: bool = True
-) -> dict[str, Value]:
+) -> dict[Any, Any]:
     """Tune ``kernel`` synchronously (what ``kernel.tune`` calls)."""
     return _tuner.tune(kernel, n_trials=n_trials, timeout=timeout, progress=progress)
