@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,50 +12,110 @@ from dylibs import ObjectCache
 
 from .config import current
 from .errors import AutotuneError
+from .kernel import NO_KEY
 from .records import BestRecords
 from .storage import open_storage, redact, storage_url
 
 __all__ = ["main"]
 
 
-def _report(storage_arg: str | None) -> int:
+def _report(storage_arg: str | None, as_json: bool) -> int:
+    """Per study: the live variant (what the next process adopts), the best measured trial, trial counts,
+    speedups against the default and the last update."""
     import optuna
-    from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = storage_arg or storage_url(current())
     storage = open_storage(url)
     names = sorted(n for n in optuna.get_all_study_names(storage) if n.startswith("autotune:"))
-    if not names:
+    rows = [_study_row(optuna.load_study(study_name=name, storage=storage), name) for name in names]
+    if as_json:
+        print(json.dumps({"storage": redact(url), "studies": rows}, indent=2, default=str))
+        return 0
+    if not rows:
         print(f"no autotune studies in {redact(url)}")
         return 0
-    print(f"studies in {redact(url)}\n")
-    print(f"{'kernel':<28} {'key':<14} {'machine':<12} {'done':>5} {'failed':>6} {'speedup':>8}  best parameters")
-    for name in names:
-        _, kernel, _fp, rest = name.split(":", 3)
-        key, machine = rest.rsplit(":", 1)
-        study = optuna.load_study(study_name=name, storage=storage)
-        trials = study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        failed = sum(t.state == TrialState.FAIL for t in trials)
-        if complete:
-            best = min(complete, key=lambda t: t.value if t.value is not None else float("inf"))
-            speedup = f"{1 / best.value:.2f}x" if best.value else "-"
-            params = " ".join(f"{k}={v}" for k, v in sorted(best.params.items()))
+    print(f"studies in {redact(url)}")
+    print(
+        "live: the variant the next process adopts at its first call; best: the fastest trial measured. "
+        "x vs default: the default's time per call / the variant's (medians of interleaved rounds).\n"
+    )
+    for row in rows:
+        live = row["live"]
+        best = row["best"]
+        counts = row["trials"]
+        key = "" if row["key"] == repr(NO_KEY) else f"  key {row['key']}"
+        print(f"{row['kernel']}{key}  machine {row['machine']}  updated {row['updated'] or '-'}")
+        print(f"  trials: {counts['complete']} measured, {counts['failed']} failed, {counts['pruned']} repeats")
+        if live is None:
+            print("  live:  default (no stored best)")
         else:
-            speedup, params = "-", ""
-        print(f"{kernel:<28} {key:<14} {machine:<12} {len(complete):>5} {failed:>6} {speedup:>8}  {params}")
+            print(f"  live:  {live['x_vs_default']:.2f}x vs default  {_params(live['params'])}")
+        if best is None:
+            print("  best:  -")
+        else:
+            print(f"  best:  {best['x_vs_default']:.2f}x vs default  {_params(best['params'])}")
     return 0
 
 
-def _cache(action: str) -> int:
+def _params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def _study_row(study: Any, name: str) -> dict[str, Any]:
+    from optuna.trial import TrialState
+
+    _, kernel, _fingerprint, rest = name.split(":", 3)
+    key, machine = rest.rsplit(":", 1)
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value]
+    best: dict[str, Any] | None = None
+    if complete:
+        top = min(complete, key=lambda t: t.value)
+        best = {"params": top.params, "x_vs_default": 1 / top.value, "trial": top.number}
+    stored = BestRecords().load(name)
+    live = None if stored is None else {"params": stored[0], "x_vs_default": 1 / stored[1] if stored[1] else 1.0}
+    finished = [t.datetime_complete for t in trials if t.datetime_complete is not None]
+    return {
+        "study": name,
+        "kernel": kernel,
+        "key": key,
+        "machine": machine,
+        "live": live,
+        "best": best,
+        "trials": {
+            "complete": sum(t.state == TrialState.COMPLETE for t in trials),
+            "failed": sum(t.state == TrialState.FAIL for t in trials),
+            "pruned": sum(t.state == TrialState.PRUNED for t in trials),
+        },
+        "updated": max(finished).isoformat(timespec="seconds") if finished else None,
+    }
+
+
+def _delete_studies(storage_arg: str | None) -> int:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(storage_arg or storage_url(current()))
+    names = [n for n in optuna.get_all_study_names(storage) if n.startswith("autotune:")]
+    for name in names:
+        optuna.delete_study(study_name=name, storage=storage)
+    return len(names)
+
+
+def _cache(action: str, studies: bool, storage_arg: str | None) -> int:
     cache = ObjectCache()
     records = BestRecords()
     if action == "clear":
         objects = cache.clear()
         bests = records.clear()
         print(f"removed {objects} cached object(s) and {bests} best-variant record(s) from {cache.directory.parent}")
-        print("(studies are kept: they live in the optuna storage; see `python -m autotune report`)")
+        if studies:
+            removed = _delete_studies(storage_arg)
+            where = redact(storage_arg or storage_url(current()))
+            print(f"removed {removed} stud{'y' if removed == 1 else 'ies'} from {where}")
+        else:
+            print("studies are kept (they hold every trial); `python -m autotune cache clear --studies` removes them")
         return 0
     stats = cache.stats()
     record_count = len(list(records.directory.glob("*.json"))) if records.directory.exists() else 0
@@ -72,10 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = verbs.add_parser("demo", help="run the suite kernels in an application loop while tuning")
     demo.add_argument("--seconds", type=float, default=120.0, help="how long to run (default 120)")
     demo.add_argument("--scale", type=float, default=1.0, help="multiply the problem sizes")
-    report = verbs.add_parser("report", help="studies, best parameters and speedups from storage")
+    report = verbs.add_parser(
+        "report", help="per study: the live variant, the best measured, trials, speedups vs the default"
+    )
     report.add_argument("--storage", help="optuna storage URL (default: the configured one)")
+    report.add_argument("--json", action="store_true", help="print JSON, for scripts")
     cache = verbs.add_parser("cache", help="object cache information or cleanup")
     cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--studies", action="store_true", help="clear: also delete the autotune studies")
+    cache.add_argument("--storage", help="optuna storage URL (default: the configured one)")
     args: Any = parser.parse_args(argv)
     try:
         if args.verb == "demo":
@@ -85,8 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--seconds and --scale must be positive")
             return run_demo(seconds=args.seconds, scale=args.scale)
         if args.verb == "report":
-            return _report(args.storage)
-        return _cache(args.action)
+            return _report(args.storage, args.json)
+        return _cache(args.action, args.studies, args.storage)
     except AutotuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

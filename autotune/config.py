@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Config", "configure", "current"]
+__all__ = ["ENVIRONMENT", "Config", "configure", "current"]
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -23,10 +23,36 @@ def _flag(name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: use 1 or 0")
 
 
+#: Settings read from the environment too (the variable, the field, its type): the budgets and the margin.
+ENVIRONMENT = (
+    ("AUTOTUNE_MAX_TRIALS", "max_trials", int),
+    ("AUTOTUNE_MAX_SECONDS", "max_seconds", float),
+    ("AUTOTUNE_PATIENCE", "patience", int),
+    ("AUTOTUNE_MARGIN", "margin", float),
+)
+
+
+def _numbers() -> dict[str, Any]:
+    """The numeric settings the environment gives; ConfigError naming the variable for a bad value."""
+    found: dict[str, Any] = {}
+    for variable, name, kind in ENVIRONMENT:
+        raw = os.environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r}: expected a{'n integer' if kind is int else ' number'}") from None
+        if value < 0 or (value == 0 and name != "margin") or value != value:
+            raise ConfigError(f"{variable}={raw!r}: must be positive")
+        found[name] = value
+    return found
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the runtime and the tuner read. Environment: ``AUTOTUNE_STORAGE``, ``AUTOTUNE_BACKGROUND``,
-    ``AUTOTUNE_CACHE_DIR`` (see :func:`dylibs.default_cache_dir`)."""
+    ``AUTOTUNE_CACHE_DIR`` (see :func:`dylibs.default_cache_dir`), and :data:`ENVIRONMENT` (budgets, margin)."""
 
     #: optuna storage URL; None: SQLite file ``studies.db`` in the cache directory.
     storage: str | None = None
@@ -107,7 +133,9 @@ def current() -> Config:
     with _lock:
         if _config is None:
             _config = Config(
-                storage=os.environ.get("AUTOTUNE_STORAGE") or None, background=_flag("AUTOTUNE_BACKGROUND", True)
+                storage=os.environ.get("AUTOTUNE_STORAGE") or None,
+                background=_flag("AUTOTUNE_BACKGROUND", True),
+                **_numbers(),
             )
         return _config
 

@@ -35,9 +35,10 @@ from .space import BUILTIN_KNOBS, Space, Value
 from .strided import StridedForms
 from .variant import Variants
 
-__all__ = ["Binding", "Kernel", "Tuning"]
+__all__ = ["NO_KEY", "Binding", "Kernel", "Tuning"]
 
-_NO_KEY: Hashable = "__default__"
+#: The key of a kernel without ``key=`` (and of keys folded beyond ``max_keys``).
+NO_KEY: Hashable = "__default__"
 
 
 @dataclass
@@ -139,7 +140,7 @@ class Kernel:
             if known is not None and known.sample is not None and not known.capture_wanted:
                 return known.entry(*args, **kwargs)
         checked = self.arguments.check(self.arguments.bind(args, kwargs))
-        key = _NO_KEY if self.key_fn is None else _checked_key(self.name, self.key_fn(*args, **kwargs))
+        key = NO_KEY if self.key_fn is None else _checked_key(self.name, self.key_fn(*args, **kwargs))
         binding = self._bindings.get(key) or self._bind(key, checked)
         if binding.sample is None and checked:  # bound by address() before any call: capture this one
             binding.sample = SharedSample(checked)
@@ -182,8 +183,8 @@ class Kernel:
             existing = self._bindings.get(key)
             if existing is not None:
                 return existing
-            is_default = isinstance(key, str) and key == _NO_KEY
-            own = len(self._bindings) - (_NO_KEY in self._bindings)
+            is_default = isinstance(key, str) and key == NO_KEY
+            own = len(self._bindings) - (NO_KEY in self._bindings)
             if not is_default and own >= current().max_keys:
                 return self._fold(key, checked)
             shared = runtime()
@@ -248,7 +249,7 @@ class Kernel:
 
     def _fold(self, key: Hashable, checked: list[Any]) -> Binding:
         """The default key's binding, for ``key`` beyond ``max_keys`` (called with the lock held)."""
-        default = self._bindings.get(_NO_KEY) or self._bind(_NO_KEY, checked)
+        default = self._bindings.get(NO_KEY) or self._bind(NO_KEY, checked)
         if not self._folded:
             self._folded = True
             logging.getLogger("autotune").warning(
@@ -306,7 +307,7 @@ class Kernel:
         return self.events.records()
 
     # -- the native side -------------------------------------------------------------------------------
-    def address(self, key: Hashable = _NO_KEY) -> int:
+    def address(self, key: Hashable = NO_KEY) -> int:
         """The stable native entry point (the slot's trampoline) for ``key``; publishes the default if needed.
 
         Native callers use the ABI of :attr:`signature` (:mod:`autotune.abi`): arrays as data pointer plus
@@ -324,7 +325,7 @@ class Kernel:
         """Parameters of the variant now live (per key when the kernel has ``key=``; None before a call)."""
         with self._lock:
             if self.key_fn is None:
-                binding = self._bindings.get(_NO_KEY)
+                binding = self._bindings.get(NO_KEY)
                 return dict(binding.live) if binding else None
             return {k: dict(b.live) for k, b in self._bindings.items()}
 

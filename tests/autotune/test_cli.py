@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from autotune.records import BestRecords
 
 
 def _autotune(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -23,13 +26,25 @@ def test_demo_report_and_cache_commands(private_cache: Path) -> None:
     assert "histogram host global: exact" in demo.stdout
     for name in ("dot", "saxpy", "stencil5", "matmul", "softmax", "histogram"):
         assert f"\n{name} " in demo.stdout
+    assert demo.stdout.count("kernel         calls") == 1 and "x vs default:" in demo.stdout  # one table, a legend
     report = _autotune("report", env=env)
-    assert report.returncode == 0 and "demo.dot" in report.stdout and "best parameters" in report.stdout
+    assert report.returncode == 0 and "demo.dot" in report.stdout and "live:" in report.stdout
+    assert "__default__" not in report.stdout
+    rows = json.loads(_autotune("report", "--json", env=env).stdout)["studies"]
+    records = BestRecords(private_cache / "best")
+    for row in rows:  # live is what the next process adopts: the stored record, not the best trial
+        stored = records.load(row["study"])
+        assert (row["live"] is None) == (stored is None)
+        if stored is not None:
+            assert row["live"]["params"] == stored[0]
     info = _autotune("cache", "info", env=env)
     assert info.returncode == 0 and "compiled objects" in info.stdout
     clear = _autotune("cache", "clear", env=env)
-    assert clear.returncode == 0 and "removed" in clear.stdout
+    assert clear.returncode == 0 and "removed" in clear.stdout and "studies are kept" in clear.stdout
     assert "compiled objects  0" in _autotune("cache", "info", env=env).stdout
+    wipe = _autotune("cache", "clear", "--studies", env=env)
+    assert wipe.returncode == 0 and f"removed {len(rows)} studies" in wipe.stdout
+    assert "no autotune studies" in _autotune("report", env=env).stdout
 
 
 def test_bad_command_lines_are_usage_errors(private_cache: Path) -> None:
@@ -62,3 +77,24 @@ def test_interpreter_exit_stops_the_tuner_with_storage_consistent(private_cache:
     study = optuna.load_study(study_name=name, storage=f"sqlite:///{private_cache / 'studies.db'}")
     states = [t.state for t in study.trials]
     assert TrialState.COMPLETE in states and TrialState.RUNNING not in states
+
+
+def test_budgets_and_margin_come_from_the_environment_and_bad_values_name_their_variable(private_cache: Path) -> None:
+    code = (
+        "from autotune.config import current; c = current(); print(c.max_trials, c.max_seconds, c.patience, c.margin)"
+    )
+    env = {**os.environ, "AUTOTUNE_CACHE_DIR": str(private_cache)}
+    good = {"AUTOTUNE_MAX_TRIALS": "7", "AUTOTUNE_MAX_SECONDS": "2.5", "AUTOTUNE_PATIENCE": "3", "AUTOTUNE_MARGIN": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**env, **good}, check=False
+    )
+    assert done.stdout.split() == ["7", "2.5", "3", "0.0"], done.stderr
+    for variable, value in (
+        ("AUTOTUNE_MAX_TRIALS", "many"),
+        ("AUTOTUNE_MARGIN", "-1"),
+        ("AUTOTUNE_MAX_SECONDS", "nan"),
+    ):
+        bad = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env={**env, variable: value}, check=False
+        )
+        assert bad.returncode != 0 and "ConfigError" in bad.stderr and variable in bad.stderr
