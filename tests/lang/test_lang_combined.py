@@ -191,3 +191,34 @@ def test_copies_of_arrays_are_c_contiguous_and_independent_whatever_the_source_l
             np.testing.assert_array_equal(source, before)  # the copy, not the argument, was written
     with pytest.raises(KernelSyntaxError, match="copy"):
         autotune.tunable(source="def k(x: f64) -> f64:\n    y = x.copy()\n    return y\n")
+
+
+EDGES = """
+def k(a: f64[:, :, :], flags: boolean[:], n: i64) -> f64:
+    d0, d1, d2 = a.shape
+    c = a.copy()
+    f = np.copy(flags)
+    e = np.zeros(n)
+    head = e[: n // 2]
+    s = 0.0
+    for i in range(d0):
+        for j in range(d1):
+            for m in range(d2):
+                s += c[i, j, m] * (1.0 if f[(i + j + m) % len(f)] else -1.0)
+    for i in prange(len(head)):
+        head[i] = i * 1.0
+    for v in e:
+        s += v
+    return s + d0 * 100 + d1 * 10 + d2
+"""
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_copies_shapes_views_and_prange_at_their_edges(parallel: int) -> None:
+    kernel = autotune.tunable(source=EDGES, parallel=[parallel])
+    flags = np.array([True, False, True])
+    for a in (np.zeros((0, 2, 3)), np.arange(24.0).reshape(2, 3, 4), np.arange(60.0).reshape(3, 4, 5)[::2, ::-1, 1:]):
+        for n in (0, 1, 7):
+            expected = kernel.py_func(a, flags, n)
+            assert kernel(a, flags, n) == pytest.approx(expected)
+            assert kernel(a, flags, n) == pytest.approx(expected)  # the native entry's strided path too
