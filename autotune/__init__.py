@@ -22,11 +22,11 @@ from .errors import (
     ValidationError,
 )
 from .globals import Global
+from .hints import Array, Const, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 from .kernel import Kernel
 from .lang import prange
 from .space import Space
 from .tunable import tunable, tunable_ir
-from .types import Const, boolean, c128, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 
 try:
     __version__: str = _metadata.version("hotpatch-autotune")
@@ -34,6 +34,7 @@ except _metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "Array",
     "AutotuneError",
     "Config",
     "ConfigError",

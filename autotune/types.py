@@ -7,6 +7,8 @@ other layout runs the strided form of a variant), or with named dimensions
 ``f64["n"]``, ``f64["n", "m"]``: the same name on several parameters declares the same extent, which the
 dispatcher checks before the native call (``:`` leaves a dimension unconstrained). ``Const`` marks a
 compile-time user constant (a tile size, say) that every variant folds into its code.
+:mod:`autotune.hints` spells the same types so that type checkers and linters accept them
+(``Array[f64, N]`` with ``N = Literal["n"]``).
 """
 
 from __future__ import annotations
