@@ -48,7 +48,8 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def test_the_installed_package_has_a_version_and_no_source_tree(installed: Path, tmp_path: Path) -> None:
-    out = _run([str(installed), "-c", "import autotune, sys; print(autotune.__version__, autotune.__file__)"], tmp_path)
+    script = "import autotune, sys; print(autotune.__version__, autotune.__file__)"
+    out = _run([str(installed), "-c", script], tmp_path, _env(tmp_path))  # no PYTHONPATH to the repository
     version, location = out.split()
     assert version == "0.1.0" and str(ROOT) not in location
 
@@ -73,5 +74,11 @@ def test_the_demo_runs_from_the_wheel(installed: Path, tmp_path: Path) -> None:
 
 def test_type_checkers_accept_the_installed_package(installed: Path, tmp_path: Path) -> None:
     user = tmp_path / "user.py"
-    user.write_text("import autotune\n\nversion: str = autotune.__version__\nautotune.configure(background=False)\n")
+    user.write_text(
+        "from typing import Literal\n\nimport autotune\nfrom autotune import Array, f64\n\n"
+        "version: str = autotune.__version__\nautotune.configure(background=False)\n\n\n"
+        "@autotune.tunable\n"
+        'def total(a: Array[f64, Literal["n"]]) -> f64:\n'
+        "    s = 0.0\n    for v in a:\n        s += v\n    return s\n"
+    )
     _run([sys.executable, "-m", "mypy", "--strict", "--python-executable", str(installed), str(user)], tmp_path)
