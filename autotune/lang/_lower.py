@@ -433,14 +433,7 @@ class _Lowering(ExprLowerer):
         if self.knobs.parallel >= 2 and not self.in_parallel and is_parallel_loop(node, self.info):
             lower_parallel(self, node, self._outlined)
             return
-        args = []
-        for arg in node.iter.args:
-            value = self.expr(arg)
-            if value.ty.kind == "float":
-                raise self.bug(arg, f"range() arguments must be integers, got {value.ty}")
-            args.append(em.convert(value, INT))
-        zero, one = em.const(INT, 0), em.const(INT, 1)
-        start, stop, step = (zero, args[0], one) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else one)
+        start, stop, step = self.range_bounds(node.iter)
         if step.const == 0:
             em.fail(Status.RANGE_STEP_ZERO)
             return
@@ -476,6 +469,19 @@ class _Lowering(ExprLowerer):
         body = _Lowering(self.info, self.typer, self.types, self.module, fn, self.knobs, self.statuses, self.strided)
         body.in_parallel = True
         return body
+
+    def range_bounds(self, call: ast.Call) -> tuple[Val, Val, Val]:
+        """``start, stop, step`` of ``range(...)`` or ``prange(...)`` as i64 values, in Python's order."""
+        args = []
+        for arg in call.args:
+            value = self.expr(arg)
+            if value.ty.kind == "float":
+                raise self.bug(arg, f"range() arguments must be integers, got {value.ty}")
+            args.append(self.em.convert(value, INT))
+        zero, one = self.em.const(INT, 0), self.em.const(INT, 1)
+        if len(args) == 1:
+            return zero, args[0], one
+        return args[0], args[1], args[2] if len(args) == 3 else one
 
     def _trip_count(self, start: Val, stop: Val, step: Val) -> Any:
         """Iterations of ``range(start, stop, step)`` as an unsigned i64 (exact for any i64 bounds)."""

@@ -69,16 +69,9 @@ def lower_parallel(outer: _Lowering, node: ast.For, outline: Callable[[Any], _Lo
     if not isinstance(node.iter, ast.Call) or not isinstance(node.target, ast.Name):
         raise outer.error(node, "for loops must iterate over range(...)")
     plan = plan_of(node, _builtin_of(info))
-    args = []
-    for arg in node.iter.args:
-        value = outer.expr(arg)
-        if value.ty.kind == "float":
-            raise outer.error(arg, f"prange() arguments must be integers, got {value.ty}")
-        args.append(em.convert(value, INT))
-    zero, one = em.const(INT, 0), em.const(INT, 1)
-    start, stop, step = (zero, args[0], one) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else one)
-    if not isinstance(step.const, int) or step.const <= 0:
-        raise outer.error(node.iter, "prange() needs a constant positive step (write range(...) for other steps)")
+    start, stop, step = outer.range_bounds(node.iter)
+    if not isinstance(step.const, int) or step.const <= 0:  # the typed pass refuses these first
+        raise outer.bug(node.iter, "prange() needs a constant positive step (write range(...) for other steps)")
     count = outer._trip_count(start, stop, step)
     chunks = outer.knobs.parallel
     names = {n.id for s in node.body for n in ast.walk(s) if isinstance(n, ast.Name)}
