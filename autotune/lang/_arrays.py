@@ -408,40 +408,42 @@ class LocalArrays:
             memcpy = em.declare("llvm.memcpy.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64, I1])
             bld.call(memcpy, [data, source.ptr, nbytes, ir.Constant(I1, 0)])
             return
-        counter = em.alloca(I64, "copy.k")
-        bld.store(ir.Constant(I64, 0), counter)
-        head, body, done = em.block("copy.cond"), em.block("copy.body"), em.block("copy.end")
-        bld.branch(head)
-        em.position(head)
-        k = bld.load(counter, typ=I64)
-        bld.cbranch(bld.icmp_unsigned("<", k, count), body, done)
-        em.position(body)
-        indexes: list[Any] = []
-        rest = k
-        for extent in reversed(source.shape):  # C order: the last index varies fastest
-            indexes.insert(0, bld.urem(rest, extent.value))
-            rest = bld.udiv(rest, extent.value)
-        offset = self.lowerer.strided_offset(source, indexes)
-        item = bld.load(bld.gep(source.ptr, [offset], source_etype=source.dtype.ir_type), typ=source.dtype.ir_type)
-        bld.store(item, bld.gep(data, [k], inbounds=True, source_etype=source.dtype.ir_type))
-        bld.store(bld.add(k, ir.Constant(I64, 1), flags=["nuw"]), counter)
-        bld.branch(head)
-        em.position(done)
+
+        def copy(k: Any) -> None:
+            indexes: list[Any] = []
+            rest = k
+            for extent in reversed(source.shape):  # C order: the last index varies fastest
+                indexes.insert(0, bld.urem(rest, extent.value))
+                rest = bld.udiv(rest, extent.value)
+            offset = self.lowerer.strided_offset(source, indexes)
+            etype = source.dtype.ir_type
+            item = bld.load(bld.gep(source.ptr, [offset], source_etype=etype), typ=etype)
+            bld.store(item, bld.gep(data, [k], inbounds=True, source_etype=etype))
+
+        self._each(count, "copy", copy)
 
     def _fill(self, data: Any, dtype: ScalarType, count: Any, value: Val) -> None:
         """Store ``value`` (converted to the element type) into elements ``0 .. count-1``."""
-        low, em = self.lowerer, self.lowerer.em
+        bld = self.lowerer.em.builder
+
+        def fill(k: Any) -> None:
+            self.lowerer.store_element(bld.gep(data, [k], inbounds=True, source_etype=dtype.ir_type), dtype, value)
+
+        self._each(count, "fill", fill)
+
+    def _each(self, count: Any, label: str, body: Callable[[Any], None]) -> None:
+        """Emit ``body(k)`` for every element index ``k`` in ``0 .. count-1`` (an i64 counted loop)."""
+        em = self.lowerer.em
         bld = em.builder
-        counter = em.alloca(I64, "fill.k")
+        counter = em.alloca(I64, f"{label}.k")
         bld.store(ir.Constant(I64, 0), counter)
-        head, body, done = em.block("fill.cond"), em.block("fill.body"), em.block("fill.end")
+        head, loop, done = em.block(f"{label}.cond"), em.block(f"{label}.body"), em.block(f"{label}.end")
         bld.branch(head)
         em.position(head)
         k = bld.load(counter, typ=I64)
-        bld.cbranch(bld.icmp_unsigned("<", k, count), body, done)
-        em.position(body)
-        ptr = bld.gep(data, [k], inbounds=True, source_etype=dtype.ir_type)
-        low.store_element(ptr, dtype, value)
+        bld.cbranch(bld.icmp_unsigned("<", k, count), loop, done)
+        em.position(loop)
+        body(k)
         bld.store(bld.add(k, ir.Constant(I64, 1), flags=["nuw"]), counter)
         bld.branch(head)
         em.position(done)
