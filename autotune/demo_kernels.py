@@ -25,6 +25,7 @@ from autotune.types import Const, f64, i64
 
 __all__ = [
     "HIST",
+    "KNOBS",
     "NBINS",
     "SUITE",
     "SuiteEntry",
@@ -218,7 +219,8 @@ class SuiteEntry(NamedTuple):
     atol: float = 1e-12
 
 
-_KNOBS: dict[str, list[Any]] = {
+#: The built-in knobs every suite kernel is tuned over (the benchmarks use the same space).
+KNOBS: dict[str, list[Any]] = {
     "vectorize": [0, 1, 2, 4, 8, 16],
     "interleave": [0, 1, 2, 4],
     "unroll": [0, 1, 2, 4, 8],
@@ -228,25 +230,25 @@ _KNOBS: dict[str, list[Any]] = {
 }
 
 SUITE: dict[str, SuiteEntry] = {
-    "dot": SuiteEntry(dot, _dot_ref, _dot_inputs, {}, dict(_KNOBS), atol=1e-9),
-    "saxpy": SuiteEntry(saxpy, _saxpy_ref, _saxpy_inputs, {}, dict(_KNOBS), output=_argument(2)),
-    "stencil5": SuiteEntry(stencil5, _stencil_ref, _stencil_inputs, {}, dict(_KNOBS), output=_argument(1)),
+    "dot": SuiteEntry(dot, _dot_ref, _dot_inputs, {}, dict(KNOBS), atol=1e-9),
+    "saxpy": SuiteEntry(saxpy, _saxpy_ref, _saxpy_inputs, {}, dict(KNOBS), output=_argument(2)),
+    "stencil5": SuiteEntry(stencil5, _stencil_ref, _stencil_inputs, {}, dict(KNOBS), output=_argument(1)),
     "matmul": SuiteEntry(
         matmul,
         _matmul_ref,
         _matmul_inputs,
         {"BLOCK": 32},
-        {**_KNOBS, "BLOCK": [16, 32, 64]},
+        {**KNOBS, "BLOCK": [16, 32, 64]},
         output=_argument(2),
         atol=1e-10,
     ),
-    "softmax": SuiteEntry(softmax, _softmax_ref, _softmax_inputs, {}, dict(_KNOBS), output=_argument(1)),
+    "softmax": SuiteEntry(softmax, _softmax_ref, _softmax_inputs, {}, dict(KNOBS), output=_argument(1)),
     "histogram": SuiteEntry(
         histogram,
         _histogram_ref,
         _histogram_inputs,
         {},
-        dict(_KNOBS),
+        dict(KNOBS),
         output=_hist_counts,
         setup=_reset_hist,
         rtol=0.0,

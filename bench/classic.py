@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from autotune.demo_kernels import KNOBS
+
 from . import _classic_kernels as kernels
 from ._report import report
 from .suite import Block, copies, describe, fastest_ns, interleaved_samples, isolated, python_block
@@ -51,15 +53,8 @@ from .suite import Block, copies, describe, fastest_ns, interleaved_samples, iso
 Array = np.ndarray[Any, Any]
 Inputs = tuple[Any, ...]
 
-#: The knob space of both autotune kernels (the suite's, examples/kernels.py).
-SPACE: dict[str, list[Any]] = {
-    "vectorize": [0, 1, 2, 4, 8, 16],
-    "interleave": [0, 1, 2, 4],
-    "unroll": [0, 1, 2, 4, 8],
-    "fastmath": [False, True],
-    "prefer_vector_width": [0, 256, 512],
-    "veclib": [False, True],
-}
+#: The knob space of both autotune kernels: the demo suite's.
+SPACE: dict[str, list[Any]] = dict(KNOBS)
 #: Added to ``parallel_sum``'s space (threads; the first value is the default variant: 2 threads, like
 #: numba's ``parallel=True`` on this 2-core machine).
 PARALLEL_VALUES: list[Any] = [2, 1]

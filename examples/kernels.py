@@ -3,30 +3,7 @@ in the package (:mod:`autotune.demo_kernels`), so ``python -m autotune demo`` wo
 
 from __future__ import annotations
 
-from autotune.demo_kernels import (
-    HIST,
-    NBINS,
-    SUITE,
-    SuiteEntry,
-    arguments,
-    dot,
-    histogram,
-    matmul,
-    saxpy,
-    softmax,
-    stencil5,
-)
+from autotune import demo_kernels
+from autotune.demo_kernels import *  # noqa: F403
 
-__all__ = [
-    "HIST",
-    "NBINS",
-    "SUITE",
-    "SuiteEntry",
-    "arguments",
-    "dot",
-    "histogram",
-    "matmul",
-    "saxpy",
-    "softmax",
-    "stencil5",
-]
+__all__ = demo_kernels.__all__
