@@ -14,14 +14,23 @@ from .config import current
 from .errors import AutotuneError
 from .kernel import NO_KEY
 from .records import BestRecords
-from .storage import open_storage, redact, storage_url
+from .storage import machine_fingerprint, open_storage, redact, storage_url
 
 __all__ = ["main"]
 
 
+#: What the report's words mean (its header and ``report --help`` say it).
+DEFINITIONS = (
+    "live: the stored best the next process adopts at its first call (a damaged record is flagged, and the "
+    "process starts on the default); best: the fastest trial measured. x vs default: the default's time per "
+    "call / the variant's, the median of interleaved rounds, with the interquartile range of those rounds "
+    "in brackets."
+)
+
+
 def _report(storage_arg: str | None, as_json: bool) -> int:
     """Per study: the live variant (what the next process adopts), the best measured trial, trial counts,
-    speedups against the default and the last update."""
+    speedups against the default with their spread, and the last update."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -36,30 +45,35 @@ def _report(storage_arg: str | None, as_json: bool) -> int:
         print(f"no autotune studies in {redact(url)}")
         return 0
     print(f"studies in {redact(url)}")
-    print(
-        "live: the variant the next process adopts at its first call; best: the fastest trial measured. "
-        "x vs default: the default's time per call / the variant's (medians of interleaved rounds).\n"
-    )
+    print(DEFINITIONS + "\n")
     for row in rows:
-        live = row["live"]
-        best = row["best"]
         counts = row["trials"]
         key = "" if row["key"] == repr(NO_KEY) else f"  key {row['key']}"
         print(f"{row['kernel']}{key}  machine {row['machine']}  updated {row['updated'] or '-'}")
         print(f"  trials: {counts['complete']} measured, {counts['failed']} failed, {counts['pruned']} repeats")
-        if live is None:
+        if row["live"] is not None:
+            print(f"  live:  {_speedup(row['live'])}")
+        elif row["record"] == "damaged":
+            print("  live:  default (the stored record is damaged and ignored; the next search rewrites it)")
+        else:
             print("  live:  default (no stored best)")
-        else:
-            print(f"  live:  {live['x_vs_default']:.2f}x vs default  {_params(live['params'])}")
-        if best is None:
-            print("  best:  -")
-        else:
-            print(f"  best:  {best['x_vs_default']:.2f}x vs default  {_params(best['params'])}")
+        print(f"  best:  {_speedup(row['best']) if row['best'] else '-'}")
     return 0
 
 
-def _params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+def _speedup(entry: dict[str, Any]) -> str:
+    spread = entry.get("spread")
+    within = f" [{spread[0]:.2f}-{spread[1]:.2f}]" if spread else ""
+    params = " ".join(f"{k}={v}" for k, v in sorted(entry["params"].items()))
+    return f"{entry['x_vs_default']:.2f}x vs default{within}  {params}"
+
+
+def _spread(trial: Any) -> list[float] | None:
+    """The trial's speedup range (from its value's quartiles), or None when it was not measured in rounds."""
+    quartiles = trial.user_attrs.get("value_quartiles")
+    if not quartiles or not all(isinstance(q, int | float) and q > 0 for q in quartiles):
+        return None
+    return [1 / quartiles[1], 1 / quartiles[0]]
 
 
 def _study_row(study: Any, name: str) -> dict[str, Any]:
@@ -72,9 +86,18 @@ def _study_row(study: Any, name: str) -> dict[str, Any]:
     best: dict[str, Any] | None = None
     if complete:
         top = min(complete, key=lambda t: t.value)
-        best = {"params": top.params, "x_vs_default": 1 / top.value, "trial": top.number}
-    stored = BestRecords().load(name)
-    live = None if stored is None else {"params": stored[0], "x_vs_default": 1 / stored[1] if stored[1] else 1.0}
+        best = {"params": top.params, "x_vs_default": 1 / top.value, "spread": _spread(top), "trial": top.number}
+    records = BestRecords()
+    stored = records.load(name)
+    live = None
+    if stored is not None:
+        params, value = stored
+        same = [t for t in complete if t.params == params]
+        live = {
+            "params": params,
+            "x_vs_default": 1 / value if value else 1.0,
+            "spread": _spread(min(same, key=lambda t: t.value)) if same else None,
+        }
     finished = [t.datetime_complete for t in trials if t.datetime_complete is not None]
     return {
         "study": name,
@@ -82,6 +105,7 @@ def _study_row(study: Any, name: str) -> dict[str, Any]:
         "key": key,
         "machine": machine,
         "live": live,
+        "record": "ok" if stored is not None else "damaged" if records.damaged(name) else "absent",
         "best": best,
         "trials": {
             "complete": sum(t.state == TrialState.COMPLETE for t in trials),
@@ -92,18 +116,24 @@ def _study_row(study: Any, name: str) -> dict[str, Any]:
     }
 
 
-def _delete_studies(storage_arg: str | None) -> int:
+def _delete_studies(storage_arg: str | None, every_machine: bool) -> int:
+    """Delete this machine's autotune studies (every machine's with ``every_machine``); returns how many."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage_arg or storage_url(current()))
-    names = [n for n in optuna.get_all_study_names(storage) if n.startswith("autotune:")]
+    suffix = ":" + machine_fingerprint()
+    names = [
+        n
+        for n in optuna.get_all_study_names(storage)
+        if n.startswith("autotune:") and (every_machine or n.endswith(suffix))
+    ]
     for name in names:
         optuna.delete_study(study_name=name, storage=storage)
     return len(names)
 
 
-def _cache(action: str, studies: bool, storage_arg: str | None) -> int:
+def _cache(action: str, studies: bool, every_machine: bool, storage_arg: str | None) -> int:
     cache = ObjectCache()
     records = BestRecords()
     if action == "clear":
@@ -111,9 +141,10 @@ def _cache(action: str, studies: bool, storage_arg: str | None) -> int:
         bests = records.clear()
         print(f"removed {objects} cached object(s) and {bests} best-variant record(s) from {cache.directory.parent}")
         if studies:
-            removed = _delete_studies(storage_arg)
+            removed = _delete_studies(storage_arg, every_machine)
             where = redact(storage_arg or storage_url(current()))
-            print(f"removed {removed} stud{'y' if removed == 1 else 'ies'} from {where}")
+            whose = "every machine's" if every_machine else f"this machine's ({machine_fingerprint()})"
+            print(f"removed {removed} of {whose} stud{'y' if removed == 1 else 'ies'} from {where}")
         else:
             print("studies are kept (they hold every trial); `python -m autotune cache clear --studies` removes them")
         return 0
@@ -134,16 +165,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--seconds", type=float, default=120.0, help="how long to run (default 120)")
     demo.add_argument("--scale", type=float, default=1.0, help="multiply the problem sizes")
     report = verbs.add_parser(
-        "report", help="per study: the live variant, the best measured, trials, speedups vs the default"
+        "report",
+        help="per study: the live variant, the best measured, trials, speedups vs the default",
+        description=DEFINITIONS + " Storage: --storage, else AUTOTUNE_STORAGE, else studies.db in the cache "
+        "directory (AUTOTUNE_CACHE_DIR).",
     )
     report.add_argument("--storage", help="optuna storage URL (default: the configured one)")
     report.add_argument("--json", action="store_true", help="print JSON, for scripts")
     cache = verbs.add_parser("cache", help="object cache information or cleanup")
     cache.add_argument("action", choices=["info", "clear"])
-    cache.add_argument("--studies", action="store_true", help="clear: also delete the autotune studies")
+    cache.add_argument(
+        "--studies", action="store_true", help="clear: also delete this machine's autotune studies (every trial)"
+    )
+    cache.add_argument(
+        "--all-machines",
+        action="store_true",
+        help="with --studies: delete every machine's studies (a shared PostgreSQL storage holds a fleet's)",
+    )
     cache.add_argument("--storage", help="optuna storage URL (default: the configured one)")
     args: Any = parser.parse_args(argv)
+    if getattr(args, "all_machines", False) and not args.studies:
+        parser.error("--all-machines only goes with --studies")
     try:
+        current()  # a bad environment value is an error line here, not a traceback later
         if args.verb == "demo":
             from .demo import run_demo
 
@@ -152,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(seconds=args.seconds, scale=args.scale)
         if args.verb == "report":
             return _report(args.storage, args.json)
-        return _cache(args.action, args.studies, args.storage)
+        return _cache(args.action, args.studies, args.all_machines, args.storage)
     except AutotuneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

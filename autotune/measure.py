@@ -40,6 +40,8 @@ class Comparison:
     rounds: int
     incumbent_ns: float
     candidate_ns: float
+    #: the first and third quartiles of the per-round ratios (the spread of ``ratio``)
+    quartiles: tuple[float, float] = (float("nan"), float("nan"))
 
 
 def native_types(params: Sequence[ParamSpec], ret: Result | None) -> list[str]:
@@ -185,4 +187,13 @@ def compare(
         rounds=rounds,
         incumbent_ns=statistics.median(samples["incumbent"]),
         candidate_ns=statistics.median(samples["candidate"]),
+        quartiles=_quartiles(ratios),
     )
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """First and third quartiles (both the value itself for one round)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]

@@ -43,6 +43,11 @@ class BestRecords:
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
+    def damaged(self, study: str) -> bool:
+        """Whether ``study`` has a record file that :meth:`load` ignores (unreadable, not JSON, another
+        study's, or missing fields): the next process then starts on the default."""
+        return self._path(study).exists() and self.load(study) is None
+
     def save(self, study: str, params: dict[str, Any], value: float) -> None:
         """Record atomically (temporary file, then rename); failures are ignored: this is only a shortcut."""
         try:

@@ -501,6 +501,9 @@ class Search:
             trial.set_user_attr("ns_per_call", comparison.candidate_ns)
             trial.set_user_attr("ratio_to_incumbent", comparison.ratio)
             trial.set_user_attr("rounds_won", comparison.wins)
+            # the value's spread: the per-round ratios' quartiles, on the value's scale (time / default's)
+            scale = value / comparison.ratio if comparison.ratio else 0.0
+            trial.set_user_attr("value_quartiles", [q * scale for q in comparison.quartiles])
         improved = self._best_number is None or value < self._best_value()  # before tell: tell changes the best
         self._study.tell(trial, value)
         params = self._complete(trial.params)

@@ -121,7 +121,7 @@ class Tuner:
     def __init__(self, *, config: Config | None = None, measure: Measure | None = None) -> None:
         self._config = config
         self._records = BestRecords()
-        self._worker: _Channel = _Inline(measure) if measure is not None else Worker(nice=self.config.nice)
+        self._worker: _Channel = _Inline(measure) if measure is not None else Worker(config.nice if config else None)
         self._cond = threading.Condition()
         self._step_lock = threading.Lock()  # one request at a time goes to the worker
         self._searches: dict[tuple[int, Hashable], _Search] = {}

@@ -28,6 +28,7 @@ from typing import IO, Any
 from dylibs import abandon_process, end_process, start_process
 from dylibs.framing import HEADER, encode
 
+from .config import current
 from .errors import TuningError
 from .messages import Notice, Running, Step, StepReply
 
@@ -89,7 +90,9 @@ class WorkerDied(TuningError):
 class Worker:
     """Starts, talks to and replaces the tuning worker process (one request at a time)."""
 
-    def __init__(self, nice: int = 10) -> None:
+    def __init__(self, nice: int | None = None) -> None:
+        #: the worker's niceness; None: the configuration's, read when a process starts (not at import,
+        #: where a bad environment value would break ``import autotune``)
         self.nice = nice
         self.started = 0
         self._lock = threading.Lock()
@@ -108,12 +111,15 @@ class Worker:
             self._ensure()
             return self.started
 
+    def _niceness(self) -> int:
+        return current().nice if self.nice is None else self.nice
+
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is not None:
             self._stop()
         if self._process is None:
             # stderr is kept only to explain a death (a Python error at start-up, say)
-            self._process = start_process("autotune.server", str(self.nice), stderr=self._stderr())
+            self._process = start_process("autotune.server", str(self._niceness()), stderr=self._stderr())
             self._buffer = b""
             self.started += 1
         return self._process

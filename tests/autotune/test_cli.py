@@ -37,13 +37,34 @@ def test_demo_report_and_cache_commands(private_cache: Path) -> None:
         assert (row["live"] is None) == (stored is None)
         if stored is not None:
             assert row["live"]["params"] == stored[0]
+    measured = [row["best"] for row in rows if row["best"] and row["best"]["spread"]]
+    assert measured, rows  # a speedup comes with the interquartile range of its rounds
+    assert all(
+        lo <= best["x_vs_default"] * 1.0001 and best["x_vs_default"] <= hi * 1.0001
+        for best in measured
+        for lo, hi in [best["spread"]]
+    )
+    damaged = next(row for row in rows if row["live"] is not None)
+    records._path(damaged["study"]).write_text("{not json")
+    flagged = _autotune("report", env=env)
+    assert "the stored record is damaged" in flagged.stdout and flagged.stdout.count("damaged and ignored") == 1
     info = _autotune("cache", "info", env=env)
     assert info.returncode == 0 and "compiled objects" in info.stdout
     clear = _autotune("cache", "clear", env=env)
     assert clear.returncode == 0 and "removed" in clear.stdout and "studies are kept" in clear.stdout
     assert "compiled objects  0" in _autotune("cache", "info", env=env).stdout
+    import optuna
+
+    storage = f"sqlite:///{private_cache / 'studies.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study(study_name="autotune:other:0123456789ab:'__default__':another-machine", storage=storage)
     wipe = _autotune("cache", "clear", "--studies", env=env)
-    assert wipe.returncode == 0 and f"removed {len(rows)} studies" in wipe.stdout
+    assert wipe.returncode == 0 and f"removed {len(rows)} of this machine's" in wipe.stdout, wipe.stdout
+    kept = _autotune("report", env=env).stdout  # another machine's study (a fleet's shared storage) stays
+    assert "other" in kept and "demo.dot" not in kept
+    assert _autotune("cache", "clear", "--all-machines", env=env).returncode == 2
+    everything = _autotune("cache", "clear", "--studies", "--all-machines", env=env)
+    assert "removed 1 of every machine's study" in everything.stdout, everything.stdout
     assert "no autotune studies" in _autotune("report", env=env).stdout
 
 
@@ -98,3 +119,13 @@ def test_budgets_and_margin_come_from_the_environment_and_bad_values_name_their_
             [sys.executable, "-c", code], capture_output=True, text=True, env={**env, variable: value}, check=False
         )
         assert bad.returncode != 0 and "ConfigError" in bad.stderr and variable in bad.stderr
+        cli = _autotune("report", env={**env, variable: value})  # the command line: one error line
+        assert cli.returncode == 2 and cli.stderr.startswith(f"error: {variable}=") and "Traceback" not in cli.stderr
+    imported = subprocess.run(  # importing is not configuring: the error waits for the first use
+        [sys.executable, "-c", "import autotune"],
+        capture_output=True,
+        text=True,
+        env={**env, "AUTOTUNE_MAX_TRIALS": "many"},
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr

@@ -4,6 +4,7 @@ accept them in a user's file, and at run time they mean what ``f64["n"]`` means.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,35 +16,10 @@ import pytest
 import autotune
 from autotune import Array, KernelTypeError, f64, i64
 
-# The README example in the typed spelling, as a user's own file (imports sorted as ruff's isort wants
-# them there, where autotune is a third-party package).
-EXAMPLE = """\
-from typing import Literal
-
-import autotune
-import numpy as np
-from autotune import Array, f64
-
-N = Literal["n"]  # a named dimension: every array annotated with N has the same length
-
-
-@autotune.tunable(vectorize=[0, 4, 8, 16], interleave=[0, 2, 4], unroll=[0, 4], fastmath=[False, True])
-def dot(a: Array[f64, N], b: Array[f64, N]) -> f64:
-    s = 0.0
-    for i in range(len(a)):
-        s += a[i] * b[i]
-    return s
-
-
-a, b = np.random.rand(100_000), np.random.rand(100_000)
-print(dot(a, b))  # native code from the first call; the tuner starts in the background
-for _ in range(20_000):  # your application keeps calling; faster variants are swapped in
-    dot(a, b)
-autotune.tuner.wait(dot, timeout=60)
-print(dot.live)  # e.g. {'fastmath': False, 'interleave': 2, 'unroll': 0, 'vectorize': 8}
-print(dot.py_func(a, b))  # the undecorated Python function: the semantic reference
-print(dot.inspect_asm(vectorize=8)[:400])
-"""
+# The README example, as a user's own file: it is written in the typed spelling.
+EXAMPLE = re.search(r"## Example\n\n```python\n(.*?)```", (Path(__file__).parents[2] / "README.md").read_text(), re.S)[
+    1
+]  # type: ignore[index]
 
 # The package the tests import (this worktree, or wherever the suite runs from): the type checker reads it.
 PACKAGE_ROOT = Path(autotune.__file__).resolve().parents[1]
