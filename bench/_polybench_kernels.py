@@ -247,7 +247,7 @@ def floyd_warshall(path: f64["n", "n"]) -> None:
 def jacobi_2d(tsteps: i64, A: f64["n", "n"], B: f64["n", "n"]) -> None:
     """``tsteps`` double sweeps of the 5-point Jacobi stencil, ``A`` into ``B`` and back."""
     n = A.shape[0]
-    for t in range(tsteps):
+    for _t in range(tsteps):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, 1 + j] + A[1 + i, j] + A[i - 1, j])
@@ -260,7 +260,7 @@ def jacobi_2d(tsteps: i64, A: f64["n", "n"], B: f64["n", "n"]) -> None:
 def seidel_2d(tsteps: i64, A: f64["n", "n"]) -> None:
     """``tsteps`` Gauss-Seidel sweeps of the 9-point stencil, in place (each point reads updated ones)."""
     n = A.shape[0]
-    for t in range(tsteps):
+    for _t in range(tsteps):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 A[i, j] = (
@@ -280,7 +280,7 @@ def seidel_2d(tsteps: i64, A: f64["n", "n"]) -> None:
 def heat_3d(tsteps: i64, A: f64["n", "n", "n"], B: f64["n", "n", "n"]) -> None:
     """``tsteps`` double steps of the 3-D heat equation's 7-point stencil, ``A`` into ``B`` and back."""
     n = A.shape[0]
-    for t in range(1, tsteps + 1):
+    for _t in range(1, tsteps + 1):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 for k in range(1, n - 1):
