@@ -110,7 +110,7 @@ def blas_info() -> dict[str, Any]:
     """numpy's BLAS: its build configuration, the core and thread count at run time, the env variables."""
     info: dict[str, Any] = {"env": {name: os.environ.get(name) for name in THREAD_VARIABLES}}
     try:
-        config = np.show_config(mode="dicts")  # type: ignore[call-arg]  # numpy >= 1.26
+        config = np.show_config(mode="dicts")  # numpy >= 1.26
         blas = config["Build Dependencies"]["blas"]
         info["blas"] = f"{blas.get('name')} {blas.get('version')}"
         info["openblas_configuration"] = blas.get("openblas configuration", "")
@@ -314,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         {
             "blas": blas,
             "peak": machine,
-            "peak_note": "assumed peak, see bench/matmul.py: cores splitting 512-bit ops (AMD Zen 4) reach half",
+            "peak_note": (
+                "an assumption (see bench/matmul.py): Zen 4 splits 512-bit FMAs in two (half the peak at this "
+                "clock); a turbo clock above 'cpu MHz' raises it"
+            ),
             "tuned/OpenBLAS": {d["n"]: round(d["tuned/OpenBLAS"], 2) for d in details if "tuned/OpenBLAS" in d},
             "zeroing C (included in the loop kernels' times), us": {d["n"]: round(d["zeroing_us"], 1) for d in details},
             "schedule": args.schedule,
