@@ -30,6 +30,7 @@ from .lang import KernelInfo, uses_prange
 from .pool import parallel_values
 from .runtime import runtime
 from .sample import SharedSample
+from .schedule import Schedule
 from .source import KernelSource, Lowerer, python_source, strided_lowerer
 from .space import BUILTIN_KNOBS, Space, Value
 from .strided import StridedForms
@@ -84,12 +85,26 @@ class Kernel:
         key: Callable[..., Hashable] | None = None,
         name: str | None = None,
         source: tuple[KernelSource, Lowerer] | None = None,
+        schedule: bool = False,
+        noalias: bool = False,
     ) -> None:
         functools.update_wrapper(self, func)
         self.py_func = func
         self.name = name or f"{func.__module__}.{func.__qualname__}"
-        info, lowerer = source or python_source(func)
+        if noalias and source is not None:
+            raise SpaceError("noalias=True needs a kernel in the kernel language (not the IR route)")
+        info, lowerer = source or python_source(func, noalias=noalias)
         self.info: KernelSource = info
+        #: the loop-nest schedule knobs (``schedule=True``), or None
+        self.schedule: Schedule | None = None
+        if schedule:
+            if not isinstance(info, KernelInfo):
+                raise SpaceError("schedule=True needs a kernel in the kernel language (not the IR route)")
+            self.schedule = Schedule(info, noalias=noalias)
+            space = _with_schedule(self.schedule, space)
+            lowerer = self.schedule.lowerer(info)
+        elif space.schedule_knobs():
+            raise SpaceError(f"schedule knob(s) {', '.join(space.schedule_knobs())} need schedule=True")
         if source is None:  # the expert route checks its generator's parameters instead
             _check_constants(self.info, space)
         space = _with_parallel(self.info, space)
@@ -102,7 +117,7 @@ class Kernel:
         self.ret = default.ret
         #: what each nonzero status of :meth:`address`'s ABI raises (``statuses.error(code)``)
         self.statuses = default.statuses
-        strided = strided_lowerer(self.info)
+        strided = strided_lowerer(self.info, self.schedule)
         self.arguments = Arguments(
             func.__name__, self.params, self.ret, self.signature, self.statuses, strided=strided is not None
         )
@@ -350,6 +365,13 @@ class Kernel:
         """Optimised LLVM IR of the variant with these parameters."""
         return self.variants.optimized_ir(params)
 
+    def inspect_schedule(self, **params: Any) -> str:
+        """The variant's loop nests as Python after its schedule (``schedule=True``), with a comment per
+        band: its loops, the legal orders and tiling, or why it is left as written."""
+        if self.schedule is None or not isinstance(self.info, KernelInfo):
+            raise SpaceError(f"{self.name} has no schedule knobs: decorate it with @tunable(schedule=True)")
+        return self.schedule.describe(self.info, self.space.validate(params))
+
     def inspect_asm(self, **params: Any) -> str:
         """Host assembly of the variant with these parameters."""
         return self.variants.assembly(params)
@@ -364,6 +386,13 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<Kernel {self.name} {self.signature} space={self.space.size} variants>"
+
+
+def _with_schedule(schedule: Schedule, space: Space) -> Space:
+    """``space`` with the schedule's knobs (the user's lists for some of them win)."""
+    given = {name: space.values(name) for name in space.schedule_knobs()}
+    others = {name: space.values(name) for name in space.names if name not in given}
+    return Space({**others, **schedule.merged(given)}, default=space.default)
 
 
 def _with_parallel(info: KernelSource, space: Space) -> Space:

@@ -43,6 +43,8 @@ from .workspace import Workspace
 __all__ = ["Candidate", "Measure", "Notify", "Search"]
 
 _DUPLICATES_BEFORE_SWEEP = 8
+#: spaces up to this size are listed whole for the sweep; larger ones (schedule knobs) are sampled
+_SWEEP_GRID_LIMIT = 20_000
 
 
 @dataclass
@@ -134,7 +136,7 @@ class Search:
         # A trial failed only because its process died (killed with the application, say) says nothing
         # about its parameters: those are measured again. Every other failure is for good.
         self._seen = {
-            Space.key(self._complete(t.params))
+            self._key(self._complete(t.params))
             for t in finished
             if self._valid(t.params) and t.user_attrs.get("error") != STALE_ERROR
         }
@@ -167,6 +169,11 @@ class Search:
     def _complete(self, params: dict[str, Any]) -> dict[str, Value]:
         return self.space.validate(params)
 
+    def _key(self, params: dict[str, Value]) -> str:
+        """What identifies a variant: the parameters, with schedule knobs that change nothing canonical."""
+        schedule = self.spec.schedule
+        return Space.key(schedule.canonical(params) if schedule is not None else params)
+
     def _seeds(self) -> list[dict[str, Value]]:
         """The default first, then the usual winners on wide-vector CPUs (a prior, like Triton configs)."""
         default = self.space.default
@@ -181,10 +188,16 @@ class Search:
                     if small:
                         fast["interleave"] = max(small)
                 seeds.append(fast)
+        if self.spec.schedule is not None:  # the classic schedules, alone and with the widest vectors
+            for schedule in self.spec.schedule.seeds(default, self.space.names):
+                seeds.append(schedule)
+                widths = [int(v) for v in self.space.values("vectorize")] if "vectorize" in self.space.names else []
+                if widths:  # 8 doubles: one AVX-512 register (the sweep's best)
+                    seeds.append(dict(schedule, vectorize=8 if 8 in widths else max(widths)))
         if "parallel" in self.space.names:  # prange loops: every thread the space allows, on each seed so far
             widest = max(int(v) for v in self.space.values("parallel"))
             seeds += [dict(seed, parallel=widest) for seed in seeds]
-        unique: dict[str, dict[str, Value]] = {Space.key(s): s for s in seeds}
+        unique: dict[str, dict[str, Value]] = {Space.key(s): s for s in seeds if self._valid(s)}
         return list(unique.values())
 
     def _reference_params(self) -> dict[str, Value]:
@@ -313,7 +326,7 @@ class Search:
                 user_attrs={"error": f"revoked: {reason}"[:2000], "revoked": True},
             )
         )
-        self._seen.add(Space.key(params))
+        self._seen.add(self._key(params))
 
     def record_revoked(self, revoked: tuple[tuple[dict[str, Value], str], ...]) -> None:
         """Revoke variants the host rolled back because the worker died checking them."""
@@ -414,7 +427,7 @@ class Search:
         for key, value in worker_attrs().items():
             trial.set_user_attr(key, value)
         params = self._complete(trial.params)
-        key = Space.key(params)
+        key = self._key(params)
         if key in self._seen:
             self._skip_duplicate(trial)
             return True
@@ -488,7 +501,14 @@ class Search:
         self._study.tell(trial, state=TrialState.PRUNED)
         self._duplicates += 1
         if self._duplicates >= _DUPLICATES_BEFORE_SWEEP and not self._sweep:
-            unseen = [p for p in self.space.grid() if Space.key(p) not in self._seen]
+            if self.space.size <= _SWEEP_GRID_LIMIT:
+                unseen = [p for p in self.space.grid() if self._key(p) not in self._seen]
+            else:  # too many variants to list (schedule knobs multiply): a random sample of them
+                drawn = (
+                    self.space.validate({n: random.choice(self.space.values(n)) for n in self.space.names})
+                    for _ in range(_SWEEP_GRID_LIMIT)
+                )
+                unseen = list({self._key(p): p for p in drawn if self._key(p) not in self._seen}.values())
             random.shuffle(unseen)
             self._sweep = unseen[: max(self.config.max_trials - len(self._seen), 0)]
             for params in self._sweep:  # unseen by construction: optuna's own check scans every trial per call

@@ -8,6 +8,7 @@ that supplies the parameter types and the semantics every variant is validated a
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import linecache
 import math
@@ -65,17 +66,23 @@ class KernelSource(Protocol):
     def const_defaults(self) -> Mapping[str, Value]: ...
 
 
-def python_source(func: Callable[..., Any]) -> tuple[KernelSource, Lowerer]:
-    """Parse ``func`` in the kernel language (KernelSyntaxError now, not at the first call)."""
+def python_source(func: Callable[..., Any], *, noalias: bool = False) -> tuple[KernelInfo, Lowerer]:
+    """Parse ``func`` in the kernel language (KernelSyntaxError now, not at the first call); ``noalias``:
+    the kernel declares its array arguments distinct."""
     info = parse_kernel(func)
+    if noalias:
+        info = dataclasses.replace(info, noalias=True)
     return info, lambda knobs, consts, params: lower(info, consts, knobs)
 
 
-def strided_lowerer(info: KernelSource) -> Lowerer | None:
+def strided_lowerer(info: KernelSource, schedule: Any = None) -> Lowerer | None:
     """The lowerer of the strided form (arrays of any strides) of a kernel-language kernel; ``None`` for
-    the expert route, whose generator writes the contiguous ABI only."""
+    the expert route, whose generator writes the contiguous ABI only. ``schedule``: the kernel's
+    :class:`autotune.schedule.Schedule`, applied to each variant first."""
     if not isinstance(info, KernelInfo):
         return None
+    if schedule is not None:
+        return schedule.lowerer(info, strided=True)  # type: ignore[no-any-return]
     return lambda knobs, consts, params: lower(info, consts, knobs, strided=True)
 
 

@@ -10,12 +10,13 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import SpaceError
 
-__all__ = ["BUILTIN_KNOBS", "Space", "Value"]
+__all__ = ["BUILTIN_KNOBS", "Space", "Value", "is_schedule_knob"]
 
 Value = int | float | bool
 
@@ -30,6 +31,26 @@ BUILTIN_KNOBS: dict[str, str] = {
     "veclib": "vectorised math calls go to glibc's libmvec (True/False)",
     "parallel": "threads of prange loops (0 or 1: serial, k >= 2: k threads); only kernels with a prange",
 }
+
+
+#: Names of loop-nest schedule knobs (``@tunable(schedule=True)``; see :mod:`autotune.schedule`): ``order0``,
+#: ``tile0_i``, ``jam0_i``, ``hoist0`` for band 0 and its loop ``i``.
+_SCHEDULE_KNOB = re.compile(r"(order|hoist)\d+|(tile|jam)\d+_[A-Za-z_]\w*")
+
+
+def is_schedule_knob(name: str) -> bool:
+    """Whether ``name`` is a loop-nest schedule knob rather than a user constant."""
+    return _SCHEDULE_KNOB.fullmatch(name) is not None
+
+
+def _check_schedule(name: str, value: object) -> None:
+    if name.startswith("hoist"):
+        ok = isinstance(value, bool)
+    else:
+        least = 0 if name.startswith("tile") else 1
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= least
+    if not ok:
+        raise SpaceError(f"schedule knob {name!r}: invalid value {value!r}")
 
 
 def _check_builtin(name: str, value: object) -> None:
@@ -71,6 +92,8 @@ class Space:
             for value in values:
                 if name in BUILTIN_KNOBS:
                     _check_builtin(name, value)
+                elif is_schedule_knob(name):
+                    _check_schedule(name, value)
                 elif not isinstance(value, int | float | bool) or (
                     isinstance(value, float) and not math.isfinite(value)
                 ):
@@ -108,7 +131,11 @@ class Space:
 
     def user_constants(self) -> tuple[str, ...]:
         """Knob names that are not built in: the kernel's ``Const`` parameters."""
-        return tuple(n for n in self._values if n not in BUILTIN_KNOBS)
+        return tuple(n for n in self._values if n not in BUILTIN_KNOBS and not is_schedule_knob(n))
+
+    def schedule_knobs(self) -> tuple[str, ...]:
+        """Knob names that are loop-nest schedule knobs."""
+        return tuple(n for n in self._values if is_schedule_knob(n))
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Value]:
         """Complete ``params`` with defaults; SpaceError for unknown names or values outside the space."""

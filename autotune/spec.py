@@ -21,6 +21,7 @@ from .abi import BUILTIN_TABLE
 from .arguments import Arguments
 from .config import Config
 from .lang import GlobalRef, KernelInfo, Knobs, LoweredKernel, ParamSpec, kernel_statuses, lower, map_host_arrays
+from .schedule import Schedule
 from .space import Space, Value
 from .types import Result
 from .variant import Variants
@@ -61,6 +62,8 @@ class KernelSpec:
     config: Config
     #: the host's cache directory when the spec was made (studies, records and objects live there)
     cache_dir: str
+    #: the kernel's loop-nest schedule knobs (``schedule=True``), applied before lowering
+    schedule: Schedule | None = None
 
     @property
     def label(self) -> str:
@@ -75,7 +78,9 @@ class KernelSpec:
         """Variants built in the worker: lowered here, or with IR from ``ir_for`` for the expert route."""
         info = self.info
         facts = self.facts
-        if info is not None:
+        if info is not None and self.schedule is not None:
+            lowered = self.schedule.lowerer(info)
+        elif info is not None:
 
             def lowered(knobs: Knobs, consts: Mapping[str, Value], params: Mapping[str, Value]) -> LoweredKernel:
                 return lower(info, consts, knobs)
@@ -119,4 +124,5 @@ def kernel_spec(kernel: Kernel, binding: Binding, study: str, config: Config) ->
         dict(binding.live),
         config,
         str(default_cache_dir()),
+        kernel.schedule,
     )

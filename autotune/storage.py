@@ -97,7 +97,8 @@ def kernel_fingerprint(kernel: Kernel) -> str:
     """Short hash of the kernel source, its space, native signature and the versions that build it."""
     # the source of the functions it calls too: a stored best of a caller built against an old callee is stale
     source = compiled_source(kernel.info) if isinstance(kernel.info, KernelInfo) else kernel.info.source
-    return _digest(FORMAT, source, kernel.space.fingerprint(), kernel.signature, llvmlite.__version__)
+    declared = ["noalias"] if getattr(kernel.info, "noalias", False) else []  # changes the code, not the source
+    return _digest(FORMAT, source, kernel.space.fingerprint(), kernel.signature, llvmlite.__version__, *declared)
 
 
 def study_name(kernel: Kernel, key: Hashable) -> str:

@@ -29,6 +29,8 @@ def tunable(
     space: Space | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
+    schedule: bool = False,
+    noalias: bool = False,
     **knobs: Sequence[Value],
 ) -> Kernel: ...
 
@@ -42,6 +44,8 @@ def tunable(
     space: Space | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
+    schedule: bool = False,
+    noalias: bool = False,
     **knobs: Sequence[Value],
 ) -> Kernel: ...
 
@@ -53,6 +57,8 @@ def tunable(
     space: Space | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
+    schedule: bool = False,
+    noalias: bool = False,
     **knobs: Sequence[Value],
 ) -> Callable[[Callable[..., Any]], Kernel]: ...
 
@@ -67,6 +73,8 @@ def tunable(
     space: Space | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
+    schedule: bool = False,
+    noalias: bool = False,
     **knobs: Sequence[Value],
 ) -> Kernel | Callable[[Callable[..., Any]], Kernel]:
     """Mark a kernel as tunable over the given knobs.
@@ -76,6 +84,13 @@ def tunable(
     any other keyword is a user constant the kernel declares as an ``autotune.Const`` parameter. The first
     value of each list (or ``default=``) is the default variant. ``key=`` works like Triton's: a function of
     the call's arguments whose value (a size bucket, say) selects the slot and the tuning study.
+
+    ``schedule=True`` adds loop-nest schedule knobs for each nest of ``range`` loops (loop order, tile sizes,
+    unroll-and-jam, hoisted loads; see :mod:`autotune.schedule`), each offered only where a dependence test
+    proves it legal; give a knob's list yourself to narrow it (``tile0_k=[0, 64]``), and see the result
+    with ``kernel.inspect_schedule(**params)``. ``noalias=True`` declares that the kernel's array arguments
+    never share memory (like C's ``restrict``), which most reorderings need; passing overlapping arrays to
+    such a kernel then gives undefined results.
 
     >>> import autotune
     >>> from autotune import f64, i64
@@ -124,12 +139,12 @@ def tunable(
 
         scope = sys._getframe(1).f_globals  # the caller's names, as a decorated function would see them
         function = text_function(source, scope, namespace)
-        return _make(function, space, knobs, default, key, name)
+        return _make(function, space, knobs, default, key, name, schedule, noalias)
 
     def wrap(function: Callable[..., Any]) -> Kernel:
         if not callable(function):
             raise SpaceError(f"@tunable decorates a function, got {function!r}")
-        return _make(function, space, knobs, default, key, name)
+        return _make(function, space, knobs, default, key, name, schedule, noalias)
 
     return wrap(func) if func is not None else wrap
 
@@ -141,9 +156,13 @@ def _make(
     default: Mapping[str, Value] | None,
     key: Callable[..., Hashable] | None,
     name: str | None,
+    schedule: bool,
+    noalias: bool,
 ) -> Kernel:
+    if not isinstance(schedule, bool) or not isinstance(noalias, bool):
+        raise SpaceError(f"schedule= and noalias= are True or False, got {schedule!r} and {noalias!r}")
     chosen = space if space is not None else Space(knobs, default=default)
-    kernel = Kernel(function, chosen, key=key, name=name)
+    kernel = Kernel(function, chosen, key=key, name=name, schedule=schedule, noalias=noalias)
     attach(kernel)
     return kernel
 

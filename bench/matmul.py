@@ -15,7 +15,7 @@ zeroing is timed too and its cost listed):
 - numba: ``numba.njit`` of the same triple loop (fastmath off).
 - autotune default: ``autotune.tunable(space=KNOBS)`` never tuned; autotune tuned: after ``k.tune(trials)``
   over the demo suite's knob space (``autotune.demo_kernels.KNOBS``). ``--schedule`` passes
-  ``schedule=True`` to ``autotune.tunable`` (loop-nest schedule knobs, where the compiler has them).
+  ``schedule=True, noalias=True`` to ``autotune.tunable`` (loop-nest schedule knobs; A, B and C are distinct).
 
 Contenders run interleaved in rounds; figures are medians over rounds, spread the interquartile range
 as a percentage of the median. GFLOP/s is ``2 n**3 / t``. The fraction of peak uses an assumed peak
@@ -163,7 +163,7 @@ def autotune_kernels(n: int, *, schedule: bool) -> tuple[Any, Any]:
     """(default, tuned) autotune kernels of :func:`matmul` over :data:`SPACE`."""
     import autotune
 
-    extra: dict[str, Any] = {"schedule": True} if schedule else {}
+    extra: dict[str, Any] = {"schedule": True, "noalias": True} if schedule else {}
     suffix = ".schedule" if schedule else ""
     made = [
         autotune.tunable(name=f"bench.matmul.{label}.n{n}{suffix}", space=autotune.Space(SPACE), **extra)(matmul)

@@ -15,9 +15,9 @@ near PolyBench's MEDIUM, LARGE for the matrix-vector kernels, so one numba call 
   after ``k.tune(trials, timeout)``; the tuner keeps a variant only if it matches the reference within its
   tolerance (the space allows fastmath).
 
-``--schedule`` passes ``schedule=True`` to ``autotune.tunable(...)`` for both autotune kernels (loop-nest
-schedule knobs, where the compiler has them); without the flag nothing is passed. A compiler without
-the keyword makes every kernel a "needs: ..." row.
+``--schedule`` passes ``schedule=True, noalias=True`` to ``autotune.tunable(...)`` for both autotune
+kernels (loop-nest schedule knobs; the harness passes distinct arrays); without the flag nothing is
+passed. A compiler without the keyword makes every kernel a "needs: ..." row.
 
 Checks (``bench.classic.check``): on small inputs every contender against the plain Python function; on
 the benchmark inputs both autotune kernels against numba's outputs (written arguments; floats to 1e-12,
@@ -166,7 +166,7 @@ def autotune_kernels(name: str, case: Case, *, schedule: bool) -> tuple[Any, Any
     to ``autotune.tunable`` only when asked; the keyword belongs to the loop-nest schedule knobs)."""
     import autotune
 
-    extra: dict[str, Any] = {"schedule": True} if schedule else {}
+    extra: dict[str, Any] = {"schedule": True, "noalias": True} if schedule else {}
     suffix = ".schedule" if schedule else ""
     made = [
         autotune.tunable(name=f"bench.polybench.{name}.{label}{suffix}", space=autotune.Space(SPACE), **extra)(

@@ -81,21 +81,28 @@ from ._parallel import uses_prange
 from ._parse import parse_kernel, parse_kernel_source
 from ._prange import prange
 from ._rebuild import rebuild_function
+from ._schedule import Band, apply_schedule, choice_of, effective_jams, find_bands, order_code
 from ._validate import status_table
 
 __all__ = [
     "BUILTIN_KNOBS",
+    "Band",
     "GlobalRef",
     "HostArray",
     "KernelInfo",
     "Knobs",
     "LoweredKernel",
     "ParamSpec",
+    "apply_schedule",
+    "choice_of",
     "compiled_source",
+    "effective_jams",
+    "find_bands",
     "kernel_statuses",
     "lower",
     "map_host_arrays",
     "module_text",
+    "order_code",
     "parse_kernel",
     "parse_kernel_source",
     "prange",

@@ -143,6 +143,8 @@ class _Lowering(ExprLowerer):
             elif param.kind == "array" and param.dtype is not None:
                 ptr = next(args)
                 ptr.name = param.name
+                if self.info.noalias:
+                    ptr.attributes.add("noalias")
                 if not (self.knobs.parallel >= 2 and uses_prange(self.info)):  # a prange passes it to the pool
                     ptr.attributes.add("captures(none)")
                 extents = []

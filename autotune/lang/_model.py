@@ -243,6 +243,9 @@ class KernelInfo:
     local_arrays: Mapping[str, LocalArray] = field(default_factory=dict)
     #: the locals that hold array views (see ``autotune.lang._views``)
     views: Mapping[str, ViewLocal] = field(default_factory=dict)
+    #: the kernel declared its array arguments distinct (``@tunable(noalias=True)``): their pointers are
+    #: ``noalias`` in the IR, and the schedule's dependence test treats them as separate memory
+    noalias: bool = False
 
     def error(self, node: ast.AST | None, message: str) -> KernelSyntaxError:
         """A :class:`KernelSyntaxError` at ``node``'s position in the file (the ``def`` line if ``None``)."""

@@ -1,0 +1,175 @@
+"""``Schedule``: a kernel's loop-nest schedule knobs (``@tunable(schedule=True)``), their space and seeds.
+
+:mod:`autotune.lang` finds the bands and rewrites them (see its ``_schedule`` module for what each knob
+does); this module turns the bands into knobs the tuner searches, with value lists sized for this
+machine's caches, and seeds the search with the schedules an expert would try first (the untransformed
+nest is the default; then the loop order that makes the most accesses unit-stride innermost, tiled for
+the caches, with and without unroll-and-jam of the outer loop).
+
+Tile sizes: powers of two from 8 to twice the side of a square tile of which three f64 blocks fit the L2
+cache (``/sys/devices/system/cpu/cpu0/cache``; 1 MiB assumed when it cannot be read): 8-256 here.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+
+from .errors import SpaceError
+from .lang import (
+    Band,
+    KernelInfo,
+    Knobs,
+    LoweredKernel,
+    apply_schedule,
+    choice_of,
+    effective_jams,
+    find_bands,
+    lower,
+    order_code,
+)
+from .source import Lowerer
+from .space import Value
+
+__all__ = ["JAM_FACTORS", "Schedule", "cache_sizes", "tile_sizes"]
+
+#: unroll-and-jam factors offered for each loop (1: none)
+JAM_FACTORS: tuple[int, ...] = (1, 2, 4, 8)
+
+
+@cache
+def cache_sizes() -> dict[int, int]:
+    """Data cache sizes in bytes by level (L1d, L2, L3) of CPU 0, from sysfs; {} when unreadable."""
+    sizes: dict[int, int] = {}
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            kind = (index / "type").read_text().strip()
+            level = int((index / "level").read_text())
+            text = (index / "size").read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if kind == "Instruction":
+            continue
+        unit = {"K": 1024, "M": 1024 * 1024}.get(text[-1:], 1)
+        try:
+            sizes[level] = int(text.rstrip("KM")) * unit
+        except ValueError:
+            continue
+    return sizes
+
+
+def tile_sizes() -> tuple[int, ...]:
+    """The tile sizes offered (0, then powers of two up to twice the L2 square tile; see the module doc)."""
+    l2 = cache_sizes().get(2, 1 << 20)
+    side = math.isqrt(l2 // (3 * 8))
+    return (0, *(t for t in (8, 16, 32, 64, 128, 256, 512) if t <= 2 * side))
+
+
+class Schedule:
+    """The schedule knobs of one kernel: its bands, their knobs, how to apply a parameter set."""
+
+    def __init__(self, info: KernelInfo, *, noalias: bool) -> None:
+        self.noalias = noalias
+        self.bands: tuple[Band, ...] = find_bands(info, noalias=noalias)
+
+    def knobs(self) -> dict[str, list[Value]]:
+        """Every schedule knob with its values, the untransformed value first."""
+        knobs: dict[str, list[Value]] = {}
+        for band in self.bands:
+            n = band.number
+            if len(band.permutations) > 1:
+                knobs[f"order{n}"] = [order_code(p) for p in band.permutations]
+            if band.tileable:
+                for var in band.names:
+                    knobs[f"tile{n}_{var}"] = list(tile_sizes())
+            if band.refusal is None:
+                for var in band.names:
+                    knobs[f"jam{n}_{var}"] = list(JAM_FACTORS)
+                knobs[f"hoist{n}"] = [False, True]
+        return knobs
+
+    def merged(self, given: Mapping[str, Sequence[Value]]) -> dict[str, list[Value]]:
+        """The derived knobs with the user's lists for some of them (``tile0_k=[0, 64]``) in their place;
+        SpaceError for a schedule knob the kernel does not have."""
+        derived = self.knobs()
+        unknown = sorted(set(given) - set(derived))
+        if unknown:
+            raise SpaceError(
+                f"unknown schedule knob(s) {', '.join(unknown)}; this kernel's: {', '.join(derived) or 'none'}"
+                + "".join(f"\n  {b.describe()}" for b in self.bands)
+            )
+        return {**derived, **{name: list(values) for name, values in given.items()}}
+
+    def apply(self, info: KernelInfo, params: Mapping[str, Value]) -> KernelInfo:
+        """``info`` with the schedule ``params`` names (other parameters are ignored)."""
+        return apply_schedule(info, self.bands, {b.number: choice_of(b, params) for b in self.bands})
+
+    def canonical(self, params: Mapping[str, Value]) -> dict[str, Value]:
+        """``params`` with the schedule knobs that change nothing set to their no-op value: an unroll-and-jam
+        factor of the innermost loop of the chosen order, or one illegal in that order, is 1. The search
+        treats two parameter sets with the same canonical form as one variant (the space is conditional:
+        which jams count depends on the order)."""
+        canonical = dict(params)
+        for band in self.bands:
+            choice = choice_of(band, params)
+            applied = effective_jams(band, choice)
+            for var in band.names:
+                name = f"jam{band.number}_{var}"
+                if name in canonical and var not in applied:
+                    canonical[name] = 1
+        return canonical
+
+    def lowerer(self, info: KernelInfo, *, strided: bool = False) -> Lowerer:
+        """A lowerer that applies the schedule of each parameter set before lowering it."""
+
+        def lowered(knobs: Knobs, consts: Mapping[str, Value], params: Mapping[str, Value]) -> LoweredKernel:
+            return lower(self.apply(info, params), consts, knobs, strided=strided)
+
+        return lowered
+
+    def describe(self, info: KernelInfo, params: Mapping[str, Value]) -> str:
+        """The scheduled kernel as Python, after a comment per band (its loops, what was applied or why
+        nothing may be)."""
+        lines = [f"# {b.describe()}" for b in self.bands] or ["# no loop nest of two or more range loops"]
+        tree = copy.copy(self.apply(info, params).tree)
+        tree.decorator_list = []
+        return "\n".join(lines) + "\n" + ast.unparse(tree) + "\n"
+
+    def seeds(self, default: Mapping[str, Value], names: Sequence[str]) -> list[dict[str, Value]]:
+        """Schedules to try first, as complete parameter sets (knobs not in ``names`` are left out): per band,
+        the loop order with the most unit-stride accesses innermost; then that order tiled (64 on the
+        inner loops, 256 on the innermost, the outermost untiled: blocks of the inner loops reused across
+        it); then tiled with the invariant loads hoisted and the outer loops unrolled and jammed (the
+        outermost by 2, the next by 4: a register block of 2 x 4 updates per innermost iteration, the best
+        of a sweep of matmul schedules on this machine)."""
+        ordered: dict[str, Value] = {}
+        blocked: dict[str, Value] = {}
+        jammed: dict[str, Value] = {}
+        for band in self.bands:
+            if band.refusal is not None:
+                continue
+            n = band.number
+            order = max(band.permutations, key=lambda p: _unit_stride_score(band, p))
+            ordered[f"order{n}"] = order_code(order)
+            loops = [band.names[k] for k in order]
+            for var in loops[1:]:
+                blocked[f"tile{n}_{var}"] = 256 if var == loops[-1] else 64
+            factors = [2, 4] if len(loops) >= 3 else [4]
+            for var, factor in zip(loops[:-1], factors, strict=False):
+                jammed[f"jam{n}_{var}"] = factor
+            jammed[f"hoist{n}"] = True
+        seeds = [ordered, {**ordered, **blocked}, {**ordered, **blocked, **jammed}]
+        made = [dict(default, **{k: v for k, v in seed.items() if k in names}) for seed in seeds]
+        return [seed for seed in made if seed != default]
+
+
+def _unit_stride_score(band: Band, order: Sequence[int]) -> tuple[int, int]:
+    """How many accesses of the band run along their last index with the innermost loop of ``order``
+    (then: prefer the source order)."""
+    innermost = band.names[order[-1]]
+    score = sum(1 for var in band.unit_stride if var == innermost)
+    return score, -sum(abs(k - p) for k, p in enumerate(order))

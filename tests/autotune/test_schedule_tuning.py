@@ -1,0 +1,71 @@
+"""The tuner on ``schedule=True`` kernels: schedule knobs are searched in the worker process (which applies
+the same schedule before lowering), seeded with the classic schedules, validated and adopted like any
+other knob, and a restarted process adopts the stored schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import autotune
+from autotune import f64
+from tests.lang import schedule_kernels as sk
+
+
+def test_a_plain_triple_loop_matmul_is_tuned_to_a_schedule_and_stays_correct() -> None:
+    kernel = autotune.tunable(schedule=True, noalias=True, vectorize=[0, 8])(sk.matmul)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((96, 80)), rng.random((80, 112))
+    c = np.zeros((96, 112))
+    kernel(a, b, c)
+    assert np.allclose(c, a @ b)
+    live = kernel.tune(n_trials=8, progress=False)
+    trials = [e for e in kernel.history() if e["kind"] == "trial"]
+    assert len(trials) >= 4 and all(not e["detail"] for e in trials), trials
+    scheduled = [e for e in trials if e["params"]["order0"] != 123 or e["params"]["jam0_i"] > 1]
+    assert scheduled, trials  # the seeds (unit-stride order, tiled, jammed) were measured
+    # the source order walks B by columns; the seeded unit-stride schedules are several times faster
+    assert live["order0"] != 123, (live, trials)
+    c[:] = 0
+    kernel(a, b, c)
+    assert np.allclose(c, a @ b, rtol=1e-12)
+    assert "band 0" in kernel.inspect_schedule(**live)
+
+
+def test_the_seeds_cover_order_tiles_and_jam() -> None:
+    kernel = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
+    assert kernel.schedule is not None
+    seeds = kernel.schedule.seeds(kernel.space.default, kernel.space.names)
+    assert [s["order0"] for s in seeds] == [132, 132, 132]  # j innermost: C[i, j] and B[k, j] unit stride
+    assert seeds[1]["tile0_j"] == 256 and seeds[1]["tile0_k"] == 64 and seeds[1]["tile0_i"] == 0
+    assert seeds[2]["jam0_i"] == 2 and seeds[2]["jam0_k"] == 4 and seeds[2]["hoist0"] is True
+    assert all(kernel.space.validate(s) == s for s in seeds)
+
+
+def scaled(a: f64[:, :], out: f64[:, :]):  # type: ignore[no-untyped-def]
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[j, i] = a[j, i] * 2.0
+
+
+def test_a_kernel_without_noalias_keeps_its_order_but_still_tunes() -> None:
+    kernel = autotune.tunable(schedule=True)(scaled)
+    assert "order0" not in kernel.space.names
+    a = np.random.default_rng(1).random((40, 40))
+    out = np.zeros_like(a)
+    kernel(a, out)
+    kernel.tune(n_trials=3, progress=False)
+    kernel(a, out)
+    assert np.array_equal(out, a * 2.0)
+
+
+def test_knobs_that_change_nothing_are_one_variant_to_the_search() -> None:
+    kernel = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
+    assert kernel.schedule is not None
+    full = kernel.space.validate({"order0": 132, "jam0_j": 4, "jam0_i": 2})
+    canonical = kernel.schedule.canonical(full)
+    assert canonical["jam0_j"] == 1 and canonical["jam0_i"] == 2  # j is innermost in 1-3-2: no jam
+    assert kernel.inspect_schedule(**full) == kernel.inspect_schedule(**canonical)
+    seidel = autotune.tunable(schedule=True, noalias=True)(sk.seidel_2d)
+    assert seidel.schedule is not None
+    illegal = seidel.space.validate({"jam0_i": 2})  # (1, -1) dependence: jamming i would reverse it
+    assert seidel.schedule.canonical(illegal)["jam0_i"] == 1
