@@ -410,7 +410,7 @@ def _pair(
     for vector in itertools.product(_DIRS, repeat=len(common)):
         if a is b and set(vector) <= {"="}:
             continue
-        if any(loops[k].step and "<=>"[(d > 0) - (d < 0) + 1] != vector[k] for k, d in delta.items()):
+        if any(loops[k].step and "<=>"[1 - (d > 0) + (d < 0)] != vector[k] for k, d in delta.items()):
             continue
         if all(_feasible(dim, vector, loops, common, a, b) for dim in dims):
             distance = tuple(
