@@ -545,9 +545,15 @@ def tiling_legal(deps: Sequence[Dependence], first: int, last: int) -> bool:
 def unroll_and_jam_legal(deps: Sequence[Dependence], level: int) -> bool:
     """Whether loop ``level`` may be unrolled and its copies jammed into the band's inner loops.
 
-    Illegal when a dependence carried by ``level`` ('<' there, '=' outside) has '>' at a deeper loop:
-    jamming would run the sink's copy before the source's.
+    Within one unrolled block the copies run in the order of the inner loops first, as if ``level`` were
+    moved innermost: illegal when a dependence carried by ``level`` ('<' there, '=' outside) has '>' as
+    its first non-'=' deeper component (the usual "'<' then '>'" rule, without counting a '>' that an
+    earlier '<' deeper down already orders).
     """
     if level < 0 or any(level >= len(d.direction) for d in deps):
         raise ValueError(f"{level} is not a loop of the band")
-    return not any(_carried(v) == level and ">" in v[level + 1 :] for dep in deps for v in _expand(dep))
+    return not any(
+        _carried(v) == level and next((d for d in v[level + 1 :] if d != "="), "=") == ">"
+        for dep in deps
+        for v in _expand(dep)
+    )
