@@ -82,11 +82,9 @@ class _Refused(Exception):
 
 @dataclass
 class _Loop:
-    var: str
     lo: Affine | None
     hi: Affine | None
     step: int | None  # a positive constant step, else None (order unknown)
-    band: int | None  # position in the band, None for an inner loop
     low: float  # the smallest value the variable can take (may be -inf)
     high: float  # the largest
 
@@ -96,7 +94,6 @@ class _Access:
     array: str
     index: tuple[Affine | None, ...]  # None: not affine or not provably non-negative
     write: bool
-    order: int
     depth: int  # how many band loops enclose it
     loops: dict[str, _Loop]
 
@@ -229,21 +226,18 @@ class _Walker:
         var = loop.target.id if isinstance(loop.target, ast.Name) else ""
         if var in self.loops or (band is None and var in self.band_vars):
             raise _Refused(loop, f"an inner loop reuses the loop variable '{var}'")
-        if band != 0:
-            for node in (n for arg in args for n in ast.walk(arg)):
-                if isinstance(node, ast.Name) and node.id in self.assigned and node.id not in self.loops:
-                    raise _Refused(
-                        loop, f"the bounds of the loop over '{var}' read '{node.id}', which the band assigns"
-                    )
-            for arg in args:
-                self.expr(arg)
+        for node in (n for arg in args for n in ast.walk(arg)) if band else ():
+            if isinstance(node, ast.Name) and node.id in self.assigned and node.id not in self.loops:
+                raise _Refused(loop, f"the bounds of the loop over '{var}' read '{node.id}', which the band assigns")
+        for arg in args if band != 0 else ():
+            self.expr(arg)
         forms = [self.affine(arg) for arg in args]
         lo, hi = ({}, forms[0]) if len(args) == 1 else (forms[0], forms[1])
         step = _int(args[2]) if len(args) == 3 else 1
         step = step if step is not None and step > 0 else None
         low = self.bound(lo, self.loops, upper=False) if step else -math.inf
         high = self.bound(hi, self.loops, upper=True) - 1 if step else math.inf
-        self.loops[var] = _Loop(var, lo, hi, step, band, low, high)
+        self.loops[var] = _Loop(lo, hi, step, low, high)
         self.depth += band is not None
         for stmt in loop.body:
             self.stmt(stmt)
@@ -314,7 +308,7 @@ class _Walker:
         forms = [self.affine(index) for index in indexes]
         safe = tuple(f if f is not None and self.non_negative(f, self.loops) else None for f in forms)
         for is_write in (False, True) if read else (write,):
-            self.accesses.append(_Access(base.id, safe, is_write, len(self.accesses), self.depth, dict(self.loops)))
+            self.accesses.append(_Access(base.id, safe, is_write, self.depth, dict(self.loops)))
 
     def expr(self, node: ast.expr) -> None:
         if isinstance(node, ast.Constant) or self.size_atom(node):
@@ -337,7 +331,7 @@ class _Walker:
             if isinstance(func, ast.Attribute) and func.attr == "conjugate" and not node.args:
                 pure = True
                 self.expr(func.value)
-            if not pure:
+            if not pure:  # user functions, array creation, range outside a for
                 raise _Refused(node, f"the band calls '{ast.unparse(func)}', whose effects are unknown")
             for arg in (*node.args, *(k.value for k in node.keywords)):
                 self.expr(arg)
@@ -504,7 +498,7 @@ def band_dependences(
     accesses = walker.accesses
     for i, a in enumerate(accesses):
         for b in accesses[i:]:
-            if not (a.write or b.write) or (a.array != b.array and noalias) or (a is b and a.depth == 0):
+            if not (a.write or b.write) or (a.array != b.array and noalias):
                 continue
             rest = min(a.depth, b.depth)
             for vector, distance in _pair(a, b, names):
