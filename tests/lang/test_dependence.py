@@ -61,11 +61,13 @@ class Nest:
     loops: list[tuple[str, int, int, int]]
     statements: list[tuple[int, str, str]] = field(default_factory=list)
 
-    def source(self) -> str:
+    def source(self, symbolic: bool = False) -> str:
+        """The nest's text; ``symbolic`` writes the upper bounds as unknown names ``n0, n1, ..``."""
+
         def block(d: int) -> list[str]:
             pad = " " * (d + 1)
             var, lo, hi, step = self.loops[d]
-            lines = [f"{' ' * d}for {var} in range({lo}, {hi}, {step}):"]
+            lines = [f"{' ' * d}for {var} in range({lo}, {f'n{d}' if symbolic else hi}, {step}):"]
             lines += [pad + t for depth, place, t in self.statements if depth == d + 1 and place == "pre"]
             if d + 1 < len(self.loops):
                 lines += block(d + 1)
@@ -77,7 +79,8 @@ class Nest:
 
     def run(self, arrays: dict[str, np.ndarray], key: Key | None = None) -> dict[str, np.ndarray]:
         """Run the points in ``key`` order; statements outside inner loops run at their first/last iteration."""
-        env = {name: a.copy() for name, a in arrays.items()}
+        env: dict[str, Any] = {name: a.copy() for name, a in arrays.items()}
+        env["t"] = 0
         ranges = [range(lo, hi, step) for _, lo, hi, step in self.loops]
         n = len(self.loops)
         code = {t: compile(t, "<stmt>", "exec") for _, _, t in self.statements}
@@ -140,6 +143,8 @@ def nests(draw: st.DrawFn) -> Nest:
     coef = st.sampled_from([0, 0, 1, 1, -1, 2, -2])
 
     def index(d: int) -> str:
+        if d >= 2 and draw(st.integers(0, 9)) == 0:  # not affine
+            return f"{OFF} + ({draw(st.sampled_from(VARS[:d]))} * {draw(st.sampled_from(VARS[:d]))}) % 3"
         terms = [f"{draw(coef)} * {v}" for v in VARS[:d]]
         return " + ".join([str(OFF + draw(st.integers(-2, 2))), *terms])
 
@@ -152,7 +157,12 @@ def nests(draw: st.DrawFn) -> Nest:
         d = draw(st.integers(1, depth - 1)) if imperfect else depth
         place = draw(st.sampled_from(["pre", "post"])) if imperfect else "body"
         target = access(d)
-        statements.append((d, place, f"{target} = 3 * {target} + {access(d)} + 1"))
+        text = f"{target} = 3 * {target} + {access(d)} + {draw(st.sampled_from(['1', '1', 't']))}"
+        if not imperfect and draw(st.integers(0, 4)) == 0:  # a scalar temporary, private if set before use
+            text = f"t = {access(d)} + {s}"
+        if draw(st.integers(0, 4)) == 0:
+            text = f"if ({' + '.join(VARS[:d])}) % 2 == 0: {text}"
+        statements.append((d, place, text))
     return Nest(loops, statements)
 
 
@@ -162,11 +172,13 @@ def test_legal_transformations_keep_the_results(nest: Nest, data: st.DataObject)
     arrays = start_arrays()
     source = nest.source()
     reference = nest.run(arrays)
-    env = {name: a.copy() for name, a in arrays.items()}
+    env: dict[str, Any] = {name: a.copy() for name, a in arrays.items()}
+    env["t"] = 0
     exec(source, {}, env)  # the oracle's original order is the nest's own order
     assert same(reference, {name: env[name] for name in arrays})
     n = data.draw(st.integers(2, len(nest.loops)))  # a shorter band leaves an inner loop out of it
-    deps = band_dependences(band_of(source, n), arrays={"X", "Y"}, noalias=data.draw(st.booleans()))
+    analysed = nest.source(symbolic=data.draw(st.booleans()))  # the verdict must hold for every n0, n1, ..
+    deps = band_dependences(band_of(analysed, n), arrays={"X", "Y"}, noalias=data.draw(st.booleans()))
     assert isinstance(deps, tuple), deps
     for perm in itertools.permutations(range(n)):
         if permutation_legal(deps, perm):
