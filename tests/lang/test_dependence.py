@@ -72,7 +72,7 @@ class Nest:
             if d + 1 < len(self.loops):
                 lines += block(d + 1)
             lines += [pad + t for depth, place, t in self.statements if depth == d + 1 and place == "body"]
-            lines += [pad + t for depth, place, t in reversed(self.statements) if depth == d + 1 and place == "post"]
+            lines += [pad + t for depth, place, t in self.statements if depth == d + 1 and place == "post"]
             return lines
 
         return "\n".join(block(0)) + "\n"
@@ -141,11 +141,17 @@ def nests(draw: st.DrawFn) -> Nest:
         lo = draw(st.integers(0, 1))
         loops.append((var, lo, lo + draw(st.integers(1, 3)), draw(st.sampled_from([1, 1, 1, 2]))))
     coef = st.sampled_from([0, 0, 1, 1, -1, 2, -2])
+    linear: list[list[str]] = []
 
     def index(d: int) -> str:
         if d >= 2 and draw(st.integers(0, 9)) == 0:  # not affine
             return f"{OFF} + ({draw(st.sampled_from(VARS[:d]))} * {draw(st.sampled_from(VARS[:d]))}) % 3"
-        terms = [f"{draw(coef)} * {v}" for v in VARS[:d]]
+        shared = [t for t in linear if len(t) == d]
+        if shared and draw(st.booleans()):  # the linear part of an earlier index: a uniform pair
+            terms = draw(st.sampled_from(shared))
+        else:
+            terms = [f"{draw(coef)} * {v}" for v in VARS[:d]]
+            linear.append(terms)
         return " + ".join([str(OFF + draw(st.integers(-2, 2))), *terms])
 
     def access(d: int) -> str:
