@@ -143,11 +143,15 @@ def nests(draw: st.DrawFn) -> Nest:
     coef = st.sampled_from([0, 0, 1, 1, -1, 2, -2])
     linear: list[list[str]] = []
 
-    def index(d: int) -> str:
+    def index(d: int, dim: int) -> str:
         if d >= 2 and draw(st.integers(0, 9)) == 0:  # not affine
             return f"{OFF} + ({draw(st.sampled_from(VARS[:d]))} * {draw(st.sampled_from(VARS[:d]))}) % 3"
         shared = [t for t in linear if len(t) == d]
-        if shared and draw(st.booleans()):  # the linear part of an earlier index: a uniform pair
+        mode = draw(st.integers(0, 2))
+        if mode == 0:  # a stencil: this dimension follows one loop
+            follow = VARS[(dim + draw(st.integers(0, 1))) % d]
+            terms = [f"{int(v == follow)} * {v}" for v in VARS[:d]]
+        elif shared and mode == 1:  # the linear part of an earlier index: a uniform pair
             terms = draw(st.sampled_from(shared))
         else:
             terms = [f"{draw(coef)} * {v}" for v in VARS[:d]]
@@ -155,7 +159,7 @@ def nests(draw: st.DrawFn) -> Nest:
         return " + ".join([str(OFF + draw(st.integers(-2, 2))), *terms])
 
     def access(d: int) -> str:
-        return f"{draw(st.sampled_from(['X', 'Y']))}[{index(d)}, {index(d)}]"
+        return f"{draw(st.sampled_from(['X', 'Y']))}[{index(d, 0)}, {index(d, 1)}]"
 
     statements = []
     for s in range(draw(st.integers(1, 3))):
