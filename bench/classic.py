@@ -297,12 +297,31 @@ def run_case(name: str, case: Case, mode: Mode) -> dict[str, Any]:
         row["notes"] = notes
         return row
 
+    return tune_and_time(row, case, mode, (nb, default, tuned), pristine, expected, small, notes, unit="us")
+
+
+def tune_and_time(
+    row: dict[str, Any],
+    case: Case,
+    mode: Mode,
+    kernels: tuple[Callable[..., Any], Any, Any],
+    pristine: Inputs,
+    expected: list[Any],
+    small: Inputs,
+    notes: list[str],
+    *,
+    unit: str,
+) -> dict[str, Any]:
+    """Tune ``tuned``, check (numba, default, tuned) and time them in interleaved rounds into ``row``:
+    medians, spreads and samples in ``unit`` ("us" or "ms"), and both ratios against numba."""
+    nb, default, tuned = kernels
+    scale = {"us": 1e3, "ms": 1e6}[unit]
     tuned(*copies(pristine))
     started = time.perf_counter()
     tuned.tune(mode.trials, mode.tune_seconds, progress=False)
     row["tune_s"] = round(time.perf_counter() - started, 1)
     row["trials"] = sum(e.kind in ("trial", "fail") for e in tuned.events.events())
-    live: dict[str, Any] = dict(tuned.live or {})  # type: ignore[arg-type]  # no key=: one binding
+    live: dict[str, Any] = dict(tuned.live or {})  # no key=: one binding
     row["tuned"] = live
     row["tuned_text"] = describe(live, default.space.default)
 
@@ -315,11 +334,11 @@ def run_case(name: str, case: Case, mode: Mode) -> dict[str, Any]:
     blocks = {label: restoring_block(fn, copies(pristine), pristine, case.restore) for label, fn in contenders.items()}
     for label, values in interleaved_samples(blocks, mode.rounds, mode.round_seconds).items():
         q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
-        row[f"{label}_us"] = med / 1e3
+        row[f"{label}_{unit}"] = med / scale
         row[f"{label}_iqr_pct"] = 100.0 * (q3 - q1) / med
-        row[f"{label}_samples_us"] = [v / 1e3 for v in values]
-    row["default_ratio"] = row["default_us"] / row["numba_us"]
-    row["tuned_ratio"] = row["tuned_us"] / row["numba_us"]
+        row[f"{label}_samples_{unit}"] = [v / scale for v in values]
+    row["default_ratio"] = row[f"default_{unit}"] / row[f"numba_{unit}"]
+    row["tuned_ratio"] = row[f"tuned_{unit}"] / row[f"numba_{unit}"]
     row["notes"] = notes
     return row
 

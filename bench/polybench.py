@@ -36,10 +36,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -48,8 +47,8 @@ from autotune.demo_kernels import KNOBS
 
 from . import _polybench_kernels as kernels
 from ._report import report
-from .classic import FULL, QUICK, Case, Inputs, Mode, check, geomean, numba_function, outputs, restoring_block
-from .suite import copies, describe, fastest_ns, interleaved_samples, isolated
+from .classic import FULL, QUICK, Case, Inputs, Mode, geomean, numba_function, outputs, tune_and_time
+from .suite import copies, isolated
 
 #: The knob space of both autotune kernels: the demo suite's.
 SPACE: dict[str, list[Any]] = dict(KNOBS)
@@ -199,31 +198,7 @@ def run_case(name: str, case: Case, mode: Mode, *, schedule: bool = False) -> di
         row["notes"] = notes
         return row
 
-    tuned(*copies(pristine))
-    started = time.perf_counter()
-    tuned.tune(mode.trials, mode.tune_seconds, progress=False)
-    row["tune_s"] = round(time.perf_counter() - started, 1)
-    row["trials"] = sum(e.kind in ("trial", "fail") for e in tuned.events.events())
-    live: dict[str, Any] = dict(tuned.live or {})  # type: ignore[arg-type]  # no key=: one binding
-    row["tuned"] = live
-    row["tuned_text"] = describe(live, default.space.default)
-
-    contenders: dict[str, Callable[..., Any]] = {"numba": nb, "default": default, "tuned": tuned}
-    row["checks"] = check(case, contenders, pristine, expected, small)
-    if case.restore:
-        work = copies(pristine)
-        copy_ns = fastest_ns(restoring_block(lambda *args: None, work, pristine, case.restore))
-        notes.append(f"times include restoring the input ({copy_ns / 1e3:.3g} us)")
-    blocks = {label: restoring_block(fn, copies(pristine), pristine, case.restore) for label, fn in contenders.items()}
-    for label, values in interleaved_samples(blocks, mode.rounds, mode.round_seconds).items():
-        q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
-        row[f"{label}_ms"] = med / 1e6
-        row[f"{label}_iqr_pct"] = 100.0 * (q3 - q1) / med
-        row[f"{label}_samples_ms"] = [v / 1e6 for v in values]
-    row["default_ratio"] = row["default_ms"] / row["numba_ms"]
-    row["tuned_ratio"] = row["tuned_ms"] / row["numba_ms"]
-    row["notes"] = notes
-    return row
+    return tune_and_time(row, case, mode, (nb, default, tuned), pristine, expected, small, notes, unit="ms")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
