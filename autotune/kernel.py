@@ -117,7 +117,9 @@ class Kernel:
         self.ret = default.ret
         #: what each nonzero status of :meth:`address`'s ABI raises (``statuses.error(code)``)
         self.statuses = default.statuses
-        strided = strided_lowerer(self.info, self.schedule)
+        strided = strided_lowerer(info)
+        if self.schedule is not None and isinstance(info, KernelInfo):
+            strided = self.schedule.lowerer(info, strided=True)
         self.arguments = Arguments(
             func.__name__, self.params, self.ret, self.signature, self.statuses, strided=strided is not None
         )

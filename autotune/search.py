@@ -504,11 +504,11 @@ class Search:
             if self.space.size <= _SWEEP_GRID_LIMIT:
                 unseen = [p for p in self.space.grid() if self._key(p) not in self._seen]
             else:  # too many variants to list (schedule knobs multiply): a random sample of them
-                drawn = (
-                    self.space.validate({n: random.choice(self.space.values(n)) for n in self.space.names})
-                    for _ in range(_SWEEP_GRID_LIMIT)
-                )
-                unseen = list({self._key(p): p for p in drawn if self._key(p) not in self._seen}.values())
+                drawn: dict[str, dict[str, Value]] = {}
+                for _ in range(_SWEEP_GRID_LIMIT):
+                    params = self.space.validate({n: random.choice(self.space.values(n)) for n in self.space.names})
+                    drawn.setdefault(self._key(params), params)
+                unseen = [p for key, p in drawn.items() if key not in self._seen]
             random.shuffle(unseen)
             self._sweep = unseen[: max(self.config.max_trials - len(self._seen), 0)]
             for params in self._sweep:  # unseen by construction: optuna's own check scans every trial per call

@@ -75,14 +75,11 @@ def python_source(func: Callable[..., Any], *, noalias: bool = False) -> tuple[K
     return info, lambda knobs, consts, params: lower(info, consts, knobs)
 
 
-def strided_lowerer(info: KernelSource, schedule: Any = None) -> Lowerer | None:
+def strided_lowerer(info: KernelSource) -> Lowerer | None:
     """The lowerer of the strided form (arrays of any strides) of a kernel-language kernel; ``None`` for
-    the expert route, whose generator writes the contiguous ABI only. ``schedule``: the kernel's
-    :class:`autotune.schedule.Schedule`, applied to each variant first."""
+    the expert route, whose generator writes the contiguous ABI only."""
     if not isinstance(info, KernelInfo):
         return None
-    if schedule is not None:
-        return schedule.lowerer(info, strided=True)  # type: ignore[no-any-return]
     return lambda knobs, consts, params: lower(info, consts, knobs, strided=True)
 
 

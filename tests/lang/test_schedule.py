@@ -166,3 +166,13 @@ def test_every_pair_of_transformations_on_a_tiny_matmul() -> None:
         kernel.space.values("order0"), ["i", "j", "k"], ["i", "j", "k"], [False, True]
     ):
         _same(kernel, {"order0": order, f"tile0_{tiled}": 8, f"jam0_{jammed}": 4, "hoist0": hoist}, args)
+
+
+def test_strided_arguments_run_the_scheduled_strided_form() -> None:
+    kernel = _kernel(sk.matmul, order0=[132], tile0_k=[8], jam0_i=[2], hoist0=[True])
+    rng = np.random.default_rng(8)
+    a, b = np.asfortranarray(rng.random((13, 11))), rng.random((22, 9))[::2]
+    c, want = np.zeros((13, 9)), np.zeros((13, 9))
+    kernel(a, b, c)
+    sk.matmul(a, b, want)
+    assert np.array_equal(c, want)
