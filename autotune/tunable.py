@@ -26,7 +26,7 @@ def tunable(
     *,
     namespace: Mapping[str, Any] | None = None,
     key: Callable[..., Hashable] | None = None,
-    space: Space | None = None,
+    space: Space | Mapping[str, Sequence[Value]] | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
     schedule: bool = False,
@@ -41,7 +41,7 @@ def tunable(
     source: str,
     namespace: Mapping[str, Any] | None = None,
     key: Callable[..., Hashable] | None = None,
-    space: Space | None = None,
+    space: Space | Mapping[str, Sequence[Value]] | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
     schedule: bool = False,
@@ -54,7 +54,7 @@ def tunable(
 def tunable(
     *,
     key: Callable[..., Hashable] | None = None,
-    space: Space | None = None,
+    space: Space | Mapping[str, Sequence[Value]] | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
     schedule: bool = False,
@@ -70,7 +70,7 @@ def tunable(
     source: Any = None,  # str (Any: the overloads' **knobs could pass a list here)
     namespace: Any = None,  # Mapping[str, Any]
     key: Callable[..., Hashable] | None = None,
-    space: Space | None = None,
+    space: Space | Mapping[str, Sequence[Value]] | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
     schedule: bool = False,
@@ -151,7 +151,7 @@ def tunable(
 
 def _make(
     function: Callable[..., Any],
-    space: Space | None,
+    space: Space | Mapping[str, Sequence[Value]] | None,
     knobs: Mapping[str, Sequence[Value]],
     default: Mapping[str, Value] | None,
     key: Callable[..., Hashable] | None,
@@ -161,10 +161,26 @@ def _make(
 ) -> Kernel:
     if not isinstance(schedule, bool) or not isinstance(noalias, bool):
         raise SpaceError(f"schedule= and noalias= are True or False, got {schedule!r} and {noalias!r}")
-    chosen = space if space is not None else Space(knobs, default=default)
+    chosen = _space(space, knobs, default)
     kernel = Kernel(function, chosen, key=key, name=name, schedule=schedule, noalias=noalias)
     attach(kernel)
     return kernel
+
+
+def _space(
+    space: Space | Mapping[str, Sequence[Value]] | None,
+    knobs: Mapping[str, Sequence[Value]],
+    default: Mapping[str, Value] | None,
+) -> Space:
+    """The kernel's space: ``space=`` (a Space or a dict of knob lists, as optuna and Triton users write
+    it), else the knob lists given as keywords."""
+    if space is None:
+        return Space(knobs, default=default)
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, Mapping):
+        return Space(space)
+    raise SpaceError(f"space= is an autotune.Space or a dict of knob lists, got {type(space).__name__}")
 
 
 def tunable_ir(
@@ -172,7 +188,7 @@ def tunable_ir(
     reference: Callable[..., Any],
     writes: Sequence[str] | None = None,
     key: Callable[..., Hashable] | None = None,
-    space: Space | None = None,
+    space: Space | Mapping[str, Sequence[Value]] | None = None,
     default: Mapping[str, Value] | None = None,
     name: str | None = None,
     **knobs: Sequence[Value],
@@ -192,7 +208,7 @@ def tunable_ir(
         from .source import ir_source
 
         info = ir_source(generator, reference, writes)
-        chosen = space if space is not None else Space(knobs, default=default)
+        chosen = _space(space, knobs, default)
         accepted = inspect.signature(generator).parameters
         if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
             missing = [n for n in chosen.names if n not in accepted]

@@ -220,6 +220,13 @@ def test_source_text_argument_mistakes() -> None:
         autotune.tunable(namespace={})  # type: ignore[call-overload]
 
 
+def test_space_given_as_a_dict_of_knob_lists() -> None:
+    kernel = autotune.tunable(source=DOT.replace("dot", "dict_dot"), space={"vectorize": [4, 0], "unroll": [2]})
+    assert kernel.space.default == {"vectorize": 4, "unroll": 2}
+    with pytest.raises(autotune.SpaceError, match="a dict of knob lists, got list"):
+        autotune.tunable(source=DOT, space=[("vectorize", [0, 4])])  # type: ignore[call-overload]
+
+
 def test_source_text_kernel_tunes() -> None:
     kernel = autotune.tunable(source=DOT.replace("dot", "tuned_dot"), vectorize=[0, 4], unroll=[0, 2])
     a, b = np.linspace(0.0, 1.0, 256), np.linspace(1.0, 2.0, 256)
