@@ -194,11 +194,22 @@ class Search:
                 widths = [int(v) for v in self.space.values("vectorize")] if "vectorize" in self.space.names else []
                 if widths:  # 8 doubles: one AVX-512 register (the sweep's best)
                     seeds.append(dict(schedule, vectorize=8 if 8 in widths else max(widths)))
+                # the loop vectoriser off (jammed copies are vectorised across, not along the loop), FMA on
+                seeds.append(self._allowed(dict(schedule, vectorize=1, fastmath=True)))
         if "parallel" in self.space.names:  # prange loops: every thread the space allows, on each seed so far
             widest = max(int(v) for v in self.space.values("parallel"))
             seeds += [dict(seed, parallel=widest) for seed in seeds]
         unique: dict[str, dict[str, Value]] = {Space.key(s): s for s in seeds if self._valid(s)}
         return list(unique.values())
+
+    def _allowed(self, params: dict[str, Value]) -> dict[str, Value]:
+        """``params`` without the values the space does not offer (the default's value in their place)."""
+        default = self.space.default
+        return {
+            name: value if name not in self.space.names or value in self.space.values(name) else default[name]
+            for name, value in params.items()
+            if name in self.space.names
+        }
 
     def _reference_params(self) -> dict[str, Value]:
         return dict(self._ensure_reference().params)

@@ -23,7 +23,8 @@ Knobs of band ``n`` (numbered in source order), the first value of each being th
 - ``jam<n>_<v>``: unroll-and-jam factor of loop ``v`` (1: none): ``v`` steps by the factor and the
   copies of its body are fused inside the loops below it; a remainder loop runs the last iterations.
   Ignored when ``v`` is innermost in the chosen order or the jam is illegal in that order.
-- ``hoist<n>``: loads the innermost loop repeats with the same index are read once before it.
+- ``hoist<n>``: loads the innermost loop repeats with the same index are read once before it, and
+  elements it accumulates into at a fixed index are kept in locals while it runs (see ``_hoist``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ._dependence import Dependence, Refusal, band_dependences, permutation_legal, tiling_legal, unroll_and_jam_legal
+from ._hoist import hoisted
 from ._model import Builtin, HostArray, KernelInfo
 
 __all__ = ["Band", "Choice", "apply_schedule", "choice_of", "effective_jams", "find_bands", "order_code"]
@@ -65,6 +67,9 @@ class Band:
     #: per array access of the band, the band variable its last index steps by one (a unit-stride access
     #: when that loop runs innermost)
     unit_stride: tuple[str, ...] = ()
+    #: per array element the band's innermost body stores into, the band variable each of its indexes
+    #: steps by one ("" where none does): a band variable missing from one is a reduction loop for it
+    stores: tuple[tuple[str, ...], ...] = ()
 
     def describe(self) -> str:
         """One line: the band's loops and what may be done to it (for ``inspect_schedule`` and errors)."""
@@ -105,6 +110,7 @@ def find_bands(info: KernelInfo, *, noalias: bool) -> tuple[Band, ...]:
         found = _read_elsewhere(chain, info.tree) or band_dependences(chain, arrays=arrays, noalias=noalias)
         names = tuple(_target(loop) for loop in chain)
         strides = _unit_strides(chain[-1].body, names, arrays)
+        stores = _store_indexes(chain[-1].body, names, arrays)
         identity = tuple(range(len(chain)))
         head = chain[0]
         if isinstance(found, Refusal):
@@ -120,6 +126,7 @@ def find_bands(info: KernelInfo, *, noalias: bool) -> tuple[Band, ...]:
                     noalias,
                     found.reason,
                     strides,
+                    stores,
                 )
             )
             continue
@@ -136,6 +143,7 @@ def find_bands(info: KernelInfo, *, noalias: bool) -> tuple[Band, ...]:
                 noalias=noalias,
                 refusal=None,
                 unit_stride=strides,
+                stores=stores,
             )
         )
     return tuple(bands)
@@ -236,12 +244,34 @@ def _unit_strides(body: list[ast.stmt], names: Sequence[str], arrays: Collection
     found: list[str] = []
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in arrays:
-            last = node.slice.elts[-1] if isinstance(node.slice, ast.Tuple) else node.slice
-            if isinstance(last, ast.BinOp) and isinstance(last.op, ast.Add | ast.Sub):
-                last = last.left if isinstance(last.right, ast.Constant) else last
-            if isinstance(last, ast.Name) and last.id in names:
-                found.append(last.id)
+            last = _index_var(_indexes(node)[-1], names)
+            if last:
+                found.append(last)
     return tuple(found)
+
+
+def _store_indexes(body: list[ast.stmt], names: Sequence[str], arrays: Collection[str]) -> tuple[tuple[str, ...], ...]:
+    """For each array element ``body`` stores into, the band variable of each of its indexes ("" if none)."""
+    found: list[tuple[str, ...]] = []
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        targets = [node.target] if isinstance(node, ast.AugAssign) else targets
+        for target in targets:
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id in arrays:
+                found.append(tuple(_index_var(part, names) for part in _indexes(target)))
+    return tuple(found)
+
+
+def _indexes(node: ast.Subscript) -> list[ast.expr]:
+    return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+
+
+def _index_var(index: ast.expr, names: Sequence[str]) -> str:
+    """The band variable ``index`` is, plus or minus a constant ("" when it is something else)."""
+    if isinstance(index, ast.BinOp) and isinstance(index.op, ast.Add | ast.Sub):
+        if isinstance(index.right, ast.Constant):
+            index = index.left
+    return index.id if isinstance(index, ast.Name) and index.id in names else ""
 
 
 def _target(loop: ast.For) -> str:
@@ -330,6 +360,10 @@ class _Names:
     def __init__(self, info: KernelInfo, tree: ast.FunctionDef, ndims: Mapping[str, int]) -> None:
         #: the rank of every array the kernel indexes by name (a read is hoisted only with a full index)
         self.ndims = ndims
+        #: the f64 and i64 array parameters (an element of one may be kept in a local while a loop runs)
+        self.accumulable = frozenset(
+            p.name for p in info.params if p.kind == "array" and p.dtype is not None and p.dtype.name in ("f64", "i64")
+        )
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         self.taken |= {p.name for p in info.params} | set(info.names) | set(info.locals)
         self.made: list[str] = []
@@ -454,7 +488,11 @@ class _Scheduler:
         if factor == 1:
             inner = self._points(depth + 1, copies, bounds)
             if depth == len(self.order) - 1 and self.choice.hoist:
-                return _hoisted(_for(var, [lo, hi], inner, where, self.range), self.names, self.band.noalias)
+                names = self.names
+                loop = _for(var, [lo, hi], inner, where, self.range)
+                return hoisted(
+                    loop, fresh=names.fresh, ndims=names.ndims, accumulable=names.accumulable, noalias=self.band.noalias
+                )
             return [_for(var, [lo, hi], inner, where, self.range)]
         # the main loop's end: lo + max(hi - lo, 0) // factor * factor (an expression, like the bounds)
         span = _call(self.names.builtins["max"], ast.BinOp(left=hi, op=ast.Sub(), right=lo), ast.Constant(value=0))
@@ -485,64 +523,3 @@ def _shifted(body: list[ast.stmt], offsets: Mapping[str, int]) -> list[ast.stmt]
             return node
 
     return [Shift().visit(s) for s in made]
-
-
-def _hoisted(loop: ast.For, names: _Names, noalias: bool) -> list[ast.stmt]:
-    """``loop`` with the array reads its body repeats with an unchanged index read once before it.
-
-    A read is hoisted when it fully indexes an array the loop never stores into (nor into any other
-    array, unless the kernel declared its arrays distinct), its index uses neither the loop variable nor
-    anything the body assigns, and it is evaluated on every iteration (not under an ``if``, an inner loop,
-    a short circuit or a conditional expression). The reads run only when the loop runs at least once
-    (``if lo < hi``), so a loop with no iterations still reads nothing.
-    """
-    var = _target(loop)
-    stored = {var}
-    written: set[str] = set()
-    for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            stored.add(node.id)
-        target = node.target if isinstance(node, ast.AugAssign) else node
-        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-            if isinstance(target.ctx, ast.Store) or target is not node:
-                written.add(target.value.id)
-    temps: dict[str, str] = {}
-    reads: list[tuple[str, ast.Subscript]] = []
-
-    def hoistable(node: ast.Subscript) -> bool:
-        if not (isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)):
-            return False
-        array = node.value.id
-        if array in written or (written and not noalias) or array not in names.ndims:
-            return False
-        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if len(parts) != names.ndims[array] or any(isinstance(p, ast.Slice) for p in parts):
-            return False
-        inside = list(ast.walk(node.slice))
-        if any(isinstance(n, ast.Subscript | ast.Call) for n in inside):
-            return False
-        return not {n.id for n in inside if isinstance(n, ast.Name)} & stored
-
-    class Hoist(ast.NodeTransformer):
-        def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-            if not hoistable(node):
-                return self.generic_visit(node)
-            key = ast.dump(node)
-            if key not in temps:
-                temps[key] = names.fresh("h")
-                reads.append((temps[key], copy.deepcopy(node)))
-            return ast.copy_location(_load(temps[key]), node)
-
-        def skip(self, node: ast.AST) -> ast.AST:  # code that may not run on every iteration
-            return node
-
-        visit_If = visit_For = visit_While = visit_BoolOp = visit_IfExp = skip
-
-    loop.body = [Hoist().visit(s) for s in loop.body]
-    if not reads:
-        return [loop]
-    assert isinstance(loop.iter, ast.Call)
-    lo, hi = loop.iter.args[0], loop.iter.args[1]
-    loads: list[ast.stmt] = [ast.copy_location(ast.Assign(targets=[_store(t)], value=r), loop) for t, r in reads]
-    test = ast.Compare(left=copy.deepcopy(lo), ops=[ast.Lt()], comparators=[copy.deepcopy(hi)])
-    return [ast.copy_location(ast.If(test=test, body=loads, orelse=[]), loop), loop]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCRIPT = '''
+SCRIPT = """
 import numpy as np
 import autotune
 from autotune import f64
@@ -37,7 +37,7 @@ print(repr(dot.tune()))
 total(np.ones(10))
 total(np.ones(1000))
 print(repr(total.tune(n_trials=1)))
-'''
+"""
 
 
 def test_tune_shows_trials_speed_and_why_it_stopped_and_returns_every_key(tmp_path: Path) -> None:

@@ -35,9 +35,11 @@ def test_the_seeds_cover_order_tiles_and_jam() -> None:
     kernel = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
     assert kernel.schedule is not None
     seeds = kernel.schedule.seeds(kernel.space.default, kernel.space.names)
-    assert [s["order0"] for s in seeds] == [132, 132, 132]  # j innermost: C[i, j] and B[k, j] unit stride
+    # j innermost: C[i, j] and B[k, j] unit stride; last the register block, the reduction over k innermost
+    assert [s["order0"] for s in seeds] == [132, 132, 132, 123]
     assert seeds[1]["tile0_j"] == 256 and seeds[1]["tile0_k"] == 64 and seeds[1]["tile0_i"] == 0
     assert seeds[2]["jam0_i"] == 2 and seeds[2]["jam0_k"] == 4 and seeds[2]["hoist0"] is True
+    assert (seeds[3]["jam0_i"], seeds[3]["jam0_j"], seeds[3]["jam0_k"], seeds[3]["hoist0"]) == (8, 16, 1, True)
     assert all(kernel.space.validate(s) == s for s in seeds)
 
 

@@ -111,3 +111,30 @@ def triangular(A: f64[:, :], B: f64[:, :]):
     for i in range(n):
         for j in range(i + 1, n):
             B[i, j] += A[i, j] * 2.0
+
+
+@no_type_check
+def self_update(A: f64[:, :], C: f64[:, :]):
+    """C[i, j] accumulates while the same loop reads C[i, k]: the element may not live in a local."""
+    for i in range(C.shape[0]):
+        for j in range(C.shape[1]):
+            for k in range(C.shape[1]):
+                C[i, j] += 0.5 * C[i, k] * A[k, j]
+
+
+@no_type_check
+def counts(A: i64[:, :], H: i64[:, :]):
+    """An integer accumulator (H[i, j] += ...) beside a read of a shifted element of the same array."""
+    for i in range(H.shape[0]):
+        for j in range(H.shape[1] - 1):
+            for k in range(A.shape[1]):
+                H[i, j] += A[i, k] * (j + 1) + H[i, j + 1]
+
+
+@no_type_check
+def first_column(A: f64[:, :], H: f64[:, :]):
+    """H[i, j] accumulates while the loop reads H[i, 0]: the same element when j is 0."""
+    for i in range(H.shape[0]):
+        for j in range(H.shape[1]):
+            for k in range(A.shape[1]):
+                H[i, j] += A[i, k] * H[i, 0]

@@ -176,3 +176,25 @@ def test_strided_arguments_run_the_scheduled_strided_form() -> None:
     kernel(a, b, c)
     sk.matmul(a, b, want)
     assert np.array_equal(c, want)
+
+
+def test_accumulators_live_in_locals_only_where_nothing_else_can_touch_them() -> None:
+    """``hoist`` keeps C[i, j] (and its jammed neighbours) in locals during the k loop, written back after;
+    not when the loop also reads an element of C that may be the same one."""
+    blocked = _kernel(sk.matmul).inspect_schedule(order0=123, jam0_i=2, jam0_j=2, hoist0=True)
+    assert "_a = C[i, j]" in blocked and "_a3 = C[i + 1, j + 1]" in blocked and "C[i + 1, j + 1] = _a3" in blocked
+    assert "_a += A[i, k] * B[k, j]" in blocked
+    rng = np.random.default_rng(9)
+    for func in (sk.self_update, sk.first_column):
+        kernel = _kernel(func)
+        assert "_a" not in kernel.inspect_schedule(hoist0=True)
+        for params in [{"hoist0": True}, *_variants(kernel, 10, seed=4)]:
+            for n, m in [(0, 0), (1, 1), (3, 4), (9, 7)]:
+                _same(kernel, params, [rng.random((max(n, m), m)), rng.random((n, m))])
+    kernel = _kernel(sk.counts)
+    text = kernel.inspect_schedule(hoist0=True)
+    assert "_a = H[i, j]" in text and "_a1 = H[i, j + 1]" in text, text  # two distinct elements, both kept
+    for params in [{"hoist0": True}, *_variants(kernel, 10, seed=5)]:
+        for n, m, p in [(0, 2, 2), (1, 1, 1), (4, 6, 3), (7, 3, 9)]:
+            ints = np.random.default_rng(n + m + p).integers(-(2**20), 2**20, size=(n, p))
+            _same(kernel, params, [ints, np.zeros((n, m), dtype=np.int64) + 3])
