@@ -22,7 +22,12 @@ ALL = [
     "validation_cost",
     "parallel",
     "classic",
+    "polybench",
+    "matmul",
+    "schedule_search",
 ]
+#: the arguments ``python -m bench`` runs a benchmark with (the figures docs/benchmarks.md reports)
+ARGUMENTS = {"polybench": ["--schedule"], "matmul": ["--schedule"]}
 
 
 def main(names: list[str]) -> None:
@@ -30,7 +35,8 @@ def main(names: list[str]) -> None:
     if unknown:
         sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
     for name in names or ALL:
-        importlib.import_module(f"bench.{name}").main()
+        module = importlib.import_module(f"bench.{name}")
+        module.main(ARGUMENTS[name]) if name in ARGUMENTS else module.main()
 
 
 if __name__ == "__main__":

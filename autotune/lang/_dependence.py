@@ -32,6 +32,7 @@ Model and the conservative choices (each one may lose precision, none may claim 
 from __future__ import annotations
 
 import ast
+import copy
 import itertools
 import math
 from collections.abc import Collection, Iterator, Sequence
@@ -46,6 +47,7 @@ __all__ = [
     "Direction",
     "Refusal",
     "band_dependences",
+    "distribution_legal",
     "permutation_legal",
     "tiling_legal",
     "unroll_and_jam_legal",
@@ -551,3 +553,62 @@ def unroll_and_jam_legal(deps: Sequence[Dependence], level: int) -> bool:
         for dep in deps
         for v in _expand(dep)
     )
+
+
+def distribution_legal(band: Sequence[ast.For], *, arrays: Collection[str], noalias: bool) -> bool:
+    """Whether ``band[-1]``, the last statement of ``band[-2]``'s body, may be split off: the statements
+    before it run for every iteration of ``band[:-1]`` first, then it runs inside a copy of those loops
+    (loop distribution).
+
+    Legal when no dependence runs from an instance of the inner loop to an instance of those statements in
+    a later iteration of ``band[:-1]`` (distribution would reverse it), the statements assign no scalar
+    but the variables of their own loops (the inner loop would see only their last value; it may read
+    those variables only where it binds them itself) and read none the inner loop assigns.
+    """
+    *outer, inner = band
+    if not outer or not outer[-1].body or outer[-1].body[-1] is not inner:
+        return False
+    before = outer[-1].body[:-1]
+    nodes = [n for stmt in before for n in ast.walk(stmt)]
+    if not before or any(isinstance(n, ast.While) for n in nodes):
+        return False
+    loop_vars = {n.target.id for n in nodes if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
+    if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id not in loop_vars for n in nodes):
+        return False
+    inner_assigned = {n.id for n in ast.walk(inner) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    if any(isinstance(n, ast.Name) and n.id in loop_vars - inner_assigned for n in ast.walk(inner)):
+        return False
+    if any(isinstance(n, ast.Name) and n.id in inner_assigned - loop_vars for n in nodes):
+        return False
+    band = _renamed(band, loop_vars)
+    try:
+        walker = _Walker(band, arrays)
+        if len(set(walker.band_vars)) != len(band):
+            return False
+        walker.loop(band[0], 0)
+    except _Refused:
+        return False
+    n = len(band)
+    for a in (x for x in walker.accesses if x.depth == n):
+        for b in (x for x in walker.accesses if x.depth == n - 1):
+            if not (a.write or b.write) or (a.array != b.array and noalias):
+                continue
+            if any(next((d for d in v if d != "="), "=") == "<" for v, _ in _pair(a, b, walker.band_vars)):
+                return False
+    return True
+
+
+def _renamed(band: Sequence[ast.For], names: Collection[str]) -> list[ast.For]:
+    """A copy of ``band`` in which the statements before its last loop call their loop variables ``names``
+    something no source can (``j`` -> ``j'``): the inner loop may reuse them, which the walker refuses."""
+    head = copy.deepcopy(band[0])
+    copied = [head]
+    for outer, inner in itertools.pairwise(band):
+        loop = copied[-1].body[outer.body.index(inner)]
+        assert isinstance(loop, ast.For)
+        copied.append(loop)
+    for stmt in copied[-2].body[:-1]:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id in names:
+                node.id += "'"
+    return copied

@@ -7,12 +7,11 @@ the caches, several rows updated at once. Those are rewrites of the nest itself,
 tree, so every later stage (typing, lowering, the vectoriser) sees ordinary loops, and ``inspect_schedule``
 can print the result as Python.
 
-A **band** is a chain of ``for v in range(lo, hi)`` loops (step 1, no ``else``), each the only statement
-of the one before, whose bounds do not depend on the band's variables (a rectangular nest) and are pure
-(names not assigned in the band, literals, ``+ - *``, ``len``, ``.shape``, ``min``/``max``/``abs``), so they
-can be evaluated once before the band. The innermost loop's body is anything; nests inside it are bands
-of their own (an imperfect nest is scheduled as its perfect prefix). ``prange`` loops are never part of
-a band. Each transformation is applied only where :mod:`._dependence` proves it legal for the band.
+Bands (rectangular chains of ``range`` loops) and the distribution of imperfect nests into perfect ones
+are defined in :mod:`._nest`. The innermost loop's body is anything; nests inside it are bands of their
+own (an imperfect nest that cannot be distributed is scheduled as its perfect prefix). ``prange`` loops
+are never part of a band. Each transformation is applied only where :mod:`._dependence` proves it legal
+for the band.
 
 Knobs of band ``n`` (numbered in source order), the first value of each being the untransformed nest:
 
@@ -33,17 +32,15 @@ import ast
 import copy
 import dataclasses
 import itertools
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from ._dependence import Dependence, Refusal, band_dependences, permutation_legal, tiling_legal, unroll_and_jam_legal
 from ._hoist import hoisted
 from ._model import Builtin, HostArray, KernelInfo
+from ._nest import chains, distributed, loop_var
 
 __all__ = ["Band", "Choice", "apply_schedule", "choice_of", "effective_jams", "find_bands", "order_code"]
-
-_PURE_CALLS = frozenset({"len", "min", "max", "abs"})
-_PURE_OPS = (ast.Add, ast.Sub, ast.Mult)
 
 
 @dataclass(frozen=True)
@@ -106,9 +103,10 @@ def find_bands(info: KernelInfo, *, noalias: bool) -> tuple[Band, ...]:
     """The kernel's bands of two or more loops, in source order, each with its legal transformations."""
     arrays = set(_array_ndims(info))
     bands: list[Band] = []
-    for chain in _chains(info.tree.body, info):
-        found = _read_elsewhere(chain, info.tree) or band_dependences(chain, arrays=arrays, noalias=noalias)
-        names = tuple(_target(loop) for loop in chain)
+    tree = _distributed_tree(info, noalias)
+    for chain in chains(tree.body, info):
+        found = _read_elsewhere(chain, tree) or band_dependences(chain, arrays=arrays, noalias=noalias)
+        names = tuple(loop_var(loop) for loop in chain)
         strides = _unit_strides(chain[-1].body, names, arrays)
         stores = _store_indexes(chain[-1].body, names, arrays)
         identity = tuple(range(len(chain)))
@@ -188,7 +186,7 @@ def apply_schedule(info: KernelInfo, bands: Sequence[Band], choices: Mapping[int
     wanted = {pos: bc for pos, bc in wanted.items() if not bc[1].is_identity()}
     if not wanted:
         return info
-    tree = copy.deepcopy(info.tree)
+    tree = _distributed_tree(info, bands[0].noalias)
     names = _Names(info, tree, _array_ndims(info))
     tree.body = _rewrite(tree.body, wanted, names)
     ast.fix_missing_locations(tree)
@@ -196,6 +194,13 @@ def apply_schedule(info: KernelInfo, bands: Sequence[Band], choices: Mapping[int
     for builtin in ("range", "min", "max"):  # what the rewritten loops call, resolved if the kernel did not
         resolved[names.builtins[builtin]] = Builtin(builtin)
     return dataclasses.replace(info, tree=tree, names=resolved, locals=tuple(info.locals) + tuple(names.made))
+
+
+def _distributed_tree(info: KernelInfo, noalias: bool) -> ast.FunctionDef:
+    """A copy of the kernel's tree with its imperfect nests distributed where legal (see ``_nest``)."""
+    tree = copy.deepcopy(info.tree)
+    tree.body = distributed(tree.body, info, arrays=set(_array_ndims(info)), noalias=noalias)
+    return tree
 
 
 # -- finding bands ------------------------------------------------------------------------------------
@@ -272,83 +277,6 @@ def _index_var(index: ast.expr, names: Sequence[str]) -> str:
         if isinstance(index.right, ast.Constant):
             index = index.left
     return index.id if isinstance(index, ast.Name) and index.id in names else ""
-
-
-def _target(loop: ast.For) -> str:
-    assert isinstance(loop.target, ast.Name)
-    return loop.target.id
-
-
-def _is_range_loop(node: ast.stmt, info: KernelInfo) -> bool:
-    """A ``for name in range(a[, b[, 1]])`` loop without ``else``."""
-    if not (isinstance(node, ast.For) and isinstance(node.target, ast.Name) and not node.orelse):
-        return False
-    call = node.iter
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.keywords):
-        return False
-    if call.func.id in info.locals or info.names.get(call.func.id) != Builtin("range"):
-        return False
-    if not 1 <= len(call.args) <= 3:
-        return False
-    return len(call.args) < 3 or (isinstance(call.args[2], ast.Constant) and call.args[2].value == 1)
-
-
-def _chains(body: list[ast.stmt], info: KernelInfo) -> Iterator[list[ast.For]]:
-    """Every maximal band of two or more loops in ``body`` and below it, in source order."""
-    for stmt in body:
-        if _is_range_loop(stmt, info):
-            assert isinstance(stmt, ast.For)
-            chain = [stmt]
-            while len(chain[-1].body) == 1 and _is_range_loop(chain[-1].body[0], info):
-                inner = chain[-1].body[0]
-                assert isinstance(inner, ast.For)
-                if not _invariant_bounds(inner, chain, info):
-                    break
-                chain.append(inner)
-            if len(chain) >= 2:
-                yield chain
-            yield from _chains(chain[-1].body, info)
-            continue
-        for field in ("body", "orelse"):
-            inner_body = getattr(stmt, field, None)
-            if isinstance(inner_body, list):
-                yield from _chains(inner_body, info)
-
-
-def _invariant_bounds(loop: ast.For, chain: Sequence[ast.For], info: KernelInfo) -> bool:
-    """Whether ``loop``'s bounds can be evaluated once before the band: pure, and free of the band's
-    variables and of names the band assigns."""
-    assigned = {n.id for n in ast.walk(chain[0]) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    assert isinstance(loop.iter, ast.Call)
-    return all(_pure(arg, assigned, info) for arg in loop.iter.args)
-
-
-def _pure(node: ast.expr, assigned: Collection[str], info: KernelInfo) -> bool:
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, int) and not isinstance(node.value, bool)
-    if isinstance(node, ast.Name):
-        return node.id not in assigned
-    if isinstance(node, ast.BinOp):
-        return isinstance(node.op, _PURE_OPS) and _pure(node.left, assigned, info) and _pure(node.right, assigned, info)
-    if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, ast.USub) and _pure(node.operand, assigned, info)
-    if isinstance(node, ast.Attribute):  # a.shape (read as a.shape[k])
-        return node.attr == "shape" and isinstance(node.value, ast.Name)
-    if isinstance(node, ast.Subscript):  # only a.shape[k]
-        return (
-            isinstance(node.value, ast.Attribute)
-            and _pure(node.value, assigned, info)
-            and isinstance(node.slice, ast.Constant)
-        )
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        builtin = info.names.get(node.func.id)
-        return (
-            node.func.id not in info.locals
-            and isinstance(builtin, Builtin)
-            and builtin.name in _PURE_CALLS
-            and all(_pure(a, assigned, info) for a in node.args)
-        )
-    return False
 
 
 # -- rewriting ----------------------------------------------------------------------------------------
@@ -457,7 +385,7 @@ class _Scheduler:
         for loop in self.loops:
             assert isinstance(loop.iter, ast.Call)
             args = loop.iter.args
-            bounds[_target(loop)] = (ast.Constant(value=0), args[0]) if len(args) == 1 else (args[0], args[1])
+            bounds[loop_var(loop)] = (ast.Constant(value=0), args[0]) if len(args) == 1 else (args[0], args[1])
         point_bounds: dict[str, tuple[ast.expr, ast.expr]] = {}
         tile_vars: list[tuple[str, str]] = []
         for var in self.order:

@@ -138,3 +138,42 @@ def first_column(A: f64[:, :], H: f64[:, :]):
         for j in range(H.shape[1]):
             for k in range(A.shape[1]):
                 H[i, j] += A[i, k] * H[i, 0]
+
+
+@no_type_check
+def two_mm(A: f64[:, :], B: f64[:, :], T: f64[:, :]):
+    """An imperfect nest that distributes: T[i, j] is zeroed, then accumulated over k."""
+    for i in range(A.shape[0]):
+        for j in range(B.shape[1]):
+            T[i, j] = 0.0
+            for k in range(A.shape[1]):
+                T[i, j] += A[i, k] * B[k, j]
+
+
+@no_type_check
+def two_passes(A: f64[:, :], x: f64[:], y: f64[:], t: f64[:]):
+    """atax's shape: per row, a statement and two inner loops reusing one loop variable."""
+    for i in range(A.shape[0]):
+        t[i] = 0.0
+        for j in range(A.shape[1]):
+            t[i] = t[i] + A[i, j] * x[j]
+        for j in range(A.shape[1]):
+            y[j] = y[j] + A[i, j] * t[i]
+
+
+@no_type_check
+def carried_row(A: f64[:, :]):
+    """Row i starts from what the inner loop of row i - 1 wrote: distributing would read it too early."""
+    for i in range(1, A.shape[0]):
+        A[i, 0] = A[i - 1, A.shape[1] - 1] * 0.5
+        for j in range(1, A.shape[1]):
+            A[i, j] += A[i, j - 1]
+
+
+@no_type_check
+def scalar_before(A: f64[:, :], B: f64[:, :]):
+    """The statement before the inner loop sets a scalar the loop reads: only its last value would survive."""
+    for i in range(A.shape[0]):
+        s = A[i, 0] * 2.0
+        for j in range(A.shape[1]):
+            B[i, j] = s + A[i, j]
