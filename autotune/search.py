@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,17 +35,36 @@ from .measure import Comparison, compare
 from .messages import EventRecord, NeedIR, Notice, Publish, Running, StepReply
 from .records import BestRecords
 from .reference import Reference
-from .space import Space, Value
+from .schedule import Schedule
+from .space import Space, Value, is_schedule_knob
 from .spec import KernelSpec
 from .storage import STALE_ERROR, open_study, worker_attrs
 from .validation import Validation
 from .workspace import Workspace
 
-__all__ = ["Candidate", "Measure", "Notify", "Search"]
+__all__ = ["Candidate", "Measure", "Notify", "Search", "suggest"]
 
 _DUPLICATES_BEFORE_SWEEP = 8
 #: spaces up to this size are listed whole for the sweep; larger ones (schedule knobs) are sampled
 _SWEEP_GRID_LIMIT = 20_000
+
+
+def suggest(trial: Any, space: Space, schedule: Schedule | None) -> dict[str, Value]:
+    """Draw an optuna trial's parameters, conditionally: an unroll-and-jam factor is drawn only when the
+    loop order drawn before it lets it change something (the loop is not innermost there and the jam is
+    legal); otherwise it stays at 1 and the sampler never sees it. Every other knob is always drawn. The
+    drawn parameters, completed with the defaults."""
+    jams = [n for n in space.names if schedule is not None and is_schedule_knob(n) and n.startswith("jam")]
+    for name in space.names:
+        if name not in jams:
+            trial.suggest_categorical(name, list(space.values(name)))
+    drawn = dict(space.default, **trial.params)
+    for name in jams:
+        assert schedule is not None
+        wider = [v for v in space.values(name) if v != 1]
+        if wider and schedule.canonical(dict(drawn, **{name: wider[0]}))[name] != 1:
+            drawn[name] = trial.suggest_categorical(name, list(space.values(name)))
+    return drawn
 
 
 @dataclass
@@ -130,7 +150,11 @@ class Search:
         from optuna.trial import TrialState
 
         self._started = time.monotonic() - self._elapsed
-        sampler = optuna.samplers.TPESampler(multivariate=True, n_startup_trials=8)
+        # group=True: the schedule knobs make the space conditional (see _suggest); TPE then models each
+        # set of parameters that occur together on its own instead of falling back to independent sampling
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(multivariate=True, group=True, n_startup_trials=8)
         self._study = open_study(self.name, self._storage, sampler)
         finished = self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
         # A trial failed only because its process died (killed with the application, say) says nothing
@@ -425,8 +449,9 @@ class Search:
             return False
         from optuna.exceptions import UpdateFinishedTrialError
 
-        trial = self._study.ask(self.space.distributions())
+        trial = self._study.ask()
         try:
+            suggest(trial, self.space, self.spec.schedule)
             return self._run(trial)
         except UpdateFinishedTrialError:
             # SQLite has no row locks: a process sharing the study can pop the same enqueued trial and finish

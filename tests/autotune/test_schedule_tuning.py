@@ -71,3 +71,27 @@ def test_knobs_that_change_nothing_are_one_variant_to_the_search() -> None:
     assert seidel.schedule is not None
     illegal = seidel.space.validate({"jam0_i": 2})  # (1, -1) dependence: jamming i would reverse it
     assert seidel.schedule.canonical(illegal)["jam0_i"] == 1
+
+
+def test_the_sampler_sees_a_jam_factor_only_where_the_drawn_order_lets_it_matter() -> None:
+    """Conditional parameters: with k innermost (order 123) a jam of k changes nothing, so it is not drawn;
+    seeds enqueued as complete parameter sets come through as given."""
+    import optuna
+
+    from autotune.search import suggest
+
+    kernel = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
+    assert kernel.schedule is not None
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(multivariate=True, group=True, seed=1))
+    seed = dict(kernel.space.default, order0=132, jam0_i=2, jam0_k=4, jam0_j=8)
+    study.enqueue_trial(seed)
+    for number in range(40):
+        trial = study.ask()
+        drawn = suggest(trial, kernel.space, kernel.schedule)
+        study.tell(trial, float(number % 7))
+        innermost = "ijk"[int(str(drawn["order0"])[-1]) - 1]
+        assert f"jam0_{innermost}" not in trial.params and drawn[f"jam0_{innermost}"] == 1, trial.params
+        assert {f"jam0_{v}" for v in "ijk" if v != innermost} <= set(trial.params), trial.params
+        assert kernel.space.validate(drawn) == drawn
+        if number == 0:
+            assert drawn == dict(seed, jam0_j=1)  # j is innermost in 132: its jam is not drawn
