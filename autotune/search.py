@@ -150,7 +150,7 @@ class Search:
         from optuna.trial import TrialState
 
         self._started = time.monotonic() - self._elapsed
-        # group=True: the schedule knobs make the space conditional (see _suggest); TPE then models each
+        # group=True: the schedule knobs make the space conditional (see suggest); TPE then models each
         # set of parameters that occur together on its own instead of falling back to independent sampling
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -6,8 +6,8 @@ of the one before, whose bounds do not depend on the band's variables (a rectang
 (names not assigned in the band, literals, ``+ - *``, ``len``, ``.shape``, ``min``/``max``/``abs``), so
 they can be evaluated once before the band.
 
-**Distribution**: a nest whose innermost loop's body is simple statements followed by one more range
-loop (``for i: for j: tmp[i, j] = 0.0; for k: tmp[i, j] += ...``) is split, where
+**Distribution**: a nest whose innermost loop's body is statements (loops among them) followed by one
+more range loop (``for i: for j: tmp[i, j] = 0.0; for k: tmp[i, j] += ...``) is split, where
 :func:`._dependence.distribution_legal` allows it, into a nest running those statements and a copy of the
 loops around the inner loop (``for i: for j: tmp[i, j] = 0.0`` then ``for i: for j: for k: ...``), so
 the inner loop joins the band. The schedules find their bands on the distributed tree and apply it only
@@ -30,6 +30,7 @@ _PURE_OPS = (ast.Add, ast.Sub, ast.Mult)
 
 
 def loop_var(loop: ast.For) -> str:
+    """The variable of a loop :func:`is_range_loop` accepted."""
     assert isinstance(loop.target, ast.Name)
     return loop.target.id
 
@@ -69,24 +70,25 @@ def invariant_bounds(loop: ast.For, chain: Sequence[ast.For], info: KernelInfo) 
     variables and of names the band assigns."""
     assigned = {n.id for n in ast.walk(chain[0]) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     assert isinstance(loop.iter, ast.Call)
-    return all(pure(arg, assigned, info) for arg in loop.iter.args)
+    return all(_pure(arg, assigned, info) for arg in loop.iter.args)
 
 
-def pure(node: ast.expr, assigned: Collection[str], info: KernelInfo) -> bool:
+def _pure(node: ast.expr, assigned: Collection[str], info: KernelInfo) -> bool:
+    """Whether ``node`` is a bound expression evaluated the same anywhere in the band (see the module doc)."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, int) and not isinstance(node.value, bool)
     if isinstance(node, ast.Name):
         return node.id not in assigned
     if isinstance(node, ast.BinOp):
-        return isinstance(node.op, _PURE_OPS) and pure(node.left, assigned, info) and pure(node.right, assigned, info)
+        return isinstance(node.op, _PURE_OPS) and _pure(node.left, assigned, info) and _pure(node.right, assigned, info)
     if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, ast.USub) and pure(node.operand, assigned, info)
+        return isinstance(node.op, ast.USub) and _pure(node.operand, assigned, info)
     if isinstance(node, ast.Attribute):  # a.shape (read as a.shape[k])
         return node.attr == "shape" and isinstance(node.value, ast.Name)
     if isinstance(node, ast.Subscript):  # only a.shape[k]
         return (
             isinstance(node.value, ast.Attribute)
-            and pure(node.value, assigned, info)
+            and _pure(node.value, assigned, info)
             and isinstance(node.slice, ast.Constant)
         )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
@@ -95,7 +97,7 @@ def pure(node: ast.expr, assigned: Collection[str], info: KernelInfo) -> bool:
             node.func.id not in info.locals
             and isinstance(builtin, Builtin)
             and builtin.name in _PURE_CALLS
-            and all(pure(a, assigned, info) for a in node.args)
+            and all(_pure(a, assigned, info) for a in node.args)
         )
     return False
 
