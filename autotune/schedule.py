@@ -140,19 +140,24 @@ class Schedule:
         return "\n".join(lines) + "\n" + ast.unparse(tree) + "\n"
 
     def seeds(self, default: Mapping[str, Value], names: Sequence[str]) -> list[dict[str, Value]]:
-        """Schedules to try first, as complete parameter sets (knobs not in ``names`` are left out): per band,
-        the loop order with the most unit-stride accesses innermost; then that order tiled (64 on the
-        inner loops, 256 on the innermost, the outermost untiled: blocks of the inner loops reused across
-        it); then tiled with the invariant loads hoisted and the outer loops unrolled and jammed (the
-        outermost by 2, the next by 4: a register block of 2 x 4 updates per innermost iteration, the best
-        of a sweep of matmul schedules on this machine); last the register-blocked schedule of a band that
-        accumulates into an element (``C[i, j] += ...`` in a loop over ``k``): the reduction loop innermost,
-        the loop of the element's last index outside it jammed by 16 and the one outside that by 8, with
-        accumulators hoisted, so 8 x 16 elements stay in registers while the reduction runs (with vectors
-        of 8 doubles, 16 registers: the fastest matmul schedule on this machine)."""
+        """Schedules to try first, most aggressive first, as complete parameter sets (knobs not in ``names``
+        are left out). Per band, with the loop order that makes the most accesses unit-stride innermost:
+
+        - that order tiled (64 on the inner loops, 256 on the innermost, the outermost untiled: blocks of
+          the inner loops reused across it), invariant loads hoisted and the outer loops unrolled and
+          jammed, by 2 and 4 and by 4 and 4 (a register block of 8 or 16 updates per innermost iteration;
+          a 2-loop band's outer loop by 4 and by 8), the best of sweeps of matmul, gemm and stencil
+          schedules on this machine;
+        - the register-blocked schedule of a band that accumulates into an element (``C[i, j] += ...`` in
+          a loop over ``k``): the reduction loop innermost, the loop of the element's last index outside it
+          jammed by 16 and the one outside that by 8, accumulators hoisted, so 8 x 16 elements stay in
+          registers while the reduction runs (with vectors of 8 doubles, 16 registers); also with the loop
+          vectoriser off and fastmath (FMA), the fastest matmul on this machine where validation allows it;
+        - that order tiled, then that order alone.
+        """
         ordered: dict[str, Value] = {}
         blocked: dict[str, Value] = {}
-        jammed: dict[str, Value] = {}
+        jams: list[dict[str, Value]] = [{}, {}]
         registers: dict[str, Value] = {}
         for band in self.bands:
             if band.refusal is not None:
@@ -163,14 +168,21 @@ class Schedule:
             loops = [band.names[k] for k in order]
             for var in loops[1:]:
                 blocked[f"tile{n}_{var}"] = 256 if var == loops[-1] else 64
-            factors = [2, 4] if len(loops) >= 3 else [4]
-            for var, factor in zip(loops[:-1], factors, strict=False):
-                jammed[f"jam{n}_{var}"] = factor
-            jammed[f"hoist{n}"] = True
+            choices = ([2, 4], [4, 4]) if len(loops) >= 3 else ([4], [8])
+            for jammed, factors in zip(jams, choices, strict=True):
+                for var, factor in zip(loops[:-1], factors, strict=False):
+                    jammed[f"jam{n}_{var}"] = factor
+                jammed[f"hoist{n}"] = True
             registers.update(_register_blocked(band))
-        seeds = [ordered, {**ordered, **blocked}, {**ordered, **blocked, **jammed}, registers]
-        made = [dict(default, **{k: v for k, v in seed.items() if k in names}) for seed in seeds]
-        return [seed for seed in made if seed != default]
+        tiled = {**ordered, **blocked}
+        scalar = {**registers, "vectorize": 1, "fastmath": True} if registers else {}
+        seeds = [*({**tiled, **jammed} for jammed in jams), registers, scalar, tiled, ordered]
+        made: list[dict[str, Value]] = []
+        for seed in seeds:
+            full = dict(default, **{k: v for k, v in seed.items() if k in names})
+            if seed and full != default and full not in made:
+                made.append(full)
+        return made
 
 
 def _register_blocked(band: Band) -> dict[str, Value]:

@@ -199,11 +199,18 @@ class Search:
         return Space.key(schedule.canonical(params) if schedule is not None else params)
 
     def _seeds(self) -> list[dict[str, Value]]:
-        """The default first, then the usual winners on wide-vector CPUs (a prior, like Triton configs)."""
+        """The default first, then the classic schedules (``schedule=True``), then the usual winners on
+        wide-vector CPUs (a prior, like Triton configs)."""
         default = self.space.default
         seeds = [default]
-        if "vectorize" in self.space.names:
-            wide = dict(default, vectorize=max(int(v) for v in self.space.values("vectorize")))
+        widths = [int(v) for v in self.space.values("vectorize")] if "vectorize" in self.space.names else []
+        if self.spec.schedule is not None:  # each also with 8 lanes: one AVX-512 register (the sweep's best)
+            for schedule in self.spec.schedule.seeds(default, self.space.names):
+                seeds.append(self._allowed(schedule))
+                if widths and schedule.get("vectorize") == default.get("vectorize"):
+                    seeds.append(dict(schedule, vectorize=8 if 8 in widths else max(widths)))
+        if widths:
+            wide = dict(default, vectorize=max(widths))
             seeds.append(wide)
             if "fastmath" in self.space.names and True in self.space.values("fastmath"):
                 fast = dict(wide, fastmath=True)
@@ -212,14 +219,6 @@ class Search:
                     if small:
                         fast["interleave"] = max(small)
                 seeds.append(fast)
-        if self.spec.schedule is not None:  # the classic schedules, alone and with the widest vectors
-            for schedule in self.spec.schedule.seeds(default, self.space.names):
-                seeds.append(schedule)
-                widths = [int(v) for v in self.space.values("vectorize")] if "vectorize" in self.space.names else []
-                if widths:  # 8 doubles: one AVX-512 register (the sweep's best)
-                    seeds.append(dict(schedule, vectorize=8 if 8 in widths else max(widths)))
-                # the loop vectoriser off (jammed copies are vectorised across, not along the loop), FMA on
-                seeds.append(self._allowed(dict(schedule, vectorize=1, fastmath=True)))
         if "parallel" in self.space.names:  # prange loops: every thread the space allows, on each seed so far
             widest = max(int(v) for v in self.space.values("parallel"))
             seeds += [dict(seed, parallel=widest) for seed in seeds]

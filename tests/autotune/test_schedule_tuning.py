@@ -5,6 +5,8 @@ other knob, and a restarted process adopts the stored schedule."""
 from __future__ import annotations
 
 import numpy as np
+import optuna
+import pytest
 
 import autotune
 from autotune import f64
@@ -32,14 +34,25 @@ def test_a_plain_triple_loop_matmul_is_tuned_to_a_schedule_and_stays_correct() -
 
 
 def test_the_seeds_cover_order_tiles_and_jam() -> None:
-    kernel = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
+    kernel = autotune.tunable(schedule=True, noalias=True, vectorize=[0, 1, 8], fastmath=[False, True])(sk.matmul)
     assert kernel.schedule is not None
     seeds = kernel.schedule.seeds(kernel.space.default, kernel.space.names)
-    # j innermost: C[i, j] and B[k, j] unit stride; last the register block, the reduction over k innermost
-    assert [s["order0"] for s in seeds] == [132, 132, 132, 123]
-    assert seeds[1]["tile0_j"] == 256 and seeds[1]["tile0_k"] == 64 and seeds[1]["tile0_i"] == 0
-    assert seeds[2]["jam0_i"] == 2 and seeds[2]["jam0_k"] == 4 and seeds[2]["hoist0"] is True
-    assert (seeds[3]["jam0_i"], seeds[3]["jam0_j"], seeds[3]["jam0_k"], seeds[3]["hoist0"]) == (8, 16, 1, True)
+    plain = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
+    assert plain.schedule is not None  # without those knobs the scalar register block is the plain one
+    assert len(plain.schedule.seeds(plain.space.default, plain.space.names)) == len(seeds) - 1
+    # j innermost (C[i, j] and B[k, j] unit stride), jammed 2 x 4 and 4 x 4; the register block with the
+    # reduction over k innermost (alone and with the loop vectoriser off and fastmath); tiled; the order alone
+    assert [s["order0"] for s in seeds] == [132, 132, 123, 123, 132, 132]
+    assert [(s["jam0_i"], s["jam0_j"], s["jam0_k"]) for s in seeds] == [
+        (2, 1, 4),
+        (4, 1, 4),
+        (8, 16, 1),
+        (8, 16, 1),
+        (1, 1, 1),
+        (1, 1, 1),
+    ]
+    assert all(s["hoist0"] is True for s in seeds[:4]) and seeds[3]["fastmath"] is True and seeds[3]["vectorize"] == 1
+    assert seeds[4]["tile0_j"] == 256 and seeds[4]["tile0_k"] == 64 and seeds[4]["tile0_i"] == 0
     assert all(kernel.space.validate(s) == s for s in seeds)
 
 
@@ -73,11 +86,10 @@ def test_knobs_that_change_nothing_are_one_variant_to_the_search() -> None:
     assert seidel.schedule.canonical(illegal)["jam0_i"] == 1
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # group=True, as the tuner uses
 def test_the_sampler_sees_a_jam_factor_only_where_the_drawn_order_lets_it_matter() -> None:
     """Conditional parameters: with k innermost (order 123) a jam of k changes nothing, so it is not drawn;
     seeds enqueued as complete parameter sets come through as given."""
-    import optuna
-
     from autotune.search import suggest
 
     kernel = autotune.tunable(schedule=True, noalias=True)(sk.matmul)
