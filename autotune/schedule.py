@@ -145,9 +145,10 @@ class Schedule:
 
         - that order tiled (64 on the inner loops, 256 on the innermost, the outermost untiled: blocks of
           the inner loops reused across it), invariant loads hoisted and the outer loops unrolled and
-          jammed, by 2 and 4 and by 4 and 4 (a register block of 8 or 16 updates per innermost iteration;
-          a 2-loop band's outer loop by 4 and by 8), the best of sweeps of matmul, gemm and stencil
-          schedules on this machine;
+          jammed by 2 and 4 (a register block of 8 updates per innermost iteration); then jammed by 4 and
+          4 with the outermost loop in blocks of 16, the middle ones of 64 and the innermost whole (a
+          2-loop band: its outer loop jammed by 4, then by 8, both tiled as before); the best of sweeps
+          of matmul, gemm and stencil schedules on this machine;
         - the register-blocked schedule of a band that accumulates into an element (``C[i, j] += ...`` in
           a loop over ``k``): the reduction loop innermost, the loop of the element's last index outside it
           jammed by 16 and the one outside that by 8, accumulators hoisted, so 8 x 16 elements stay in
@@ -170,13 +171,16 @@ class Schedule:
                 blocked[f"tile{n}_{var}"] = 256 if var == loops[-1] else 64
             choices = ([2, 4], [4, 4]) if len(loops) >= 3 else ([4], [8])
             for jammed, factors in zip(jams, choices, strict=True):
+                jammed.update({knob: size for knob, size in blocked.items() if knob.startswith(f"tile{n}_")})
                 for var, factor in zip(loops[:-1], factors, strict=False):
                     jammed[f"jam{n}_{var}"] = factor
                 jammed[f"hoist{n}"] = True
+            if len(loops) >= 3:  # the 4 x 4 jam with the innermost loop whole, the outer ones in blocks
+                jams[1].update({f"tile{n}_{loops[0]}": 16, f"tile{n}_{loops[-1]}": 0})
             registers.update(_register_blocked(band))
         tiled = {**ordered, **blocked}
         scalar = {**registers, "vectorize": 1, "fastmath": True} if registers else {}
-        seeds = [*({**tiled, **jammed} for jammed in jams), registers, scalar, tiled, ordered]
+        seeds = [*({**ordered, **jammed} for jammed in jams), registers, scalar, tiled, ordered]
         made: list[dict[str, Value]] = []
         for seed in seeds:
             full = dict(default, **{k: v for k, v in seed.items() if k in names})

@@ -52,7 +52,14 @@ def test_the_seeds_cover_order_tiles_and_jam() -> None:
         (1, 1, 1),
     ]
     assert all(s["hoist0"] is True for s in seeds[:4]) and seeds[3]["fastmath"] is True and seeds[3]["vectorize"] == 1
-    assert seeds[4]["tile0_j"] == 256 and seeds[4]["tile0_k"] == 64 and seeds[4]["tile0_i"] == 0
+    assert [(s["tile0_i"], s["tile0_j"], s["tile0_k"]) for s in seeds] == [
+        (0, 256, 64),
+        (16, 0, 64),  # the 4 x 4 jam keeps the innermost loop whole
+        (0, 0, 0),
+        (0, 0, 0),
+        (0, 256, 64),
+        (0, 0, 0),
+    ]
     assert all(kernel.space.validate(s) == s for s in seeds)
 
 
