@@ -42,8 +42,9 @@ def hoisted(
     two of those indexes provably name different elements (they differ by a constant in one dimension),
     no other array may alias it (``noalias``, or the loop reads no other array) and the loop has no
     ``return`` or ``raise`` (the write-back after the loop must run; bands holding them are refused
-    before this, so this check is a second guard). All of this happens only
-    when the loop runs at least once (``if lo < hi``): a loop with no iterations reads and writes nothing.
+    before this, so this check is a second guard). Only the elements the loop stores into are written
+    back. All of this happens only when the loop runs at least once (``if lo < hi``): a loop with no
+    iterations reads and writes nothing.
     """
     stored, written = _assigned(loop)
     accesses = [n for n in _walk(loop.body) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)]
@@ -64,7 +65,14 @@ def hoisted(
     loads = [_assign(ast.Name(id=t, ctx=ast.Store()), _with_ctx(r, ast.Load()), loop) for t, r in firsts]
     if not temps:  # the loop stays outside the test, as written (only reads come before it)
         return [ast.copy_location(ast.If(test=test, body=loads, orelse=[]), loop), loop]
-    backs = [_assign(_with_ctx(kept[k], ast.Store()), ast.Name(id=t, ctx=ast.Load()), loop) for k, t in temps.items()]
+    # only the elements the loop stores into are written back: writing a read-only one back could undo
+    # another thread's store when the nest runs inside a prange loop
+    changed = {_key(n) for n in accesses if isinstance(n.ctx, ast.Store)}
+    backs = [
+        _assign(_with_ctx(kept[k], ast.Store()), ast.Name(id=t, ctx=ast.Load()), loop)
+        for k, t in temps.items()
+        if k in changed
+    ]
     return [ast.copy_location(ast.If(test=test, body=[*loads, loop, *backs], orelse=[]), loop)]
 
 
@@ -168,6 +176,15 @@ def _assign(target: ast.expr, value: ast.expr, where: ast.AST) -> ast.stmt:
     return ast.copy_location(ast.Assign(targets=[target], value=value), where)
 
 
+def _key(node: ast.Subscript) -> tuple[str, tuple[_Affine, ...]] | None:
+    """The element ``node`` names, as the array and the affine form of each index (None if not affine)."""
+    if not isinstance(node.value, ast.Name):
+        return None
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    index = tuple(_affine(p) for p in parts)
+    return (node.value.id, tuple(f for f in index if f is not None)) if None not in index else None
+
+
 class _Replace(ast.NodeTransformer):
     """Every use of a kept element becomes its local (a store into it, an assignment to the local)."""
 
@@ -175,13 +192,10 @@ class _Replace(ast.NodeTransformer):
         self.temps = temps
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-        if isinstance(node.value, ast.Name):
-            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            index = tuple(_affine(p) for p in parts)
-            if all(f is not None for f in index):
-                temp = self.temps.get((node.value.id, tuple(f for f in index if f is not None)))
-                if temp is not None:
-                    return ast.copy_location(ast.Name(id=temp, ctx=node.ctx), node)
+        key = _key(node)
+        temp = self.temps.get(key) if key is not None else None
+        if temp is not None:
+            return ast.copy_location(ast.Name(id=temp, ctx=node.ctx), node)
         return self.generic_visit(node)
 
 

@@ -194,6 +194,7 @@ def test_accumulators_live_in_locals_only_where_nothing_else_can_touch_them() ->
     kernel = _kernel(sk.counts)
     text = kernel.inspect_schedule(hoist0=True)
     assert "_a = H[i, j]" in text and "_a1 = H[i, j + 1]" in text, text  # two distinct elements, both kept
+    assert "H[i, j] = _a" in text and "H[i, j + 1] = _a1" not in text, text  # only the stored one written back
     for params in [{"hoist0": True}, *_variants(kernel, 10, seed=5)]:
         for n, m, p in [(0, 2, 2), (1, 1, 1), (4, 6, 3), (7, 3, 9)]:
             ints = np.random.default_rng(n + m + p).integers(-(2**20), 2**20, size=(n, p))
