@@ -123,6 +123,15 @@ class Schedule:
                     canonical[name] = 1
         return canonical
 
+    def conditional(self) -> list[str]:
+        """The knobs whose value matters only for some values of the others: the unroll-and-jam factors
+        (a jam of the loop the order puts innermost, or an illegal one, changes nothing)."""
+        return [f"jam{b.number}_{var}" for b in self.bands if b.refusal is None for var in b.names]
+
+    def matters(self, name: str, params: Mapping[str, Value]) -> bool:
+        """Whether the jam knob ``name`` changes the variant, given the other knobs in ``params``."""
+        return self.canonical(dict(params, **{name: max(JAM_FACTORS)}))[name] != 1
+
     def lowerer(self, info: KernelInfo, *, strided: bool = False) -> Lowerer:
         """A lowerer that applies the schedule of each parameter set before lowering it."""
 
@@ -167,11 +176,11 @@ class Schedule:
             order = max(band.permutations, key=lambda p: _unit_stride_score(band, p))
             ordered[f"order{n}"] = order_code(order)
             loops = [band.names[k] for k in order]
-            for var in loops[1:]:
-                blocked[f"tile{n}_{var}"] = 256 if var == loops[-1] else 64
+            tiles: dict[str, Value] = {f"tile{n}_{var}": 256 if var == loops[-1] else 64 for var in loops[1:]}
+            blocked.update(tiles)
             choices = ([2, 4], [4, 4]) if len(loops) >= 3 else ([4], [8])
             for jammed, factors in zip(jams, choices, strict=True):
-                jammed.update({knob: size for knob, size in blocked.items() if knob.startswith(f"tile{n}_")})
+                jammed.update(tiles)
                 for var, factor in zip(loops[:-1], factors, strict=False):
                     jammed[f"jam{n}_{var}"] = factor
                 jammed[f"hoist{n}"] = True

@@ -36,7 +36,7 @@ from .messages import EventRecord, NeedIR, Notice, Publish, Running, StepReply
 from .records import BestRecords
 from .reference import Reference
 from .schedule import Schedule
-from .space import Space, Value, is_schedule_knob
+from .space import Space, Value
 from .spec import KernelSpec
 from .storage import STALE_ERROR, open_study, worker_attrs
 from .validation import Validation
@@ -50,19 +50,18 @@ _SWEEP_GRID_LIMIT = 20_000
 
 
 def suggest(trial: Any, space: Space, schedule: Schedule | None) -> dict[str, Value]:
-    """Draw an optuna trial's parameters, conditionally: an unroll-and-jam factor is drawn only when the
-    loop order drawn before it lets it change something (the loop is not innermost there and the jam is
-    legal); otherwise it stays at 1 and the sampler never sees it. Every other knob is always drawn. The
+    """Draw an optuna trial's parameters, conditionally: a knob of ``schedule.conditional()`` (an
+    unroll-and-jam factor) is drawn only when the knobs drawn before it let it change something;
+    otherwise it keeps its default and the sampler never sees it. Every other knob is always drawn. The
     drawn parameters, completed with the defaults."""
-    jams = [n for n in space.names if schedule is not None and is_schedule_knob(n) and n.startswith("jam")]
+    later = set(schedule.conditional()) & set(space.names) if schedule is not None else set()
     for name in space.names:
-        if name not in jams:
+        if name not in later:
             trial.suggest_categorical(name, list(space.values(name)))
     drawn = dict(space.default, **trial.params)
-    for name in jams:
+    for name in (n for n in space.names if n in later):
         assert schedule is not None
-        wider = [v for v in space.values(name) if v != 1]
-        if wider and schedule.canonical(dict(drawn, **{name: wider[0]}))[name] != 1:
+        if schedule.matters(name, drawn):
             drawn[name] = trial.suggest_categorical(name, list(space.values(name)))
     return drawn
 
@@ -229,7 +228,7 @@ class Search:
         """``params`` without the values the space does not offer (the default's value in their place)."""
         default = self.space.default
         return {
-            name: value if name not in self.space.names or value in self.space.values(name) else default[name]
+            name: value if value in self.space.values(name) else default[name]
             for name, value in params.items()
             if name in self.space.names
         }

@@ -36,7 +36,10 @@ def main(names: list[str]) -> None:
         sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
     for name in names or ALL:
         module = importlib.import_module(f"bench.{name}")
-        module.main(ARGUMENTS[name]) if name in ARGUMENTS else module.main()
+        if name in ARGUMENTS:
+            module.main(ARGUMENTS[name])
+        else:
+            module.main()
 
 
 if __name__ == "__main__":

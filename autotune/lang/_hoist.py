@@ -16,6 +16,8 @@ import copy
 import itertools
 from collections.abc import Callable, Collection, Mapping
 
+from ._nest import indexes
+
 __all__ = ["hoisted"]
 
 #: an affine index expression: the coefficient of each name, and the constant
@@ -118,13 +120,12 @@ def _accumulators(
             continue
         elements: dict[tuple[_Affine, ...], ast.Subscript] = {}
         for sub in subs:
-            parts = sub.slice.elts if isinstance(sub.slice, ast.Tuple) else [sub.slice]
-            index = tuple(_affine(p) for p in parts)
-            if len(index) != ndims.get(array) or any(
-                form is None or any(name in stored for name, _ in form[0]) for form in index
-            ):
+            index = _forms(sub)
+            if index is None or len(index) != ndims.get(array):
                 break
-            elements.setdefault(tuple(f for f in index if f is not None), sub)
+            if any(name in stored for form in index for name, _ in form[0]):
+                break
+            elements.setdefault(index, sub)
         else:
             if all(_distinct(a, b) for a, b in itertools.combinations(elements, 2)):
                 kept.update({(array, index): sub for index, sub in elements.items()})
@@ -176,13 +177,18 @@ def _assign(target: ast.expr, value: ast.expr, where: ast.AST) -> ast.stmt:
     return ast.copy_location(ast.Assign(targets=[target], value=value), where)
 
 
+def _forms(node: ast.Subscript) -> tuple[_Affine, ...] | None:
+    """The affine form of each of ``node``'s indexes (None when one is not affine)."""
+    forms = [_affine(part) for part in indexes(node)]
+    return tuple(f for f in forms if f is not None) if None not in forms else None
+
+
 def _key(node: ast.Subscript) -> tuple[str, tuple[_Affine, ...]] | None:
     """The element ``node`` names, as the array and the affine form of each index (None if not affine)."""
     if not isinstance(node.value, ast.Name):
         return None
-    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    index = tuple(_affine(p) for p in parts)
-    return (node.value.id, tuple(f for f in index if f is not None)) if None not in index else None
+    index = _forms(node)
+    return None if index is None else (node.value.id, index)
 
 
 class _Replace(ast.NodeTransformer):
@@ -219,7 +225,7 @@ class _Hoist(ast.NodeTransformer):
         array = node.value.id
         if array in self.written or array not in self.ndims:
             return False
-        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        parts = indexes(node)
         if len(parts) != self.ndims[array] or any(isinstance(p, ast.Slice) for p in parts):
             return False
         inside = list(ast.walk(node.slice))

@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterator, Sequence
 from ._dependence import distribution_legal
 from ._model import Builtin, KernelInfo
 
-__all__ = ["chains", "distributed", "invariant_bounds", "is_range_loop", "loop_var"]
+__all__ = ["chains", "distributed", "indexes", "invariant_bounds", "is_range_loop", "loop_var"]
 
 _PURE_CALLS = frozenset({"len", "min", "max", "abs"})
 _PURE_OPS = (ast.Add, ast.Sub, ast.Mult)
@@ -33,6 +33,11 @@ def loop_var(loop: ast.For) -> str:
     """The variable of a loop :func:`is_range_loop` accepted."""
     assert isinstance(loop.target, ast.Name)
     return loop.target.id
+
+
+def indexes(node: ast.Subscript) -> list[ast.expr]:
+    """The index expressions of a subscript, one per dimension (``a[i, j + 1]``: ``i`` and ``j + 1``)."""
+    return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
 
 
 def is_range_loop(node: ast.stmt, info: KernelInfo) -> bool:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from ._dependence import Dependence, Refusal, band_dependences, permutation_legal, tiling_legal, unroll_and_jam_legal
 from ._hoist import hoisted
 from ._model import Builtin, HostArray, KernelInfo
-from ._nest import chains, distributed, loop_var
+from ._nest import chains, distributed, indexes, loop_var
 
 __all__ = ["Band", "Choice", "apply_schedule", "choice_of", "effective_jams", "find_bands", "order_code"]
 
@@ -108,7 +108,7 @@ def find_bands(info: KernelInfo, *, noalias: bool) -> tuple[Band, ...]:
         found = _read_elsewhere(chain, tree) or band_dependences(chain, arrays=arrays, noalias=noalias)
         names = tuple(loop_var(loop) for loop in chain)
         strides = _unit_strides(chain[-1].body, names, arrays)
-        stores = _store_indexes(chain[-1].body, names, arrays)
+        stores = _storeindexes(chain[-1].body, names, arrays)
         identity = tuple(range(len(chain)))
         head = chain[0]
         if isinstance(found, Refusal):
@@ -249,13 +249,13 @@ def _unit_strides(body: list[ast.stmt], names: Sequence[str], arrays: Collection
     found: list[str] = []
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in arrays:
-            last = _index_var(_indexes(node)[-1], names)
+            last = _index_var(indexes(node)[-1], names)
             if last:
                 found.append(last)
     return tuple(found)
 
 
-def _store_indexes(body: list[ast.stmt], names: Sequence[str], arrays: Collection[str]) -> tuple[tuple[str, ...], ...]:
+def _storeindexes(body: list[ast.stmt], names: Sequence[str], arrays: Collection[str]) -> tuple[tuple[str, ...], ...]:
     """For each array element ``body`` stores into, the band variable of each of its indexes ("" if none)."""
     found: list[tuple[str, ...]] = []
     for node in ast.walk(ast.Module(body=body, type_ignores=[])):
@@ -263,12 +263,8 @@ def _store_indexes(body: list[ast.stmt], names: Sequence[str], arrays: Collectio
         targets = [node.target] if isinstance(node, ast.AugAssign) else targets
         for target in targets:
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id in arrays:
-                found.append(tuple(_index_var(part, names) for part in _indexes(target)))
+                found.append(tuple(_index_var(part, names) for part in indexes(target)))
     return tuple(found)
-
-
-def _indexes(node: ast.Subscript) -> list[ast.expr]:
-    return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
 
 
 def _index_var(index: ast.expr, names: Sequence[str]) -> str:
