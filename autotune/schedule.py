@@ -94,7 +94,8 @@ class Schedule:
 
     def merged(self, given: Mapping[str, Sequence[Value]]) -> dict[str, list[Value]]:
         """The derived knobs with the user's lists for some of them (``tile0_k=[0, 64]``) in their place;
-        SpaceError for a schedule knob the kernel does not have."""
+        SpaceError for a schedule knob the kernel does not have, or a loop order its band may not take
+        (an order the dependence test forbids is never run, so naming one is a mistake to report)."""
         derived = self.knobs()
         unknown = sorted(set(given) - set(derived))
         if unknown:
@@ -102,6 +103,15 @@ class Schedule:
                 f"unknown schedule knob(s) {', '.join(unknown)}; this kernel's: {', '.join(derived) or 'none'}"
                 + "".join(f"\n  {b.describe()}" for b in self.bands)
             )
+        for band in self.bands:
+            name = f"order{band.number}"
+            legal = derived.get(name, [])
+            wrong = [v for v in given.get(name, []) if v not in legal or isinstance(v, bool)]
+            if wrong:
+                raise SpaceError(
+                    f"{name}={wrong[0]!r} is not a legal loop order of band {band.number}; "
+                    f"legal: {', '.join(map(str, legal))}\n  {band.describe()}"
+                )
         return {**derived, **{name: list(values) for name, values in given.items()}}
 
     def apply(self, info: KernelInfo, params: Mapping[str, Value]) -> KernelInfo:

@@ -141,6 +141,10 @@ def test_user_lists_narrow_the_space_and_bad_knobs_are_errors() -> None:
         autotune.tunable(tile0_i=[0, 8])(sk.matmul)
     with pytest.raises(SpaceError, match="invalid value"):
         _kernel(sk.matmul, jam0_i=[0])
+    with pytest.raises(SpaceError, match="order0=999 is not a legal loop order of band 0; legal: 123, 132"):
+        _kernel(sk.matmul, order0=[123, 999])
+    with pytest.raises(SpaceError, match="order0=321 is not a legal loop order"):  # one the dependences forbid
+        _kernel(sk.self_update, order0=[321])
     plain = autotune.tunable(sk.matmul)
     with pytest.raises(SpaceError, match="schedule=True"):
         plain.inspect_schedule()
